@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""CDK entry point: build the settings from context, then the stack.
+
+A configuration error is printed as its one-sentence message and exits non-zero before
+any construct exists, so users never see a jsii stack trace for a typo.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import aws_cdk as cdk
+from cdk_nag import AwsSolutionsChecks, ServerlessChecks
+
+from stacks.async_inference_stack import AsyncInferenceStack
+from stacks.config import ConfigError, Settings, unknown_settings
+
+
+def build_app(context: dict[str, object] | None = None, *, outdir: str | None = None) -> cdk.App:
+    """The app, with cdk-nag's AwsSolutions and Serverless packs as validation plugins."""
+    app = cdk.App(context=context, outdir=outdir, analytics_reporting=False)
+    typos = unknown_settings(list((context or {}).keys()) + _cli_context_keys())
+    if typos:
+        raise ConfigError(
+            f"Unknown setting {typos[0]!r}; expected one of the settings listed in README.md "
+            f"(Configuration)."
+        )
+    settings = Settings.from_context(app.node.try_get_context)
+    AsyncInferenceStack(
+        app,
+        settings.stack_name,
+        settings=settings,
+        description="SageMaker Asynchronous Inference: endpoint, scale-to-zero, results pipeline",
+        analytics_reporting=False,
+    )
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), ServerlessChecks(app))
+    return app
+
+
+def _cli_context_keys() -> list[str]:
+    """Context keys given by cdk.json and `-c`.
+
+    The CLI hands them to the app in CDK_CONTEXT_JSON, or in a file named by
+    CONTEXT_OVERFLOW_LOCATION_ENV when they are too large for the environment.
+    """
+    overflow = os.environ.get("CONTEXT_OVERFLOW_LOCATION_ENV")
+    if overflow and os.path.exists(overflow):
+        with open(overflow, encoding="utf-8") as file:
+            return list(json.load(file).keys())
+    return list(json.loads(os.environ.get("CDK_CONTEXT_JSON", "{}")).keys())
+
+
+def main() -> int:
+    try:
+        build_app().synth()
+    except ConfigError as error:
+        print(f"Configuration error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

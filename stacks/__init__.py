@@ -1,0 +1,1 @@
+"""Constructs and the stack that deploy a SageMaker Asynchronous Inference system."""

@@ -1,0 +1,117 @@
+"""Scale to zero when idle, and out of zero as soon as a request waits."""
+
+from __future__ import annotations
+
+from aws_cdk import Aws, Duration
+from aws_cdk import aws_applicationautoscaling as appscaling
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_iam as iam
+from constructs import Construct, IDependable
+
+from stacks.config import Settings
+from stacks.endpoint import VARIANT_NAME
+
+NAMESPACE = "AWS/SageMaker"
+
+
+def endpoint_metric(
+    endpoint_name: str, metric_name: str, *, statistic: str, period: Duration
+) -> cloudwatch.Metric:
+    """An async-inference metric published with only the EndpointName dimension."""
+    return cloudwatch.Metric(
+        namespace=NAMESPACE,
+        metric_name=metric_name,
+        dimensions_map={"EndpointName": endpoint_name},
+        statistic=statistic,
+        period=period,
+    )
+
+
+class ScaleToZero(Construct):
+    """Target tracking on backlog per instance, plus a step policy that leaves zero.
+
+    Target tracking alone never starts the first instance: with zero instances the
+    backlog per instance is undefined, and the policy only acts once the backlog passes
+    the target (minutes, and more than `target` queued requests). The step policy,
+    driven by an alarm on HasBacklogWithoutCapacity, adds one instance as soon as a
+    single request waits. Application Auto Scaling applies whichever asks for more.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: Settings,
+        endpoint_name: str,
+        endpoint: IDependable,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.target = appscaling.ScalableTarget(
+            self,
+            "Target",
+            service_namespace=appscaling.ServiceNamespace.SAGEMAKER,
+            resource_id=f"endpoint/{endpoint_name}/variant/{VARIANT_NAME}",
+            scalable_dimension="sagemaker:variant:DesiredInstanceCount",
+            min_capacity=settings.min_capacity,
+            max_capacity=settings.max_capacity,
+            # Application Auto Scaling's service-linked role for SageMaker; naming it makes
+            # the service create it if the account lacks it. Without a role CDK would
+            # create an empty one that cannot change the endpoint's capacity.
+            role=iam.Role.from_role_arn(
+                self,
+                "ServiceLinkedRole",
+                f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role/aws-service-role/"
+                "sagemaker.application-autoscaling.amazonaws.com/"
+                "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint",
+            ),
+        )
+        # The variant must exist before Application Auto Scaling can register it.
+        self.target.node.add_dependency(endpoint)
+
+        self.target.scale_to_track_metric(
+            "BacklogPerInstance",
+            target_value=settings.target_backlog_per_instance,
+            custom_metric=endpoint_metric(
+                endpoint_name,
+                "ApproximateBacklogSizePerInstance",
+                statistic="Average",
+                period=Duration.minutes(1),
+            ),
+            scale_in_cooldown=Duration.seconds(settings.scale_in_cooldown_seconds),
+            scale_out_cooldown=Duration.seconds(settings.scale_out_cooldown_seconds),
+        )
+
+        self.scale_out_from_zero = appscaling.StepScalingAction(
+            self,
+            "ScaleOutFromZero",
+            scaling_target=self.target,
+            adjustment_type=appscaling.AdjustmentType.CHANGE_IN_CAPACITY,
+            cooldown=Duration.seconds(settings.scale_out_cooldown_seconds),
+            metric_aggregation_type=appscaling.MetricAggregationType.AVERAGE,
+        )
+        # One step: +1 instance whenever the alarm fires (metric - threshold >= 0).
+        self.scale_out_from_zero.add_adjustment(adjustment=1, lower_bound=0)
+
+        self.backlog_without_capacity_alarm = cloudwatch.Alarm(
+            self,
+            "BacklogWithoutCapacityAlarm",
+            alarm_description="A request is waiting and the endpoint has no instance: scale out",
+            metric=endpoint_metric(
+                endpoint_name,
+                "HasBacklogWithoutCapacity",
+                statistic="Average",
+                period=Duration.seconds(settings.scale_out_from_zero_period_seconds),
+            ),
+            threshold=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            evaluation_periods=settings.scale_out_from_zero_evaluation_periods,
+            datapoints_to_alarm=settings.scale_out_from_zero_evaluation_periods,
+            # The metric is only published while the endpoint exists and is queried;
+            # silence is "no backlog", never a reason to scale.
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        self.backlog_without_capacity_alarm.add_alarm_action(
+            cloudwatch_actions.ApplicationScalingAction(self.scale_out_from_zero)
+        )

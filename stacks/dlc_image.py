@@ -1,0 +1,88 @@
+"""Hugging Face PyTorch inference DLC image URIs, computed offline for any region.
+
+The DLC registry account differs by region, and CDK's `DLC_REPOSITORY_ACCOUNT` fact
+covers fewer regions than the DLCs do, so an environment-agnostic stack carries its own
+region -> account mapping and resolves it at deploy time with Fn::FindInMap.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Aws, CfnMapping, Fn
+from constructs import Construct
+
+from stacks.config import Settings
+
+REPOSITORY = "huggingface-pytorch-inference"
+
+_DEFAULT_ACCOUNT = "763104351884"
+_DEFAULT_ACCOUNT_REGIONS = (
+    "us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "eu-west-1",
+    "eu-west-2", "eu-west-3", "eu-central-1", "eu-north-1", "sa-east-1", "ap-south-1",
+    "ap-northeast-1", "ap-northeast-2", "ap-southeast-1", "ap-southeast-2",
+)  # fmt: skip
+DLC_ACCOUNTS: dict[str, str] = {
+    **dict.fromkeys(_DEFAULT_ACCOUNT_REGIONS, _DEFAULT_ACCOUNT),
+    "af-south-1": "626614931356",
+    "ap-east-1": "871362719292",
+    "ap-northeast-3": "364406365360",
+    "ap-south-2": "772153158452",
+    "ap-southeast-3": "907027046896",
+    "ap-southeast-4": "457447274322",
+    "ca-west-1": "204538143572",
+    "cn-north-1": "727897471807",
+    "cn-northwest-1": "727897471807",
+    "eu-central-2": "380420809688",
+    "eu-south-1": "692866216735",
+    "eu-south-2": "503227376785",
+    "il-central-1": "780543022126",
+    "me-central-1": "914824155844",
+    "me-south-1": "217643126080",
+    "us-gov-east-1": "446045086412",
+    "us-gov-west-1": "442386744353",
+}
+
+
+def image_tag(settings: Settings) -> str:
+    """`2.6.0-transformers4.51.3-gpu-py312-cu124-ubuntu22.04` or the `cpu` equivalent."""
+    device = (
+        f"gpu-{settings.hf_python_version}-{settings.hf_cuda_version}"
+        if settings.uses_gpu
+        else f"cpu-{settings.hf_python_version}"
+    )
+    return f"{settings.hf_dlc_version}-{device}-{settings.hf_os_version}"
+
+
+class DlcImage(Construct):
+    """The Hugging Face DLC image for the stack's region, plus its ECR repository ARN."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, settings: Settings) -> None:
+        super().__init__(scope, construct_id)
+        accounts = CfnMapping(
+            self,
+            "RegistryAccounts",
+            mapping={region: {"account": account} for region, account in DLC_ACCOUNTS.items()},
+        )
+        self.registry_account = accounts.find_in_map(Aws.REGION, "account")
+        self.image_uri = Fn.join(
+            "",
+            [
+                self.registry_account,
+                ".dkr.ecr.",
+                Aws.REGION,
+                ".",
+                Aws.URL_SUFFIX,
+                f"/{REPOSITORY}:{image_tag(settings)}",
+            ],
+        )
+        self.repository_arn = Fn.join(
+            "",
+            [
+                "arn:",
+                Aws.PARTITION,
+                ":ecr:",
+                Aws.REGION,
+                ":",
+                self.registry_account,
+                f":repository/{REPOSITORY}",
+            ],
+        )

@@ -1,0 +1,87 @@
+"""Customer-managed keys that encrypt the system's data at rest.
+
+Customer-managed keys (not the AWS-managed `aws/sns` or `aws/sqs` keys) are required
+because other services must use them: SageMaker publishes to the encrypted topics, SNS
+delivers into the encrypted queues, CloudWatch alarms publish to the encrypted alarm
+topic. AWS-managed keys cannot be granted to them.
+
+There are two keys because the queue key's policy names the topics (SNS may decrypt
+only on behalf of these topics) while the topics are encrypted: one key for both would
+make the key and the topics depend on each other.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+
+def _rotating_key(
+    scope: Construct, construct_id: str, description: str, removal_policy: RemovalPolicy
+) -> kms.Key:
+    return kms.Key(
+        scope,
+        construct_id,
+        description=description,
+        enable_key_rotation=True,
+        removal_policy=removal_policy,
+        pending_window=Duration.days(30),
+    )
+
+
+class EncryptionKeys(Construct):
+    """`data` encrypts buckets, queues, table and logs; `notifications` the SNS topics."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, removal_policy: RemovalPolicy
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.data = _rotating_key(
+            self,
+            "DataKey",
+            "Encrypts async inference payloads, outputs, results and logs",
+            removal_policy,
+        )
+        # CloudWatch Logs encrypts the results writer's log group with the data key; its
+        # service principal is regional and limited to this account's log groups.
+        self.data.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudWatchLogsInThisAccount",
+                principals=[iam.ServicePrincipal(f"logs.{Aws.REGION}.amazonaws.com")],
+                actions=[
+                    "kms:Encrypt*",
+                    "kms:Decrypt*",
+                    "kms:ReEncrypt*",
+                    "kms:GenerateDataKey*",
+                    "kms:Describe*",
+                ],
+                resources=["*"],
+                conditions={
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": (
+                            f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:*"
+                        )
+                    }
+                },
+            )
+        )
+
+        self.notifications = _rotating_key(
+            self,
+            "NotificationsKey",
+            "Encrypts async inference notification and alarm topics",
+            # Holds no data of its own (messages are transient), so it follows the stack.
+            removal_policy,
+        )
+        # CloudWatch alarms publish to the encrypted alarm topic.
+        self.notifications.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudWatchAlarmsToPublish",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
+            )
+        )

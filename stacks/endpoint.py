@@ -1,0 +1,82 @@
+"""The async endpoint: its config (AsyncInferenceConfig) and the endpoint itself."""
+
+from __future__ import annotations
+
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sagemaker as sagemaker
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from stacks.config import Settings
+
+VARIANT_NAME = "AllTraffic"
+
+
+class AsyncEndpoint(Construct):
+    """Endpoint config with async inference, and an endpoint that keeps scaled capacity."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: Settings,
+        model_name: str,
+        output_path: str,
+        failure_path: str,
+        success_topic: sns.ITopic,
+        error_topic: sns.ITopic,
+        output_key: kms.IKey,
+        execution_policy: iam.Policy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        notification_config = sagemaker.CfnEndpointConfig.AsyncInferenceNotificationConfigProperty(
+            success_topic=success_topic.topic_arn,
+            error_topic=error_topic.topic_arn,
+            include_inference_response_in=list(settings.include_inference_response_in) or None,
+        )
+        self.config = sagemaker.CfnEndpointConfig(
+            self,
+            "Config",
+            production_variants=[
+                sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+                    variant_name=VARIANT_NAME,
+                    model_name=model_name,
+                    initial_instance_count=settings.initial_instance_count,
+                    instance_type=settings.instance_type,
+                    initial_variant_weight=1,
+                )
+            ],
+            kms_key_id=settings.volume_kms_key_arn,
+            async_inference_config=sagemaker.CfnEndpointConfig.AsyncInferenceConfigProperty(
+                output_config=sagemaker.CfnEndpointConfig.AsyncInferenceOutputConfigProperty(
+                    s3_output_path=output_path,
+                    s3_failure_path=failure_path,
+                    kms_key_id=output_key.key_arn,
+                    notification_config=notification_config,
+                ),
+                client_config=sagemaker.CfnEndpointConfig.AsyncInferenceClientConfigProperty(
+                    max_concurrent_invocations_per_instance=(
+                        settings.max_concurrent_invocations_per_instance
+                    )
+                ),
+            ),
+        )
+        self.endpoint = sagemaker.CfnEndpoint(
+            self,
+            "Resource",
+            endpoint_config_name=self.config.attr_endpoint_config_name,
+            endpoint_name=settings.endpoint_name,
+            # Every AsyncInferenceConfig change replaces the endpoint config and so updates
+            # the endpoint; without this the update would reset the instance count that
+            # autoscaling has set (e.g. back to 1 on an endpoint scaled to zero).
+            retain_all_variant_properties=True,
+        )
+        # SageMaker publishes a TestNotification to both topics while it creates the
+        # endpoint: the role's permissions must exist first, not just the role.
+        self.endpoint.node.add_dependency(execution_policy)
+
+    @property
+    def endpoint_name(self) -> str:
+        return self.endpoint.attr_endpoint_name

@@ -1,0 +1,237 @@
+"""The SageMaker model and the execution role it runs with."""
+
+from __future__ import annotations
+
+from aws_cdk import ArnFormat, Aws, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sagemaker as sagemaker
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from stacks.config import Settings
+from stacks.dlc_image import DlcImage
+from stacks.nag import acknowledge, logical_id
+from stacks.storage import FAILURE_PREFIX, OUTPUT_PREFIX
+
+_MIB = 1024 * 1024
+
+
+def _ecr_repository_arn(image_uri: str) -> str:
+    """ARN of the ECR repository an `<account>.dkr.ecr.<region>...` image lives in."""
+    registry, _, rest = image_uri.partition("/")
+    account, _, region_part = registry.partition(".dkr.ecr.")
+    region = region_part.split(".amazonaws.com")[0]
+    repository = rest.split("@")[0].rsplit(":", 1)[0] if ":" in rest or "@" in rest else rest
+    return f"arn:{Aws.PARTITION}:ecr:{region}:{account}:repository/{repository}"
+
+
+def _s3_object_arn(s3_uri: str) -> str:
+    bucket, _, key = s3_uri.removeprefix("s3://").partition("/")
+    return f"arn:{Aws.PARTITION}:s3:::{bucket}/{key}"
+
+
+class ExecutionRole(Construct):
+    """Exactly what the endpoint needs, in a policy the endpoint can depend on.
+
+    SageMaker validates the role while it creates the endpoint (it publishes a
+    TestNotification to both topics), so the endpoint must wait for the policy, not
+    just the role: that is why the policy is its own resource (`self.policy`).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        input_bucket: s3.IBucket,
+        output_bucket: s3.IBucket,
+        topics: list[sns.ITopic],
+        keys: list[kms.IKey],
+        image_repository_arn: str,
+        model_data_url: str | None,
+        endpoint_name: str | None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            description="Execution role of the async inference endpoint",
+        )
+        endpoint_log_group = (
+            f"/aws/sagemaker/Endpoints/{endpoint_name}"
+            if endpoint_name
+            else "/aws/sagemaker/Endpoints/*"
+        )
+        statements = [
+            iam.PolicyStatement(
+                sid="ReadRequestPayloads",
+                actions=["s3:GetObject"],
+                resources=[input_bucket.arn_for_objects("*")],
+            ),
+            iam.PolicyStatement(
+                sid="WriteOutputsAndFailures",
+                actions=["s3:PutObject", "s3:AbortMultipartUpload"],
+                resources=[
+                    output_bucket.arn_for_objects(f"{OUTPUT_PREFIX}*"),
+                    output_bucket.arn_for_objects(f"{FAILURE_PREFIX}*"),
+                ],
+            ),
+            iam.PolicyStatement(
+                sid="PublishNotifications",
+                actions=["sns:Publish"],
+                resources=[topic.topic_arn for topic in topics],
+            ),
+            iam.PolicyStatement(
+                # Read encrypted payloads, write encrypted outputs, publish to encrypted topics.
+                sid="UseEncryptionKeys",
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                resources=[key.key_arn for key in keys],
+            ),
+            iam.PolicyStatement(
+                sid="PullModelImage",
+                actions=[
+                    "ecr:BatchCheckLayerAvailability",
+                    "ecr:BatchGetImage",
+                    "ecr:GetDownloadUrlForLayer",
+                ],
+                resources=[image_repository_arn],
+            ),
+            iam.PolicyStatement(
+                sid="GetRegistryToken",
+                actions=["ecr:GetAuthorizationToken"],
+                resources=["*"],
+            ),
+            iam.PolicyStatement(
+                sid="WriteEndpointLogs",
+                actions=[
+                    "logs:CreateLogGroup",
+                    "logs:CreateLogStream",
+                    "logs:DescribeLogStreams",
+                    "logs:PutLogEvents",
+                ],
+                resources=[
+                    Stack.of(self).format_arn(
+                        service="logs",
+                        resource="log-group",
+                        resource_name=f"{endpoint_log_group}:*",
+                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                ],
+            ),
+            iam.PolicyStatement(
+                sid="PublishContainerMetrics",
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={
+                    "StringLike": {"cloudwatch:namespace": ["AWS/SageMaker", "/aws/sagemaker/*"]}
+                },
+            ),
+        ]
+        if model_data_url is not None:
+            statements.append(
+                iam.PolicyStatement(
+                    sid="ReadModelArtifact",
+                    actions=["s3:GetObject"],
+                    resources=[_s3_object_arn(model_data_url)],
+                )
+            )
+        self.policy = iam.Policy(self, "Policy", statements=statements, roles=[self.role])
+        policy = self.policy
+        acknowledge(
+            policy,
+            "AwsSolutions-IAM5[Resource::*]",
+            "ecr:GetAuthorizationToken and cloudwatch:PutMetricData support no resource "
+            "scoping (AWS requires '*'); PutMetricData is limited to SageMaker namespaces by "
+            "condition.",
+        )
+        acknowledge(
+            policy,
+            f"AwsSolutions-IAM5[Resource::<{logical_id(input_bucket)}.Arn>/*]",
+            "Clients choose payload keys per request; the endpoint must read any "
+            "object of the input bucket, which holds nothing but payloads.",
+        )
+        acknowledge(
+            policy,
+            f"AwsSolutions-IAM5[Resource::<{logical_id(output_bucket)}.Arn>/{OUTPUT_PREFIX}*]",
+            "Output objects are named by inference id at run time; the grant is "
+            "limited to the output/ prefix.",
+        )
+        acknowledge(
+            policy,
+            f"AwsSolutions-IAM5[Resource::<{logical_id(output_bucket)}.Arn>/{FAILURE_PREFIX}*]",
+            "Failure documents are named by inference id at run time; the grant is "
+            "limited to the failure/ prefix.",
+        )
+        acknowledge(
+            policy,
+            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:"
+            f"<AWS::AccountId>:log-group:{endpoint_log_group}:*]",
+            "SageMaker names the endpoint's log streams per instance at run time; the "
+            "grant is limited to the endpoint log group(s).",
+        )
+
+
+class InferenceModel(Construct):
+    """A SageMaker model from the Hugging Face Hub, an S3 artifact or any ECR image."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: Settings,
+        image_uri: str,
+        role: iam.IRole,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        environment = dict(model_environment(settings))
+        container = sagemaker.CfnModel.ContainerDefinitionProperty(
+            image=image_uri,
+            model_data_url=settings.model_data_url,
+            environment=environment or None,
+        )
+        self.model = sagemaker.CfnModel(
+            self,
+            "Resource",
+            execution_role_arn=role.role_arn,
+            primary_container=container,
+            enable_network_isolation=settings.model_source != "huggingface",
+        )
+
+    @property
+    def model_name(self) -> str:
+        return self.model.attr_model_name
+
+
+def model_environment(settings: Settings) -> dict[str, str]:
+    """Container environment: the HF pipeline plus the model server's size and time limits.
+
+    The HF inference toolkit runs on Multi Model Server, whose defaults (6.5 MB payloads,
+    60 s responses) would fail large or slow async requests long before SageMaker's own
+    1 GB / 1 hour limits.
+    """
+    environment: dict[str, str] = {}
+    if settings.model_source == "huggingface":
+        environment.update(
+            {
+                "HF_MODEL_ID": settings.hf_model_id,
+                "HF_TASK": settings.hf_task,
+                "MMS_MAX_REQUEST_SIZE": str(settings.max_payload_mib * _MIB),
+                "MMS_MAX_RESPONSE_SIZE": str(settings.max_payload_mib * _MIB),
+                "MMS_DEFAULT_RESPONSE_TIMEOUT": str(settings.invocation_timeout_seconds),
+            }
+        )
+    environment.update(settings.model_environment)
+    return environment
+
+
+def model_image(scope: Construct, settings: Settings) -> tuple[str, str]:
+    """(image URI, ECR repository ARN) of the model container."""
+    if settings.model_source == "huggingface" and settings.image_uri is None:
+        dlc = DlcImage(scope, "DlcImage", settings=settings)
+        return dlc.image_uri, dlc.repository_arn
+    assert settings.image_uri is not None, "validated by Settings"
+    return settings.image_uri, _ecr_repository_arn(settings.image_uri)

@@ -1,0 +1,240 @@
+"""Where every notification becomes a record: queue, dead-letter queue, writer, table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from stacks.config import Settings
+from stacks.nag import acknowledge
+
+LAMBDA_SOURCE = Path(__file__).resolve().parent.parent / "lambda"
+WRITER_HANDLER = "results_writer.handler.lambda_handler"
+WRITER_TIMEOUT = Duration.seconds(60)
+
+# Key schema and indexes; docs/design.md is the contract the writer and client rely on.
+PARTITION_KEY = "inferenceId"
+TTL_ATTRIBUTE = "expiresAt"
+BY_ENDPOINT_INDEX = "ByEndpoint"
+BY_STATUS_INDEX = "ByStatus"
+
+
+class ResultsTable(Construct):
+    """One item per inference id; listable by endpoint and time, and by status."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        key: kms.IKey,
+        removal_policy: RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        string = dynamodb.AttributeType.STRING
+        self.table = dynamodb.Table(
+            self,
+            "Resource",
+            partition_key=dynamodb.Attribute(name=PARTITION_KEY, type=string),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            encryption_key=key,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            time_to_live_attribute=TTL_ATTRIBUTE,
+            removal_policy=removal_policy,
+            deletion_protection=removal_policy == RemovalPolicy.RETAIN,
+        )
+        for index_name, partition in (
+            (BY_ENDPOINT_INDEX, "endpointName"),
+            (BY_STATUS_INDEX, "status"),
+        ):
+            self.table.add_global_secondary_index(
+                index_name=index_name,
+                partition_key=dynamodb.Attribute(name=partition, type=string),
+                sort_key=dynamodb.Attribute(name="eventTime", type=string),
+                projection_type=dynamodb.ProjectionType.ALL,
+            )
+
+
+class ResultsWriter(Construct):
+    """Both topics -> one queue -> the writer Lambda, with a dead-letter queue.
+
+    SQS between SNS and Lambda gives batching (one invocation per up to
+    `results_batch_size` notifications), partial batch failure reporting (one bad
+    message does not fail its neighbours), and a dead-letter queue that can be
+    redriven after a fix. SNS -> Lambda directly would invoke once per message and
+    drop a message after two retries unless a separate DLQ is wired.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: Settings,
+        topics: list[sns.ITopic],
+        table: dynamodb.ITable,
+        key: kms.IKey,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.dead_letter_queue = sqs.Queue(
+            self,
+            "DeadLetterQueue",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        acknowledge(
+            self.dead_letter_queue,
+            "Serverless-SQSRedrivePolicy",
+            "This is the dead-letter queue of the results queue and of the SNS "
+            "subscriptions; a dead-letter queue of a dead-letter queue would only move the "
+            "messages.",
+        )
+        acknowledge(
+            self.dead_letter_queue,
+            "AwsSolutions-SQS3",
+            "This is the dead-letter queue of the results queue and of the SNS "
+            "subscriptions; a dead-letter queue of a dead-letter queue would only move the "
+            "messages.",
+        )
+        self.queue = sqs.Queue(
+            self,
+            "Queue",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            # Reusing the data key for an hour saves a KMS call per message.
+            data_key_reuse=Duration.hours(1),
+            enforce_ssl=True,
+            # Lambda's guidance: at least six times the function timeout, so a batch that
+            # is retried inside one invocation is not delivered again meanwhile.
+            visibility_timeout=Duration.seconds(WRITER_TIMEOUT.to_seconds() * 6),
+            retention_period=Duration.days(4),
+            dead_letter_queue=sqs.DeadLetterQueue(
+                queue=self.dead_letter_queue,
+                max_receive_count=settings.results_max_receive_count,
+            ),
+        )
+        for topic in topics:
+            topic.add_subscription(
+                subscriptions.SqsSubscription(
+                    self.queue,
+                    # The queue holds the SageMaker message itself, not the SNS envelope.
+                    raw_message_delivery=True,
+                    # If SNS itself cannot deliver (e.g. a key policy mistake), keep the
+                    # notification instead of dropping it after SNS's retries.
+                    dead_letter_queue=self.dead_letter_queue,
+                )
+            )
+
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            encryption_key=key,
+            removal_policy=RemovalPolicy.DESTROY
+            if not settings.retain_data
+            else RemovalPolicy.RETAIN,
+        )
+        # RetentionDays is an enum of names; the validated day count goes on the L1.
+        log_group_resource = self.log_group.node.default_child
+        assert isinstance(log_group_resource, logs.CfnLogGroup)
+        log_group_resource.retention_in_days = settings.log_retention_days
+
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Results writer: read the results queue, put records, write its logs",
+        )
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description="Turns async inference notifications into results records",
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            role=self.role,
+            architecture=lambda_.Architecture.ARM_64,
+            handler=WRITER_HANDLER,
+            code=lambda_.Code.from_asset(
+                str(LAMBDA_SOURCE),
+                exclude=["**/__pycache__", "**/*.pyc", "**/.mypy_cache"],
+            ),
+            memory_size=settings.results_writer_memory_mib,
+            timeout=WRITER_TIMEOUT,
+            environment={
+                "RESULTS_TABLE_NAME": table.table_name,
+                "RESULTS_RETENTION_DAYS": str(settings.results_retention_days),
+                "LOG_LEVEL": "INFO",
+            },
+            environment_encryption=key,
+            log_group=self.log_group,
+            logging_format=lambda_.LoggingFormat.JSON,
+            tracing=lambda_.Tracing.ACTIVE,
+        )
+        self.function.add_event_source(
+            event_sources.SqsEventSource(
+                self.queue,
+                batch_size=settings.results_batch_size,
+                max_batching_window=(
+                    Duration.seconds(settings.results_batching_window_seconds)
+                    if settings.results_batching_window_seconds
+                    else None
+                ),
+                report_batch_item_failures=True,
+                max_concurrency=settings.results_writer_max_concurrency,
+            )
+        )
+        # Explicit statements instead of grant_*(): the writer only ever puts whole items
+        # (one conditional PutItem per notification), never reads, and never touches the
+        # indexes; and it logs only to its own log group (no AWS managed policy).
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="PutResultsRecords", actions=["dynamodb:PutItem"], resources=[table.table_arn]
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="UseDataKey",
+                actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+                resources=[key.key_arn],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="WriteOwnLogs",
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[self.log_group.log_group_arn],
+            )
+        )
+        acknowledge(
+            self.role.node.find_child("DefaultPolicy"),
+            "AwsSolutions-IAM5[Resource::*]",
+            "X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords) supports no "
+            "resource scoping; CDK adds these for tracing=ACTIVE.",
+        )
+        acknowledge(
+            self.function,
+            "Serverless-LambdaDLQ",
+            "The writer is invoked only by its SQS event source mapping (a synchronous "
+            "poll); failed messages return to the queue and move to its dead-letter queue. "
+            "A function DLQ applies to asynchronous invocations, which never happen here.",
+        )
+        acknowledge(
+            self.function,
+            "Serverless-LambdaEventSourceMappingDestination",
+            "SQS event sources do not support on-failure destinations; the queue's redrive "
+            "policy (maxReceiveCount -> dead-letter queue) is the failure destination.",
+        )

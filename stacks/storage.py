@@ -1,0 +1,102 @@
+"""S3 buckets: where payloads arrive and where outputs and failures land."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from stacks.nag import acknowledge
+
+OUTPUT_PREFIX = "output/"
+FAILURE_PREFIX = "failure/"
+
+
+class PayloadBuckets(Construct):
+    """Input bucket, output bucket (output/ and failure/ prefixes) and their access logs."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        key: kms.IKey,
+        data_retention_days: int,
+        access_log_retention_days: int,
+        removal_policy: RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        destroy = removal_policy == RemovalPolicy.DESTROY
+
+        # Server access logs cannot be delivered to an SSE-KMS bucket, so this one bucket
+        # uses S3-managed keys.
+        self.access_logs = s3.Bucket(
+            self,
+            "AccessLogs",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            minimum_tls_version=1.2,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="ExpireAccessLogs", expiration=Duration.days(access_log_retention_days)
+                )
+            ],
+            removal_policy=removal_policy,
+            auto_delete_objects=destroy,
+        )
+        acknowledge(
+            self.access_logs,
+            "AwsSolutions-S1",
+            "This is the access-log destination of the payload buckets; logging it "
+            "into itself would loop and into another bucket would only move the finding.",
+        )
+
+        self.input = self._payload_bucket(
+            "Input", key, data_retention_days, removal_policy, log_prefix="input/"
+        )
+        self.output = self._payload_bucket(
+            "Output", key, data_retention_days, removal_policy, log_prefix="output/"
+        )
+
+    def _payload_bucket(
+        self,
+        construct_id: str,
+        key: kms.IKey,
+        data_retention_days: int,
+        removal_policy: RemovalPolicy,
+        *,
+        log_prefix: str,
+    ) -> s3.Bucket:
+        return s3.Bucket(
+            self,
+            construct_id,
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=key,
+            # Bucket keys cut KMS requests (and cost) by orders of magnitude for
+            # high-volume small objects such as one payload per request.
+            bucket_key_enabled=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            minimum_tls_version=1.2,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            server_access_logs_bucket=self.access_logs,
+            server_access_logs_prefix=log_prefix,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="ExpirePayloads",
+                    expiration=Duration.days(data_retention_days),
+                    abort_incomplete_multipart_upload_after=Duration.days(1),
+                )
+            ],
+            removal_policy=removal_policy,
+            auto_delete_objects=removal_policy == RemovalPolicy.DESTROY,
+        )
+
+    def output_path(self) -> str:
+        return self.output.s3_url_for_object(OUTPUT_PREFIX)
+
+    def failure_path(self) -> str:
+        return self.output.s3_url_for_object(FAILURE_PREFIX)

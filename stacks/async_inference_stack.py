@@ -79,7 +79,6 @@ class AsyncInferenceStack(Stack):
                 "Scaling",
                 settings=settings,
                 endpoint_name=endpoint.endpoint_name,
-                endpoint=endpoint.endpoint,
             )
 
         # 6. Every notification becomes one record in the results table.

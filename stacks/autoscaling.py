@@ -7,7 +7,7 @@ from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_iam as iam
-from constructs import Construct, IDependable
+from constructs import Construct
 
 from stacks.config import Settings
 from stacks.endpoint import VARIANT_NAME
@@ -45,7 +45,6 @@ class ScaleToZero(Construct):
         *,
         settings: Settings,
         endpoint_name: str,
-        endpoint: IDependable,
     ) -> None:
         super().__init__(scope, construct_id)
         self.target = appscaling.ScalableTarget(
@@ -67,8 +66,9 @@ class ScaleToZero(Construct):
                 "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint",
             ),
         )
-        # The variant must exist before Application Auto Scaling can register it.
-        self.target.node.add_dependency(endpoint)
+        # The variant must exist before Application Auto Scaling can register it: the
+        # resource id's GetAtt on the endpoint name makes CloudFormation wait for it (an
+        # extra DependsOn would be redundant; cfn-lint W3005).
 
         self.target.scale_to_track_metric(
             "BacklogPerInstance",

@@ -10,9 +10,9 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from stacks.compliance import acknowledge, logical_id
 from stacks.config import Settings
 from stacks.dlc_image import DlcImage
-from stacks.nag import acknowledge, logical_id
 from stacks.storage import FAILURE_PREFIX, OUTPUT_PREFIX
 
 _MIB = 1024 * 1024

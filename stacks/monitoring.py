@@ -13,6 +13,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from stacks.autoscaling import NAMESPACE, endpoint_metric
+from stacks.compliance import acknowledge
 from stacks.config import Settings
 from stacks.endpoint import VARIANT_NAME
 
@@ -57,7 +58,14 @@ class Monitoring(Construct):
             enforce_ssl=True,
         )
         if settings.alarm_email:
-            self.alarm_topic.add_subscription(subscriptions.EmailSubscription(settings.alarm_email))
+            email = subscriptions.EmailSubscription(settings.alarm_email)
+            self.alarm_topic.add_subscription(email)
+            acknowledge(
+                self.alarm_topic,
+                "Serverless-SNSRedrivePolicy",
+                "The only subscription here is the operator's alarm email; the alarm state "
+                "stays in CloudWatch, so an undeliverable email loses no data to redrive.",
+            )
         alarm_action = cloudwatch_actions.SnsAction(self.alarm_topic)
         at_least_one = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
 

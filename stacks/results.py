@@ -16,8 +16,8 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from stacks.compliance import acknowledge, ignore_cfn_lint, skip_checkov
 from stacks.config import Settings
-from stacks.nag import acknowledge
 
 LAMBDA_SOURCE = Path(__file__).resolve().parent.parent / "lambda"
 WRITER_HANDLER = "results_writer.handler.lambda_handler"
@@ -232,6 +232,29 @@ class ResultsWriter(Construct):
             "poll); failed messages return to the queue and move to its dead-letter queue. "
             "A function DLQ applies to asynchronous invocations, which never happen here.",
         )
+        skip_checkov(
+            self.function,
+            "CKV_AWS_116",
+            "Invoked only by its SQS event source; the queue's redrive policy is the "
+            "dead-letter path (a function DLQ serves asynchronous invocations only).",
+        )
+        skip_checkov(
+            self.function,
+            "CKV_AWS_115",
+            "Concurrency is bounded by the event source mapping's MaximumConcurrency; "
+            "reserved concurrency on an SQS-fed function makes throttled receives count "
+            "towards maxReceiveCount and pushes good notifications to the DLQ.",
+        )
+        skip_checkov(
+            self.function,
+            "CKV_AWS_117",
+            "The writer reaches only SQS, DynamoDB and CloudWatch over TLS with IAM auth; a "
+            "VPC would add NAT or interface endpoints (standing cost) and no data-path "
+            "protection, against the project's zero-cost-while-idle goal.",
+        )
+        # CDK makes the function DependsOn its role although Role: GetAtt already orders
+        # them; the duplicate is harmless and not removable through the L2 (W3005).
+        ignore_cfn_lint(self.function, "W3005")
         acknowledge(
             self.function,
             "Serverless-LambdaEventSourceMappingDestination",

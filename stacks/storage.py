@@ -7,7 +7,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from stacks.nag import acknowledge
+from stacks.compliance import acknowledge, skip_checkov
 
 OUTPUT_PREFIX = "output/"
 FAILURE_PREFIX = "failure/"
@@ -53,6 +53,18 @@ class PayloadBuckets(Construct):
             "This is the access-log destination of the payload buckets; logging it "
             "into itself would loop and into another bucket would only move the finding.",
         )
+        skip_checkov(
+            self.access_logs,
+            "CKV_AWS_18",
+            "This is the access-log destination of the payload buckets; logging it into "
+            "itself would loop.",
+        )
+        skip_checkov(
+            self.access_logs,
+            "CKV_AWS_21",
+            "Access logs are written once by S3 and expire by lifecycle; versions would only "
+            "duplicate them.",
+        )
 
         self.input = self._payload_bucket(
             "Input", key, data_retention_days, removal_policy, log_prefix="input/"
@@ -70,7 +82,7 @@ class PayloadBuckets(Construct):
         *,
         log_prefix: str,
     ) -> s3.Bucket:
-        return s3.Bucket(
+        bucket = s3.Bucket(
             self,
             construct_id,
             encryption=s3.BucketEncryption.KMS,
@@ -94,6 +106,14 @@ class PayloadBuckets(Construct):
             removal_policy=removal_policy,
             auto_delete_objects=removal_policy == RemovalPolicy.DESTROY,
         )
+        skip_checkov(
+            bucket,
+            "CKV_AWS_21",
+            "Payloads, outputs and failure documents are written once under a per-request "
+            "key and expire by lifecycle; versioning would keep a second copy of every "
+            "(up to 1 GB) payload with nothing to recover.",
+        )
+        return bucket
 
     def output_path(self) -> str:
         return self.output.s3_url_for_object(OUTPUT_PREFIX)

@@ -1,0 +1,46 @@
+"""Acknowledged findings of cdk-nag, checkov and cfn-lint, each next to its construct.
+
+Every acknowledgement carries the reason it is right for this project; the tests fail
+on any finding that has none.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Acknowledgment, CfnElement, CfnResource, Stack, Validations
+from constructs import IConstruct
+
+
+def acknowledge(construct: IConstruct, rule_id: str, reason: str) -> None:
+    """Record that cdk-nag finding `rule_id` on `construct` (and below) is intended, and why."""
+    Validations.of(construct).acknowledge(Acknowledgment(id=rule_id, reason=reason))
+
+
+def skip_checkov(construct: IConstruct, check_id: str, reason: str) -> None:
+    """Skip a checkov check on the construct's resource, with the reason in its metadata."""
+    resource = _resource(construct)
+    metadata = resource.get_metadata("checkov") or {"skip": []}
+    metadata["skip"].append({"id": check_id, "comment": reason})
+    resource.add_metadata("checkov", metadata)
+
+
+def ignore_cfn_lint(construct: IConstruct, rule_id: str) -> None:
+    """Ignore a cfn-lint rule on the construct's resource (callers say why in a comment)."""
+    resource = _resource(construct)
+    metadata = resource.get_metadata("cfn-lint") or {"config": {"ignore_checks": []}}
+    metadata["config"]["ignore_checks"].append(rule_id)
+    resource.add_metadata("cfn-lint", metadata)
+
+
+def logical_id(construct: IConstruct) -> str:
+    """The CloudFormation logical id cdk-nag uses to name a resource in a finding."""
+    element = construct.node.default_child
+    assert isinstance(element, CfnElement), f"{construct.node.path} has no CloudFormation resource"
+    return str(Stack.of(construct).resolve(element.logical_id))
+
+
+def _resource(construct: IConstruct) -> CfnResource:
+    resource = construct if isinstance(construct, CfnResource) else construct.node.default_child
+    assert isinstance(resource, CfnResource), (
+        f"{construct.node.path} has no CloudFormation resource"
+    )
+    return resource

@@ -1,0 +1,169 @@
+"""Settings: defaults, parsing of `-c` strings, and one clear sentence per bad value."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from app import build_app
+from stacks.config import ConfigError, Settings, default_values
+from tests.infra.conftest import CDK_JSON_CONTEXT
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+BAD_CONFIGURATIONS = [
+    (
+        {"instance_type": "ml.zz9.xlarge"},
+        "Setting 'instance_type' has unknown instance family 'zz9' in 'ml.zz9.xlarge'; expected one of",
+    ),
+    (
+        {"instance_type": "m5.xlarge"},
+        "Setting 'instance_type' must look like 'ml.m5.xlarge'; received 'm5.xlarge'.",
+    ),
+    (
+        {"min_capacity": "3", "max_capacity": "2"},
+        "Setting 'min_capacity' (3) must not exceed 'max_capacity' (2).",
+    ),
+    (
+        {"max_concurrent_invocations_per_instance": "0"},
+        "Setting 'max_concurrent_invocations_per_instance' must be between 1 and 1000; received 0.",
+    ),
+    (
+        {"max_concurrent_invocations_per_instance": 1001},
+        "Setting 'max_concurrent_invocations_per_instance' must be between 1 and 1000; received 1001.",
+    ),
+    (
+        {"invocation_timeout_seconds": "3601"},
+        "Setting 'invocation_timeout_seconds' must be between 1 and 3600; received 3601.",
+    ),
+    (
+        {
+            "model_source": "s3-artifact",
+            "image_uri": "763104351884.dkr.ecr.us-east-1.amazonaws.com/x:1",
+            "model_data_url": "https://bucket/model.tar.gz",
+        },
+        "Setting 'model_data_url' must be an S3 URI like 's3://bucket/path/model.tar.gz'; received 'https://bucket/model.tar.gz'.",
+    ),
+    (
+        {"model_source": "onnx"},
+        "Setting 'model_source' must be one of huggingface, s3-artifact, container; received 'onnx'.",
+    ),
+    (
+        {
+            "instance_type": "ml.g5.xlarge",
+            "volume_kms_key_arn": "arn:aws:kms:us-east-1:111122223333:key/abc",
+        },
+        "Setting 'volume_kms_key_arn' cannot be used with instance type 'ml.g5.xlarge': its local NVMe storage",
+    ),
+    (
+        {"model_source": "container"},
+        "Setting 'image_uri' is required when model_source is 'container'; received nothing.",
+    ),
+    (
+        {"model_source": "container", "image_uri": "docker.io/library/nginx:latest"},
+        "Setting 'image_uri' must be an ECR image URI like '123456789012.dkr.ecr.us-east-1.amazonaws.com/repo:tag'; received 'docker.io/library/nginx:latest'.",
+    ),
+    (
+        {"scale_out_from_zero_period_seconds": "60", "scale_out_from_zero_evaluation_periods": "3"},
+        "Settings 'scale_out_from_zero_period_seconds' x 'scale_out_from_zero_evaluation_periods' must be at most 120 s",
+    ),
+    ({"max_capacity": "many"}, "Setting 'max_capacity' must be a whole number; received 'many'."),
+    (
+        {"autoscaling_enabled": "yes"},
+        "Setting 'autoscaling_enabled' must be true or false; received 'yes'.",
+    ),
+    (
+        {"include_inference_response_in": "SUCCESS_NOTIFICATION_TOPIC,EVERYWHERE"},
+        "Setting 'include_inference_response_in' has unknown topic 'EVERYWHERE'; expected any of",
+    ),
+    (
+        {"log_retention_days": "10"},
+        "Setting 'log_retention_days' must be one of CloudWatch Logs' periods",
+    ),
+    (
+        {"results_batch_size": "100", "results_batching_window_seconds": "0"},
+        "Setting 'results_batching_window_seconds' must be at least 1 when 'results_batch_size' is above 10",
+    ),
+    (
+        {"removal_policy": "snapshot"},
+        "Setting 'removal_policy' must be one of retain, destroy; received 'snapshot'.",
+    ),
+    (
+        {"instance_type": "ml.inf2.xlarge"},
+        "Setting 'instance_type' 'ml.inf2.xlarge' needs a Neuron or Arm image",
+    ),
+    (
+        {"model_environment": "[1, 2]"},
+        "Setting 'model_environment' must be a JSON object of string values; received '[1, 2]'.",
+    ),
+    (
+        {"endpoint_name": "bad_name!"},
+        "Setting 'endpoint_name' must be 1-63 letters, digits or hyphens",
+    ),
+    ({"instnce_type": "ml.m5.xlarge"}, "Unknown setting 'instnce_type'"),
+]
+
+
+@pytest.mark.parametrize(("context", "message"), BAD_CONFIGURATIONS, ids=lambda v: str(v)[:60])
+def test_bad_configuration_fails_before_synth_with_one_sentence(
+    context: dict, message: str
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        build_app({**CDK_JSON_CONTEXT, **context})
+    text = str(raised.value)
+    assert text.startswith(message), text
+    # One sentence: no line breaks, ends with a full stop, names a setting.
+    assert "\n" not in text and text.endswith(".")
+    assert re.search(r"'[a-z_]+'", text)
+
+
+def test_defaults_are_the_documented_deployment() -> None:
+    settings = Settings()
+    assert settings.model_source == "huggingface"
+    assert settings.hf_model_id == "cardiffnlp/twitter-roberta-base-sentiment"
+    assert settings.hf_task == "text-classification"
+    assert settings.min_capacity == 0
+    assert settings.retain_data
+    assert settings.scale_out_from_zero_window_seconds <= 120
+
+
+def test_command_line_strings_are_parsed_to_typed_values() -> None:
+    context = {
+        "max_capacity": "7",
+        "target_backlog_per_instance": "2.5",
+        "autoscaling_enabled": "False",
+        "include_inference_response_in": '["ERROR_NOTIFICATION_TOPIC"]',
+        "model_environment": '{"MY_FLAG": "1"}',
+        "endpoint_name": "",
+    }
+    settings = Settings.from_context(context.get)
+    assert settings.max_capacity == 7
+    assert settings.target_backlog_per_instance == 2.5
+    assert settings.autoscaling_enabled is False
+    assert settings.include_inference_response_in == ("ERROR_NOTIFICATION_TOPIC",)
+    assert settings.model_environment == {"MY_FLAG": "1"}
+    assert settings.endpoint_name is None
+
+
+def test_every_setting_is_documented_in_readme_with_its_default() -> None:
+    readme = (REPO_ROOT / "README.md").read_text()
+    docs = Settings.field_docs()
+    for name, default in default_values().items():
+        assert name in docs, f"{name} has no doc string in stacks/config.py"
+        row = next((line for line in readme.splitlines() if line.startswith(f"| `{name}`")), None)
+        assert row is not None, f"README configuration table lacks {name}"
+        assert _shown(default) in row, f"README row for {name} does not show default {default!r}"
+
+
+def _shown(value: object) -> str:
+    if value is None:
+        return "unset"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, tuple):
+        return ",".join(value) or "(none)"
+    if isinstance(value, dict):
+        return "{}"
+    return str(value)

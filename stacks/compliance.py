@@ -11,8 +11,14 @@ from constructs import IConstruct
 
 
 def acknowledge(construct: IConstruct, rule_id: str, reason: str) -> None:
-    """Record that cdk-nag finding `rule_id` on `construct` (and below) is intended, and why."""
-    Validations.of(construct).acknowledge(Acknowledgment(id=rule_id, reason=reason))
+    """Record that cdk-nag finding `rule_id` on `construct` (and below) is intended, and why.
+
+    `rule_id` is the pack's rule, e.g. `AwsSolutions-IAM5[Resource::*]`; validation ids
+    are namespaced by plugin (`AwsSolutions::...`), and an id without a namespace would be
+    taken for a plain annotation.
+    """
+    pack = rule_id.split("-", 1)[0]
+    Validations.of(construct).acknowledge(Acknowledgment(id=f"{pack}::{rule_id}", reason=reason))
 
 
 def skip_checkov(construct: IConstruct, check_id: str, reason: str) -> None:

@@ -101,9 +101,9 @@ class ResultsWriter(Construct):
         acknowledge(
             self.dead_letter_queue,
             "Serverless-SQSRedrivePolicy",
-            "This is the dead-letter queue of the results queue and of the SNS "
-            "subscriptions; a dead-letter queue of a dead-letter queue would only move the "
-            "messages.",
+            "Messages here are never consumed automatically (an operator redrives them "
+            "after a fix), so there is no receive count to exceed and nowhere further to "
+            "redrive to.",
         )
         acknowledge(
             self.dead_letter_queue,

@@ -1,0 +1,143 @@
+"""cdk-nag, cfn-lint and checkov on every synthesized configuration.
+
+A finding passes only if it is acknowledged next to the code it concerns, with a reason
+specific to this project.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from aws_cdk import Validations
+
+from tests.infra.conftest import CONFIGURATIONS, STACK_NAME, Synthesized
+
+Getter = Callable[[str], Synthesized]
+BIN = Path(sys.executable).parent
+
+
+@pytest.mark.parametrize("config", sorted(CONFIGURATIONS))
+def test_cdk_nag_reports_no_unacknowledged_finding(synthesized: Getter, config: str) -> None:
+    # synth() raises on any unacknowledged AwsSolutions/Serverless finding; the report
+    # must also be free of violations.
+    report = synthesized(config).validation_report
+    violations = [
+        v for plugin in report.get("pluginReports", []) for v in plugin.get("violations", [])
+    ]
+    assert violations == []
+
+
+def _acknowledgements(synth: Synthesized) -> list[tuple[str, str, str]]:
+    found = []
+    for construct in synth.app.node.find_all():
+        for entry in construct.node.metadata:
+            if entry.type == Validations.ACKNOWLEDGED_RULES_METADATA_KEY:
+                for rule_id, reason in entry.data.items():
+                    found.append((construct.node.path, rule_id, reason))
+    return found
+
+
+@pytest.mark.parametrize("config", sorted(CONFIGURATIONS))
+def test_every_nag_acknowledgement_has_a_specific_reason(synthesized: Getter, config: str) -> None:
+    acknowledgements = _acknowledgements(synthesized(config))
+    assert acknowledgements, "expected the project's acknowledgements to be recorded"
+    for _, rule_id, _ in acknowledgements:
+        assert rule_id.startswith(("AwsSolutions::AwsSolutions-", "Serverless::Serverless-")), (
+            rule_id
+        )
+    for path, rule_id, reason in acknowledgements:
+        assert len(reason) >= 60, f"{path} {rule_id}: reason too thin: {reason!r}"
+    reasons = [reason for _, _, reason in acknowledgements]
+    # A copy-pasted generic reason for different rules is not a reason.
+    by_reason: dict[str, set[str]] = {}
+    for _, rule_id, reason in acknowledgements:
+        by_reason.setdefault(reason, set()).add(rule_id.split("[")[0])
+    assert all(len(rules) == 1 for rules in by_reason.values()), by_reason
+    assert len(reasons) >= 5
+
+
+@pytest.mark.parametrize("config", sorted(CONFIGURATIONS))
+def test_cfn_lint_reports_no_error_or_warning(synthesized: Getter, config: str) -> None:
+    template = synthesized(config).outdir / f"{STACK_NAME}.template.json"
+    result = subprocess.run(
+        [str(BIN / "cfn-lint"), "--format", "parseable", str(template)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    # Exit code bits: 2 error, 4 warning (8 informational is allowed).
+    assert result.returncode & 0b110 == 0, result.stdout + result.stderr
+
+
+def _cfn_lint_ignores(template: dict) -> list[tuple[str, list[str]]]:
+    return [
+        (logical_id, resource["Metadata"]["cfn-lint"]["config"]["ignore_checks"])
+        for logical_id, resource in template["Resources"].items()
+        if "cfn-lint" in resource.get("Metadata", {})
+    ]
+
+
+@pytest.mark.parametrize("config", sorted(CONFIGURATIONS))
+def test_cfn_lint_ignores_are_only_cdk_generated_dependson_duplicates(
+    synthesized: Getter, config: str
+) -> None:
+    synth = synthesized(config)
+    ignores = dict(_cfn_lint_ignores(synth.template))
+    assert set(map(tuple, ignores.values())) == {("W3005",)}
+    expected = {synth.logical_id_of("/ResultsWriter/Function/Resource")}
+    if config == "artifact":  # removal_policy=destroy adds CDK's bucket-emptying provider
+        expected.add(
+            synth.logical_id_of("/Custom::S3AutoDeleteObjectsCustomResourceProvider/Handler")
+        )
+    assert set(ignores) == expected
+    # Each ignore is explained by a comment right above it in the code.
+    stacks_dir = Path(__file__).resolve().parents[2] / "stacks"
+    for source in (stacks_dir / "results.py", stacks_dir / "storage.py"):
+        lines = source.read_text().splitlines()
+        for number, line in enumerate(lines):
+            if "ignore_cfn_lint(" in line and "def " not in line:
+                comment = lines[number - 3 : number]
+                assert all(c.strip().startswith("#") for c in comment[-1:]), comment
+                assert any("W3005" in c for c in comment), comment
+
+
+@pytest.mark.parametrize("config", sorted(CONFIGURATIONS))
+def test_checkov_has_no_failed_check_without_a_reasoned_skip(
+    synthesized: Getter, config: str
+) -> None:
+    synth = synthesized(config)
+    result = subprocess.run(
+        [
+            str(BIN / "checkov"),
+            "--directory",
+            str(synth.outdir),
+            "--framework",
+            "cloudformation",
+            "--output",
+            "json",
+            "--quiet",
+            "--skip-download",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    report = json.loads(result.stdout)
+    reports = report if isinstance(report, list) else [report]
+    failed = [
+        (check["check_id"], check["resource"])
+        for r in reports
+        for check in r["results"]["failed_checks"]
+    ]
+    assert failed == []
+    skipped = [check for r in reports for check in r["results"].get("skipped_checks", [])]
+    for check in skipped:
+        comment = check.get("check_result", {}).get("suppress_comment", "")
+        assert len(comment) >= 60, f"{check['check_id']} on {check['resource']}: {comment!r}"
+    passed = sum(r["summary"]["passed"] for r in reports)
+    assert passed >= 50

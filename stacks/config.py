@@ -498,3 +498,24 @@ def _validate_results(s: Settings) -> None:
         f"Setting 'log_retention_days' must be one of CloudWatch Logs' periods "
         f"({', '.join(map(str, LOG_RETENTION_DAYS))}); received {s.log_retention_days!r}.",
     )
+
+
+def reference_table() -> str:
+    """The README's configuration reference, generated from the fields and their docs."""
+    docs = Settings.field_docs()
+    rows = ["| setting | default | meaning |", "|---|---|---|"]
+    for name, default in default_values().items():
+        rows.append(f"| `{name}` | `{_shown_default(default)}` | {docs[name]} |")
+    return "\n".join(rows)
+
+
+def _shown_default(value: object) -> str:
+    if value is None:
+        return "unset"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, tuple):
+        return ",".join(value) or "(none)"
+    if isinstance(value, Mapping):
+        return json.dumps(dict(value))
+    return str(value)

@@ -1,0 +1,66 @@
+"""The real `cdk synth` through the pinned CLI: quiet, offline, and kind to typos."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+NODE_BIN = REPO_ROOT / "node_modules" / ".bin"
+NOISE = ("end-of-life", "feature flag", "NOTICES", "telemetry", "deprecated", "Traceback", "jsii")
+
+
+def run_cdk(*args: str, outdir: Path) -> subprocess.CompletedProcess[str]:
+    if not (NODE_BIN / "cdk").exists():
+        pytest.fail("node_modules/.bin/cdk is missing; run `make setup` (make test does it)")
+    env = {
+        **os.environ,
+        "PATH": f"{NODE_BIN}{os.pathsep}{REPO_ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}",
+        "CDK_DISABLE_CLI_TELEMETRY": "true",
+    }
+    return subprocess.run(
+        ["cdk", "synth", "--no-notices", "--quiet", "--output", str(outdir), *args],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.mark.slow
+def test_default_app_synthesizes_silently_with_the_pinned_cli(tmp_path: Path) -> None:
+    result = run_cdk(outdir=tmp_path)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    for noise in NOISE:
+        assert noise.lower() not in output.lower(), output
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    stack = manifest["artifacts"]["SageMakerAsyncInference"]
+    # Environment-agnostic: no account or region needed to synthesize.
+    assert stack["environment"] == "aws://unknown-account/unknown-region"
+
+
+@pytest.mark.slow
+def test_bad_context_value_is_one_sentence_without_a_stack_trace(tmp_path: Path) -> None:
+    result = run_cdk("-c", "max_capacity=abc", outdir=tmp_path)
+    assert result.returncode != 0
+    assert (
+        "Configuration error: Setting 'max_capacity' must be a whole number; received 'abc'."
+        in result.stderr
+    )
+    assert "Traceback" not in result.stderr and "jsii" not in result.stderr
+
+
+@pytest.mark.slow
+def test_context_override_reaches_the_template(tmp_path: Path) -> None:
+    result = run_cdk("-c", "max_capacity=6", "-c", "instance_type=ml.g5.2xlarge", outdir=tmp_path)
+    assert result.returncode == 0, result.stderr
+    template = (tmp_path / "SageMakerAsyncInference.template.json").read_text()
+    assert '"MaxCapacity": 6' in template
+    assert "gpu-py312-cu124" in template

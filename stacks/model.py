@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aws_cdk import ArnFormat, Aws, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -47,8 +49,8 @@ class ExecutionRole(Construct):
         *,
         input_bucket: s3.IBucket,
         output_bucket: s3.IBucket,
-        topics: list[sns.ITopic],
-        keys: list[kms.IKey],
+        topics: Sequence[sns.ITopic],
+        keys: Sequence[kms.IKey],
         image_repository_arn: str,
         model_data_url: str | None,
         endpoint_name: str | None,

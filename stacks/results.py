@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from aws_cdk import Duration, RemovalPolicy
@@ -85,7 +86,7 @@ class ResultsWriter(Construct):
         construct_id: str,
         *,
         settings: Settings,
-        topics: list[sns.ITopic],
+        topics: Sequence[sns.ITopic],
         table: dynamodb.ITable,
         key: kms.IKey,
     ) -> None:

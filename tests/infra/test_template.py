@@ -532,3 +532,40 @@ def test_template_is_environment_agnostic_and_unversioned(default: Synthesized) 
     text = json.dumps(default.template)
     assert "AWS::CDK::Metadata" not in text  # version reporting off: reproducible templates
     assert "BootstrapVersion" in text  # the standard synthesizer, so `cdk deploy` works
+
+
+# --- Cross-service key use -----------------------------------------------------------------
+
+
+def _key_statements(synth: Synthesized, path: str) -> list[dict[str, Any]]:
+    return synth.template["Resources"][synth.logical_id_of(path)]["Properties"]["KeyPolicy"][
+        "Statement"
+    ]
+
+
+def test_sns_may_use_the_queue_key_only_for_these_topics(default: Synthesized) -> None:
+    # SNS cannot deliver into a KMS-encrypted queue unless the queue key lets it; a
+    # classic silent failure of SNS -> SQS fan-out.
+    sns_statements = [
+        s
+        for s in _key_statements(default, "/Keys/DataKey/Resource")
+        if s["Principal"] == {"Service": "sns.amazonaws.com"}
+    ]
+    assert {s["Condition"]["ArnEquals"]["aws:SourceArn"]["Ref"] for s in sns_statements} == {
+        default.logical_id_of("/Notifications/SuccessTopic/Resource"),
+        default.logical_id_of("/Notifications/ErrorTopic/Resource"),
+    }
+    for statement in sns_statements:
+        assert set(statement["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey"}
+
+
+def test_cloudwatch_may_publish_alarms_through_the_notifications_key(default: Synthesized) -> None:
+    (statement,) = [
+        s
+        for s in _key_statements(default, "/Keys/NotificationsKey/Resource")
+        if s.get("Sid") == "AllowCloudWatchAlarmsToPublish"
+    ]
+    assert statement["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert statement["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    }

@@ -1,0 +1,545 @@
+"""The ``asyncinfer`` command line: submit, status, result, batch, failures, redrive, local.
+
+Every error a user can meet is printed as one line on stderr (``asyncinfer: error: ...``)
+with a non-zero exit code; no traceback reaches the terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import re
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import IO, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from asyncinfer.aws import describe
+from asyncinfer.errors import AsyncInferenceError, ConfigurationError, InferenceFailedError
+from asyncinfer.stack_outputs import DEFAULT_STACK_NAME
+
+EXIT_OK = 0
+EXIT_FAILED = 1  # an inference (or a batch item) failed
+EXIT_ERROR = 2  # the command could not do its job (configuration, AWS, usage)
+EXIT_INTERRUPTED = 130
+
+EPILOG = """\
+examples:
+  asyncinfer submit tweet.json                     print the inference id
+  asyncinfer submit tweet.json --wait              print the result
+  echo '{"inputs": "I love it"}' | asyncinfer submit - --content-type application/json --wait
+  asyncinfer status 7b1e0c2d-3f4a-4b5c-8d6e-9f0a1b2c3d4e
+  asyncinfer result 7b1e0c2d-3f4a-4b5c-8d6e-9f0a1b2c3d4e -o out.json
+  asyncinfer batch tweets.jsonl --wrap inputs -o results.jsonl
+  asyncinfer failures --since 1h
+  asyncinfer redrive
+  asyncinfer local up
+
+The stack is found by name (--stack, default SageMakerAsyncInference) through its
+CloudFormation outputs, or from a `cdk deploy --outputs-file` file (--outputs-file).
+"""
+
+
+def _common_options(defaults: bool) -> argparse.ArgumentParser:
+    """Connection options, accepted before or after the command name."""
+    # On subcommands the defaults are SUPPRESS, so a value given before the command is not
+    # overwritten by the subcommand's default.
+    d = (lambda value: value) if defaults else (lambda value: argparse.SUPPRESS)
+    parser = argparse.ArgumentParser(add_help=False)
+    group = parser.add_argument_group("stack and AWS connection")
+    group.add_argument(
+        "--stack",
+        default=d(None),
+        metavar="NAME",
+        help=f"CloudFormation stack name (default {DEFAULT_STACK_NAME}, or the only stack "
+        f"in --outputs-file)",
+    )
+    group.add_argument(
+        "--outputs-file",
+        default=d(None),
+        metavar="FILE",
+        help="read stack outputs from this `cdk deploy --outputs-file` JSON file",
+    )
+    group.add_argument("--region", default=d(None), help="AWS region (default: from AWS config)")
+    group.add_argument("--profile", default=d(None), help="AWS named profile")
+    group.add_argument(
+        "--endpoint-url",
+        default=d(None),
+        metavar="URL",
+        help="send every AWS call to this URL (local mode, tests); AWS_ENDPOINT_URL and "
+        "AWS_ENDPOINT_URL_<SERVICE> are honoured too",
+    )
+    group.add_argument(
+        "--max-attempts",
+        type=int,
+        default=d(None),
+        metavar="N",
+        help="attempts per AWS call, with backoff on throttling (default 8)",
+    )
+    return parser
+
+
+def _invoke_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("passed to InvokeEndpointAsync")
+    group.add_argument("--content-type", help="payload content type (default: guessed)")
+    group.add_argument("--accept", help="desired response content type")
+    group.add_argument("--custom-attributes", metavar="TEXT", help="opaque text for the model")
+    group.add_argument(
+        "--request-ttl", type=int, metavar="SECONDS", help="RequestTTLSeconds (queue wait)"
+    )
+    group.add_argument(
+        "--invocation-timeout",
+        type=int,
+        metavar="SECONDS",
+        help="InvocationTimeoutSeconds (processing, max 3600)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common_options(defaults=False)
+    parser = argparse.ArgumentParser(
+        prog="asyncinfer",
+        description="Submit work to a SageMaker asynchronous endpoint deployed by this "
+        "project's CDK app, and get results without polling S3.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[_common_options(defaults=True)],
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def command(name: str, help_text: str, example: str) -> argparse.ArgumentParser:
+        return commands.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            epilog=f"example:\n  {example}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            parents=[common],
+        )
+
+    submit = command(
+        "submit",
+        "upload a payload, invoke the endpoint, print the inference id (or the result)",
+        "asyncinfer submit tweet.json --wait",
+    )
+    submit.add_argument("file", metavar="FILE|-", help="payload file, or - for stdin")
+    submit.add_argument("--wait", action="store_true", help="wait and print the result")
+    submit.add_argument("--timeout", type=float, metavar="SECONDS", help="give up waiting after")
+    submit.add_argument("--inference-id", metavar="ID", help="InferenceId (default: a UUID)")
+    submit.add_argument("-o", "--output", metavar="FILE", help="with --wait: write result here")
+    _invoke_options(submit)
+
+    status = command(
+        "status",
+        "print the status of inferences (PENDING, COMPLETED, FAILED, UNKNOWN)",
+        "asyncinfer status 7b1e0c2d-3f4a-4b5c-8d6e-9f0a1b2c3d4e",
+    )
+    status.add_argument("ids", nargs="+", metavar="ID")
+    status.add_argument("--json", action="store_true", help="print the full records as JSONL")
+
+    result = command(
+        "result",
+        "print the result of an inference exactly as the model returned it",
+        "asyncinfer result 7b1e0c2d-3f4a-4b5c-8d6e-9f0a1b2c3d4e -o out.json",
+    )
+    result.add_argument("id", metavar="ID")
+    result.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default stdout)")
+    result.add_argument("--wait", action="store_true", help="wait if it is still pending")
+    result.add_argument("--timeout", type=float, metavar="SECONDS", help="give up waiting after")
+
+    batch = command(
+        "batch",
+        "submit every line of a JSONL file (or row of a CSV file) concurrently, with a "
+        "progress bar, resumable, and write each input joined with its result",
+        "asyncinfer batch tweets.jsonl --wrap inputs -o results.jsonl",
+    )
+    batch.add_argument("input", metavar="INPUT", help=".jsonl (one JSON value per line) or .csv")
+    batch.add_argument(
+        "-o", "--output", metavar="FILE", help="results JSONL (default INPUT.results.jsonl)"
+    )
+    batch.add_argument(
+        "--manifest", metavar="FILE", help="resume manifest (default OUTPUT.manifest)"
+    )
+    batch.add_argument("--format", choices=["jsonl", "csv"], help="input format (default: suffix)")
+    batch.add_argument(
+        "--wrap", metavar="KEY", help='send {"KEY": value} (e.g. --wrap inputs for Hugging Face)'
+    )
+    batch.add_argument("--column", metavar="NAME", help="send only this field/column")
+    batch.add_argument("--no-header", action="store_true", help="the CSV has no header row")
+    batch.add_argument(
+        "--csv-as-json", action="store_true", help="send CSV rows as JSON objects, not CSV text"
+    )
+    batch.add_argument("--concurrency", type=int, default=16, help="parallel submissions (16)")
+    batch.add_argument("--timeout", type=float, metavar="SECONDS", help="give up waiting after")
+    batch.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bar on stderr (default: when stderr is a terminal)",
+    )
+    _invoke_options(batch)
+
+    failures = command(
+        "failures",
+        "list failed inferences with their reasons (from the results table's status index)",
+        "asyncinfer failures --since 1h",
+    )
+    failures.add_argument(
+        "--since",
+        default="1h",
+        metavar="AGE|TIME",
+        help="30m, 1h, 2d, 1w or an ISO time (default 1h)",
+    )
+    failures.add_argument("--limit", type=int, help="show at most this many")
+    failures.add_argument(
+        "--all-endpoints", action="store_true", help="not only this stack's endpoint"
+    )
+    failures.add_argument("--json", action="store_true", help="print the records as JSONL")
+
+    redrive = command(
+        "redrive",
+        "move unprocessable notifications from the dead-letter queue back to the results "
+        "queue (after fixing what made the results writer fail)",
+        "asyncinfer redrive",
+    )
+    redrive.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+
+    local = command(
+        "local",
+        "run the whole asynchronous data flow on this machine (local mode)",
+        "asyncinfer local up",
+    )
+    try:
+        local_cli = importlib.import_module("asyncinfer.local.cli")
+    except ImportError:
+        local_cli = None
+    if local_cli is not None:
+        local_cli.add_arguments(local)
+    local.set_defaults(local_cli=local_cli)
+    return parser
+
+
+def parse_since(text: str, now: datetime | None = None) -> datetime:
+    now = now or datetime.now(UTC)
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*", text)
+    if match:
+        amount = float(match.group(1))
+        unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+        return now - timedelta(**{unit[match.group(2)]: amount})
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigurationError(
+            f"--since {text!r} is not an age or a time; expected e.g. 30m, 1h, 2d, 1w or "
+            f"2024-05-10T08:00:00Z"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def make_client(args: argparse.Namespace) -> Any:
+    from asyncinfer.client import AsyncInferenceClient
+
+    concurrency = getattr(args, "concurrency", 16) or 16
+    kwargs: dict[str, Any] = {"max_pool_connections": max(32, concurrency * 2)}
+    if args.max_attempts is not None:
+        kwargs["max_attempts"] = args.max_attempts
+    return AsyncInferenceClient.from_stack(
+        args.stack,
+        outputs_file=args.outputs_file,
+        region_name=args.region,
+        profile_name=args.profile,
+        endpoint_url=args.endpoint_url,
+        **kwargs,
+    )
+
+
+def _invoke_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "content_type": args.content_type,
+        "accept": args.accept,
+        "custom_attributes": args.custom_attributes,
+        "request_ttl_seconds": args.request_ttl,
+        "invocation_timeout_seconds": args.invocation_timeout,
+    }
+
+
+def _write_bytes(body: bytes, output: str | None, stdout: IO[str]) -> None:
+    if output:
+        Path(output).write_bytes(body)
+        return
+    buffer = getattr(stdout, "buffer", None)
+    if buffer is not None:
+        buffer.write(body)
+        if not body.endswith(b"\n") and stdout.isatty():
+            buffer.write(b"\n")
+        buffer.flush()
+    else:  # a text-only stream (tests with StringIO)
+        stdout.write(body.decode("utf-8", errors="replace"))
+
+
+def cmd_submit(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
+    from asyncinfer.client import InvokeOptions
+    from asyncinfer.payloads import to_payload
+
+    client = make_client(args)
+    source: Any
+    if args.file == "-":
+        source = sys.stdin.buffer
+    else:
+        source = Path(args.file)
+        if not source.is_file():
+            raise ConfigurationError(f"payload file {args.file!r} does not exist or is not a file")
+    payload = to_payload(source, args.content_type)
+    options = InvokeOptions(inference_id=args.inference_id, **_invoke_kwargs(args))
+    handle = client.submit(payload, options)
+    if not args.wait:
+        stdout.write(handle.inference_id + "\n")
+        return EXIT_OK
+    stderr.write(f"submitted {handle.inference_id}; waiting for the result\n")
+    record = client.wait(handle, timeout=args.timeout)
+    body, _ = client.fetch_raw(record)
+    _write_bytes(body, args.output, stdout)
+    return EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
+    client = make_client(args)
+    records = client.records([client.handle(i) for i in args.ids])
+    unknown = 0
+    for inference_id in args.ids:
+        record = records[inference_id]
+        if args.json:
+            stdout.write(
+                json.dumps(
+                    record.to_json() if record else {"inferenceId": inference_id},
+                    default=str,
+                )
+                + "\n"
+            )
+            continue
+        if record is None:
+            unknown += 1
+            stdout.write(f"{inference_id}  UNKNOWN\n")
+            continue
+        detail = record.failure_reason or record.output_location or ""
+        when = record.event_time or ""
+        stdout.write(f"{inference_id}  {record.status:<9}  {when}  {detail}".rstrip() + "\n")
+    if unknown:
+        stderr.write(f"asyncinfer: {unknown} id(s) have no record in the results table\n")
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def cmd_result(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
+    from asyncinfer.errors import InferenceNotFoundError
+
+    client = make_client(args)
+    handle = client.handle(args.id)
+    if args.wait:
+        record = client.wait(handle, timeout=args.timeout)
+    else:
+        record = client.records([handle])[args.id]
+        if record is None:
+            raise InferenceNotFoundError(
+                f"inference {args.id} has no record in the results table; expected an id "
+                f"printed by `asyncinfer submit`"
+            )
+        if not record.done:
+            stderr.write(
+                f"asyncinfer: inference {args.id} is still {record.status}; "
+                f"rerun later or add --wait\n"
+            )
+            return EXIT_FAILED
+    body, _ = client.fetch_raw(record)
+    _write_bytes(body, args.output, stdout)
+    return EXIT_OK
+
+
+def cmd_batch(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
+    from asyncinfer.batch import BatchOptions, detect_format, run_batch
+    from asyncinfer.client import InvokeOptions
+
+    input_path = Path(args.input)
+    if not input_path.is_file():
+        raise ConfigurationError(f"batch input {args.input!r} does not exist or is not a file")
+    output_path = Path(args.output) if args.output else input_path.with_suffix(".results.jsonl")
+    manifest_path = (
+        Path(args.manifest)
+        if args.manifest
+        else output_path.with_name(output_path.name + ".manifest")
+    )
+    options = BatchOptions(
+        input_path=input_path,
+        output_path=output_path,
+        manifest_path=manifest_path,
+        input_format=detect_format(input_path, args.format),
+        wrap=args.wrap,
+        column=args.column,
+        csv_header=not args.no_header,
+        csv_as_json=args.csv_as_json,
+        concurrency=args.concurrency,
+        timeout=args.timeout,
+        invoke=InvokeOptions(**_invoke_kwargs(args)),
+    )
+    client = make_client(args)
+    progress = stderr.isatty() if args.progress is None else args.progress
+    try:
+        summary = run_batch(client, options, progress=progress, stderr=stderr)
+    except KeyboardInterrupt:
+        stderr.write(
+            f"asyncinfer: batch interrupted; rerun the same command to resume "
+            f"(manifest {manifest_path})\n"
+        )
+        return EXIT_INTERRUPTED
+    stderr.write(summary.table() + "\n")
+    stderr.write(f"results: {output_path}\n")
+    return EXIT_FAILED if summary.failed else EXIT_OK
+
+
+def cmd_failures(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
+    since = parse_since(args.since)
+    client = make_client(args)
+    records = client.failures(since, all_endpoints=args.all_endpoints)
+    if args.limit is not None:
+        records = records[: args.limit]
+    for record in records:
+        if args.json:
+            stdout.write(json.dumps(record.to_json(), default=str) + "\n")
+        else:
+            where = f"  {record.failure_location}" if record.failure_location else ""
+            stdout.write(
+                f"{record.event_time or '-'}  {record.inference_id}  "
+                f"{record.failure_reason or '(no reason recorded)'}{where}\n"
+            )
+    if not args.json:
+        stderr.write(f"{len(records)} failed inference(s) since {since.isoformat()}\n")
+    return EXIT_OK
+
+
+def cmd_redrive(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
+    try:
+        redrive = importlib.import_module("asyncinfer.redrive")
+    except ImportError:
+        raise ConfigurationError(
+            "redrive is not available in this installation (module asyncinfer.redrive is missing)"
+        ) from None
+    rest = list(args.rest or [])
+    if rest[:1] == ["--"]:
+        rest = rest[1:]
+    forwarded = _forwarded_connection(args)
+    if not any(a.startswith(("--dlq", "--dead-letter", "--source")) for a in rest):
+        # Resolve the queues from the stack so `asyncinfer redrive` needs no arguments.
+        from asyncinfer.stack_outputs import outputs_from_file
+
+        outputs = (
+            outputs_from_file(args.outputs_file, args.stack)
+            if args.outputs_file
+            else make_client(args).outputs
+        )
+        raw = outputs.raw or {}
+        for key in ("DeadLetterQueueArn", "ResultsQueueArn"):
+            if not raw.get(key):
+                raise ConfigurationError(
+                    f"stack {outputs.stack_name!r} has no output {key}; expected the outputs "
+                    f"of this project's CDK app"
+                )
+        rest = [
+            *_redrive_queue_args(redrive, raw["DeadLetterQueueArn"], raw["ResultsQueueArn"]),
+            *rest,
+        ]
+    result: int = redrive.main([*forwarded, *rest])
+    return int(result or 0)
+
+
+def _forwarded_connection(args: argparse.Namespace) -> list[str]:
+    forwarded: list[str] = []
+    for flag, value in (
+        ("--region", args.region),
+        ("--profile", args.profile),
+        ("--endpoint-url", args.endpoint_url),
+    ):
+        if value:
+            forwarded += [flag, value]
+    return forwarded
+
+
+def _redrive_queue_args(redrive: Any, dlq_arn: str, queue_arn: str) -> list[str]:
+    """The queue flags asyncinfer.redrive's parser takes, found from its own parser."""
+    flags = ["--dlq-arn", "--queue-arn"]
+    parser_factory = getattr(redrive, "build_parser", None)
+    if parser_factory is not None:
+        known = {opt for action in parser_factory()._actions for opt in action.option_strings}
+        source = next(
+            (f for f in ("--dlq-arn", "--source-arn", "--dead-letter-queue-arn") if f in known),
+            None,
+        )
+        target = next(
+            (f for f in ("--queue-arn", "--destination-arn", "--results-queue-arn") if f in known),
+            None,
+        )
+        if source and target:
+            flags = [source, target]
+    return [flags[0], dlq_arn, flags[1], queue_arn]
+
+
+def cmd_local(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
+    local_cli = args.local_cli
+    if local_cli is None:
+        raise ConfigurationError(
+            "local mode is not available in this installation (module asyncinfer.local "
+            "is missing); install with `pip install -e .[local]`"
+        )
+    return int(local_cli.run(args) or 0)
+
+
+COMMANDS = {
+    "submit": cmd_submit,
+    "status": cmd_status,
+    "result": cmd_result,
+    "batch": cmd_batch,
+    "failures": cmd_failures,
+    "redrive": cmd_redrive,
+    "local": cmd_local,
+}
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    stdout: IO[str] | None = None,
+    stderr: IO[str] | None = None,
+) -> int:
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # argparse has printed its usage message
+        return int(exit_.code or 0)
+    try:
+        return COMMANDS[args.command](args, stdout, stderr)
+    except InferenceFailedError as error:
+        stderr.write(f"asyncinfer: {error}\n")
+        return EXIT_FAILED
+    except AsyncInferenceError as error:
+        stderr.write(f"asyncinfer: error: {error}\n")
+        return EXIT_ERROR
+    except (ClientError, BotoCoreError) as error:
+        stderr.write(f"asyncinfer: error: {describe(error)}\n")
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        stderr.write("asyncinfer: interrupted\n")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # `asyncinfer status ... | head`: the reader left; not an error worth a message.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,119 @@
+"""Find a deployed stack's resources by its CloudFormation outputs.
+
+Two sources, same result: ``describe_stacks`` on the stack name, or the JSON file that
+``cdk deploy --outputs-file`` writes (``{"StackName": {"OutputKey": "value"}}``), which
+works without CloudFormation read permissions. The output keys are the contract in
+docs/design.md.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from asyncinfer.errors import ConfigurationError, MissingOutputsError, StackNotFoundError
+
+DEFAULT_STACK_NAME = "SageMakerAsyncInference"
+
+# Without these the client cannot submit at all; the rest are optional and only widen
+# what it can do (table waits, failure listing, redrive).
+REQUIRED_OUTPUTS = ("EndpointName", "InputBucketName")
+
+
+@dataclass(frozen=True, kw_only=True)
+class StackOutputs:
+    """The outputs the client uses; ``None`` when the stack does not define one."""
+
+    stack_name: str
+    endpoint_name: str
+    input_bucket: str
+    output_bucket: str | None = None
+    output_path: str | None = None
+    failure_path: str | None = None
+    results_table: str | None = None
+    results_queue_arn: str | None = None
+    dead_letter_queue_arn: str | None = None
+    raw: dict[str, str] | None = None
+
+    @classmethod
+    def from_mapping(cls, stack_name: str, outputs: dict[str, str]) -> StackOutputs:
+        missing = [key for key in REQUIRED_OUTPUTS if not outputs.get(key)]
+        if missing:
+            raise MissingOutputsError(
+                f"stack {stack_name!r} has no output {', '.join(missing)}; "
+                f"expected the outputs of this project's CDK app "
+                f"(found: {', '.join(sorted(outputs)) or 'none'})"
+            )
+        return cls(
+            stack_name=stack_name,
+            endpoint_name=outputs["EndpointName"],
+            input_bucket=outputs["InputBucketName"],
+            output_bucket=outputs.get("OutputBucketName"),
+            output_path=outputs.get("OutputPath"),
+            failure_path=outputs.get("FailurePath"),
+            results_table=outputs.get("ResultsTableName"),
+            results_queue_arn=outputs.get("ResultsQueueArn"),
+            dead_letter_queue_arn=outputs.get("DeadLetterQueueArn"),
+            raw=dict(outputs),
+        )
+
+
+def outputs_from_cloudformation(cloudformation: Any, stack_name: str) -> StackOutputs:
+    """Read the outputs of ``stack_name`` with ``DescribeStacks``."""
+    try:
+        response = cloudformation.describe_stacks(StackName=stack_name)
+    except ClientError as error:
+        # CloudFormation reports a missing stack as a ValidationError "does not exist".
+        message = error.response.get("Error", {}).get("Message", "")
+        if "does not exist" in message:
+            raise StackNotFoundError(
+                f"stack {stack_name!r} was not found in CloudFormation; "
+                f"deploy it with `cdk deploy` or pass --stack NAME / --outputs-file FILE"
+            ) from None
+        raise
+    stacks = response.get("Stacks", [])
+    if not stacks:
+        raise StackNotFoundError(f"stack {stack_name!r} was not found in CloudFormation")
+    outputs = {o["OutputKey"]: o.get("OutputValue", "") for o in stacks[0].get("Outputs", [])}
+    return StackOutputs.from_mapping(stack_name, outputs)
+
+
+def outputs_from_file(path: str | Path, stack_name: str | None = None) -> StackOutputs:
+    """Read a ``cdk deploy --outputs-file`` file.
+
+    With one stack in the file the name is optional; with several it picks ``stack_name``.
+    """
+    path = Path(path)
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ConfigurationError(
+            f"outputs file {str(path)!r} cannot be read: {error.strerror}"
+        ) from None
+    except json.JSONDecodeError as error:
+        raise ConfigurationError(
+            f"outputs file {str(path)!r} is not JSON ({error.msg} at line {error.lineno}); "
+            f"expected the file written by `cdk deploy --outputs-file`"
+        ) from None
+    if not isinstance(document, dict) or not all(isinstance(v, dict) for v in document.values()):
+        raise ConfigurationError(
+            f"outputs file {str(path)!r} is not a {{StackName: {{OutputKey: value}}}} object"
+        )
+    if stack_name is None:
+        if len(document) != 1:
+            raise ConfigurationError(
+                f"outputs file {str(path)!r} holds {len(document)} stacks "
+                f"({', '.join(sorted(document))}); pass --stack NAME to choose one"
+            )
+        stack_name = next(iter(document))
+    if stack_name not in document:
+        raise StackNotFoundError(
+            f"stack {stack_name!r} is not in outputs file {str(path)!r} "
+            f"(it holds: {', '.join(sorted(document)) or 'no stacks'})"
+        )
+    outputs = {str(k): str(v) for k, v in document[stack_name].items()}
+    return StackOutputs.from_mapping(stack_name, outputs)

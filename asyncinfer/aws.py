@@ -72,7 +72,7 @@ class ClientFactory:
         # "standard" retry mode backs off exponentially with jitter on throttling and
         # transient errors; what still fails after max_attempts is reported.
         self.config = Config(
-            retries={"mode": "standard", "max_attempts": max_attempts},
+            retries={"mode": "standard", "total_max_attempts": max_attempts},
             max_pool_connections=max_pool_connections,
         )
         self.max_attempts = max_attempts

@@ -300,7 +300,8 @@ def cmd_submit(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> in
     if not args.wait:
         stdout.write(handle.inference_id + "\n")
         return EXIT_OK
-    stderr.write(f"submitted {handle.inference_id}; waiting for the result\n")
+    if stderr.isatty():  # tell a person the id in case they stop waiting; scripts need no noise
+        stderr.write(f"submitted {handle.inference_id}; waiting for the result\n")
     record = client.wait(handle, timeout=args.timeout)
     body, _ = client.fetch_raw(record)
     _write_bytes(body, args.output, stdout)

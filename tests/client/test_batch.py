@@ -1,0 +1,175 @@
+"""``asyncinfer batch``: JSONL and CSV input, joined output, summary, progress, resume."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import asyncinfer.batch
+from asyncinfer import AsyncInferenceClient
+from asyncinfer.batch import Summary
+
+TIMEOUT = "60"
+
+
+def read_output(path: Path) -> dict[int, dict]:
+    entries = [json.loads(line) for line in path.read_text().splitlines()]
+    by_line = {entry["line"]: entry for entry in entries}
+    assert len(by_line) == len(entries), "an item was written twice"
+    return by_line
+
+
+def test_jsonl_batch_joins_inputs_with_results_and_reports_bad_lines(
+    cli, deployment, stack, tmp_path: Path
+) -> None:
+    source = tmp_path / "tweets.jsonl"
+    tweets = [f"tweet {i} is good" for i in range(20)]
+    lines = [json.dumps(t) for t in tweets]
+    lines.insert(5, "{this is not json")
+    lines.append(json.dumps("this one will FAIL"))
+    source.write_text("\n".join(lines) + "\n\n")  # a trailing blank line is no item
+    output = tmp_path / "results.jsonl"
+    result = cli("batch", str(source), "--wrap", "inputs", "-o", str(output), "--timeout", TIMEOUT)
+    assert result.code == 1  # some items failed
+    entries = read_output(output)
+    assert sorted(entries) == list(range(1, 23))
+    bad_line = entries[6]
+    assert bad_line["status"] == "ERROR"
+    assert bad_line["error"].startswith("line 6 of tweets.jsonl is not JSON")
+    failed = entries[22]
+    assert failed["status"] == "FAILED"
+    assert "model refused input" in failed["error"]
+    assert failed["failureLocation"].endswith(f"{failed['inferenceId']}-error.out")
+    for number, entry in entries.items():
+        if number in (6, 22):
+            continue
+        assert entry["status"] == "COMPLETED"
+        assert entry["input"] in tweets
+        assert entry["result"][0]["label"] == "POSITIVE"
+        assert entry["latencyMs"] >= 0
+    assert deployment.gateway.invocations[stack.outputs["EndpointName"]] == 21
+    summary = result.err
+    assert "completed               20" in summary
+    assert "failed                  2" in summary
+    assert "p50 latency" in summary and "p95 latency" in summary
+
+
+def test_jsonl_non_utf8_line_is_reported_and_the_rest_continues(cli, tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(b'{"inputs": "love"}\n"\xff\xfe"\n{"inputs": "good"}\n')
+    output = tmp_path / "out.jsonl"
+    result = cli("batch", str(source), "-o", str(output), "--timeout", TIMEOUT)
+    entries = read_output(output)
+    assert result.code == 1
+    assert entries[2]["error"] == (
+        "line 2 of in.jsonl is not UTF-8 (byte 1); expected one UTF-8 JSON value per line"
+    )
+    assert entries[1]["status"] == entries[3]["status"] == "COMPLETED"
+
+
+def test_csv_batch_with_header_and_column(cli, tmp_path: Path) -> None:
+    source = tmp_path / "tweets.csv"
+    source.write_text('id,text\n1,"I love it, really"\n2,bad day\n3,too,many\n')
+    output = tmp_path / "out.jsonl"
+    result = cli(
+        "batch", str(source), "--column", "text", "--wrap", "inputs", "-o", str(output),
+        "--timeout", TIMEOUT,
+    )  # fmt: skip
+    assert result.code == 1
+    entries = read_output(output)
+    assert entries[2]["input"] == {"id": "1", "text": "I love it, really"}
+    assert entries[2]["result"][0]["label"] == "POSITIVE"
+    assert entries[3]["result"][0]["label"] == "NEGATIVE"
+    assert entries[4]["error"] == "row 4 of tweets.csv has 3 columns; expected 2 like the header"
+
+
+def test_csv_rows_are_sent_as_csv_text(cli, tmp_path: Path) -> None:
+    source = tmp_path / "features.csv"
+    source.write_text("1,2,3\n4,5,6\n")
+    output = tmp_path / "out.jsonl"
+    result = cli("batch", str(source), "--no-header", "-o", str(output), "--timeout", TIMEOUT)
+    assert result.code == 0, result.err
+    entries = read_output(output)
+    assert entries[1]["result"] == [["6.0"]]
+    assert entries[2]["result"] == [["15.0"]]
+
+
+def test_progress_bar_on_stderr(cli, tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps({"inputs": f"n{i}"}) + "\n" for i in range(5)))
+    result = cli("batch", str(source), "--progress", "--timeout", TIMEOUT)
+    assert result.code == 0, result.err
+    assert "\r[##############################] 5/5" in result.err
+    assert (tmp_path / "in.results.jsonl").exists()  # default output next to the input
+
+
+def test_interrupted_batch_resumes_without_duplicates(
+    cli, deployment, stack, tmp_path: Path, monkeypatch
+) -> None:
+    source = tmp_path / "in.jsonl"
+    total = 40
+    source.write_text("".join(json.dumps({"inputs": f"good {i}"}) + "\n" for i in range(total)))
+    output = tmp_path / "out.jsonl"
+    endpoint = stack.outputs["EndpointName"]
+    real_read_items = asyncinfer.batch.read_items
+
+    def interrupted(options):  # Ctrl-C while item 15 is being read
+        for item in real_read_items(options):
+            if item.line == 15:
+                raise KeyboardInterrupt
+            yield item
+
+    monkeypatch.setattr(asyncinfer.batch, "read_items", interrupted)
+    first = cli("batch", str(source), "-o", str(output), "--concurrency", "4")
+    assert first.code == 130
+    assert "rerun the same command to resume" in first.err
+    sent_first = deployment.gateway.invocations[endpoint]
+    assert 0 < sent_first <= 14
+    monkeypatch.setattr(asyncinfer.batch, "read_items", real_read_items)
+    second = cli(
+        "batch", str(source), "-o", str(output), "--concurrency", "4", "--timeout", TIMEOUT
+    )
+    assert second.code == 0, second.err
+    assert deployment.gateway.invocations[endpoint] == total  # nothing was sent twice
+    entries = read_output(output)
+    assert sorted(entries) == list(range(1, total + 1))
+    assert all(e["status"] == "COMPLETED" for e in entries.values())
+    # A third run finds everything done and sends nothing.
+    third = cli("batch", str(source), "-o", str(output))
+    assert third.code == 0
+    assert "already done (resumed)  40" in third.err
+    assert deployment.gateway.invocations[endpoint] == total
+
+
+def test_items_cut_off_mid_submission_are_resent_only_if_never_accepted(
+    cli, deployment, stack, tmp_path: Path
+) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"inputs": "love"}\n{"inputs": "good"}\n')
+    output = tmp_path / "out.jsonl"
+    client = AsyncInferenceClient.from_stack(stack.name, endpoint_url=deployment.url)
+    accepted = client.predict_async({"inputs": "love"}, inference_id="accepted-before-crash")
+    manifest = Path(str(output) + ".manifest")
+    manifest.write_text(
+        json.dumps({"event": "submitting", "line": 1, "inferenceId": accepted.inference_id})
+        + "\n"
+        + json.dumps({"event": "submitting", "line": 2, "inferenceId": "never-accepted"})
+        + "\n"
+        + '{"event": "submitted", "li'  # a line cut short by the crash
+    )
+    endpoint = stack.outputs["EndpointName"]
+    before = deployment.gateway.invocations[endpoint]
+    result = cli("batch", str(source), "-o", str(output), "--timeout", TIMEOUT)
+    assert result.code == 0, result.err
+    assert deployment.gateway.invocations[endpoint] == before + 1  # only line 2 went out
+    entries = read_output(output)
+    assert entries[1]["inferenceId"] == "accepted-before-crash"
+    assert entries[2]["inferenceId"] == "never-accepted"  # resent under the same id
+
+
+def test_summary_percentiles_are_nearest_rank() -> None:
+    summary = Summary(latencies_ms=[float(v) for v in range(1, 101)])
+    assert summary.percentile(0.5) == 50.0
+    assert summary.percentile(0.95) == 95.0
+    assert Summary().percentile(0.5) is None
+    assert Summary().table().splitlines()[-1].split() == ["p95", "latency", "-"]

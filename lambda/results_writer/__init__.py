@@ -1,0 +1,1 @@
+"""Results writer: turns SageMaker async inference notifications into results records."""

@@ -1,0 +1,94 @@
+"""Lambda entry point: an SQS batch of notifications in, partial batch failures out.
+
+Each message is handled on its own: a malformed one or one whose write still fails
+after retries is reported in `batchItemFailures` (SQS delivers it again, and after
+maxReceiveCount moves it to the dead-letter queue) while the rest of the batch is
+written. Nothing raises out of the handler for a per-message problem, because that
+would fail, and redeliver, the whole batch.
+"""
+
+from __future__ import annotations
+
+import functools
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from results_writer import logs
+from results_writer.notification import MalformedNotification, parse
+from results_writer.record import to_item
+from results_writer.settings import WriterSettings
+from results_writer.store import ResultsStore, WriteOutcome
+
+# Writes of a batch run concurrently (the final state does not depend on their order).
+WRITE_THREADS = 16
+
+
+@functools.cache
+def runtime() -> tuple[WriterSettings, ResultsStore]:
+    """Settings and client, built on first use and reused by warm invocations."""
+    settings = WriterSettings.from_environment()
+    client = boto3.client(
+        "dynamodb",
+        config=Config(
+            retries={"mode": "standard", "total_max_attempts": settings.max_attempts},
+            max_pool_connections=WRITE_THREADS,
+            connect_timeout=2,
+            read_timeout=5,
+        ),
+    )
+    return settings, ResultsStore(client, settings.table_name)
+
+
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:
+    settings, store = runtime()
+    logger = logs.configure(settings.log_level)
+    records = event.get("Records") or []
+    now = datetime.now(UTC)
+
+    def handle(record: dict[str, Any]) -> str | None:
+        """The message id if the message must be redelivered, else None."""
+        message_id = record.get("messageId", "?")
+        try:
+            notification = parse(record.get("body"))
+        except MalformedNotification as reason:
+            logger.error(
+                "malformed notification", extra={"messageId": message_id, "reason": str(reason)}
+            )
+            return message_id
+        if notification is None:
+            logger.info("test notification skipped", extra={"messageId": message_id})
+            return None
+        inference_id = notification.inference_id
+        try:
+            outcome = store.put(
+                to_item(notification, retention_days=settings.retention_days, now=now)
+            )
+        except (ClientError, BotoCoreError) as error:
+            logger.error(
+                "record not written; will be redelivered",
+                extra={"messageId": message_id, "inferenceId": inference_id, "reason": str(error)},
+            )
+            return message_id
+        logger.info(
+            "record written" if outcome is WriteOutcome.WRITTEN else "newer or equal record kept",
+            extra={
+                "messageId": message_id,
+                "inferenceId": inference_id,
+                "status": notification.status,
+            },
+        )
+        return None
+
+    if len(records) <= 1:
+        failed = [handle(r) for r in records]
+    else:
+        with ThreadPoolExecutor(max_workers=min(WRITE_THREADS, len(records))) as pool:
+            failed = list(pool.map(handle, records))
+    failures = [{"itemIdentifier": message_id} for message_id in failed if message_id]
+    logger.info("batch done", extra={"messages": len(records), "failed": len(failures)})
+    return {"batchItemFailures": failures}

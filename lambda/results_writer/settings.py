@@ -1,0 +1,48 @@
+"""The writer's environment, parsed once into a typed object."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+class SettingsError(RuntimeError):
+    """The function is misconfigured; the message is one sentence naming the variable."""
+
+
+@dataclass(frozen=True)
+class WriterSettings:
+    table_name: str
+    retention_days: int
+    log_level: str
+    # Throttling and 5xx are retried with exponential backoff and jitter inside the
+    # invocation (botocore's standard mode); what still fails is reported for redelivery.
+    max_attempts: int = 8
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] = os.environ) -> WriterSettings:
+        table_name = environ.get("RESULTS_TABLE_NAME", "").strip()
+        if not table_name:
+            raise SettingsError(
+                "Environment variable RESULTS_TABLE_NAME must name the results table; "
+                "received nothing."
+            )
+        raw_retention = environ.get("RESULTS_RETENTION_DAYS", "90").strip()
+        if not raw_retention.isdigit() or int(raw_retention) < 1:
+            raise SettingsError(
+                "Environment variable RESULTS_RETENTION_DAYS must be a whole number of days "
+                f"(1 or more); received {raw_retention!r}."
+            )
+        raw_attempts = environ.get("RESULTS_WRITE_MAX_ATTEMPTS", "8").strip()
+        if not raw_attempts.isdigit() or not 1 <= int(raw_attempts) <= 20:
+            raise SettingsError(
+                "Environment variable RESULTS_WRITE_MAX_ATTEMPTS must be a whole number from "
+                f"1 to 20; received {raw_attempts!r}."
+            )
+        return cls(
+            table_name=table_name,
+            retention_days=int(raw_retention),
+            log_level=environ.get("LOG_LEVEL", "INFO").upper(),
+            max_attempts=int(raw_attempts),
+        )

@@ -10,6 +10,7 @@ would fail, and redeliver, the whole batch.
 from __future__ import annotations
 
 import functools
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +27,9 @@ from results_writer.store import ResultsStore, WriteOutcome
 
 # Writes of a batch run concurrently (the final state does not depend on their order).
 WRITE_THREADS = 16
+# Retries stop this long before the function's timeout, so the handler always returns
+# its partial batch failures instead of timing out (which would redeliver every message).
+TIMEOUT_MARGIN_SECONDS = 5.0
 
 
 @functools.cache
@@ -35,13 +39,24 @@ def runtime() -> tuple[WriterSettings, ResultsStore]:
     client = boto3.client(
         "dynamodb",
         config=Config(
-            retries={"mode": "standard", "total_max_attempts": settings.max_attempts},
+            # The store retries itself (short backoff, bounded by the invocation's
+            # deadline); botocore's own retries would multiply with those.
+            retries={"mode": "standard", "total_max_attempts": 1},
             max_pool_connections=WRITE_THREADS,
             connect_timeout=2,
             read_timeout=5,
         ),
     )
-    return settings, ResultsStore(client, settings.table_name)
+    store = ResultsStore(client, settings.table_name, max_attempts=settings.max_attempts)
+    return settings, store
+
+
+def _deadline(context: Any) -> float | None:
+    """When retrying must stop (time.monotonic()), from the Lambda context if there is one."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if remaining is None:
+        return None
+    return time.monotonic() + remaining() / 1000 - TIMEOUT_MARGIN_SECONDS
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:
@@ -49,10 +64,19 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[s
     logger = logs.configure(settings.log_level)
     records = event.get("Records") or []
     now = datetime.now(UTC)
+    deadline = _deadline(context)
 
     def handle(record: dict[str, Any]) -> str | None:
         """The message id if the message must be redelivered, else None."""
         message_id = record.get("messageId", "?")
+        try:
+            return write(message_id, record)
+        except Exception:
+            # A bug met by one message must not fail (and redeliver) the whole batch.
+            logger.exception("unexpected error", extra={"messageId": message_id})
+            return message_id
+
+    def write(message_id: str, record: dict[str, Any]) -> str | None:
         try:
             notification = parse(record.get("body"))
         except MalformedNotification as reason:
@@ -66,7 +90,8 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[s
         inference_id = notification.inference_id
         try:
             outcome = store.put(
-                to_item(notification, retention_days=settings.retention_days, now=now)
+                to_item(notification, retention_days=settings.retention_days, now=now),
+                deadline=deadline,
             )
         except (ClientError, BotoCoreError) as error:
             logger.error(

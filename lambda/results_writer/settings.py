@@ -16,8 +16,9 @@ class WriterSettings:
     table_name: str
     retention_days: int
     log_level: str
-    # Throttling and 5xx are retried with exponential backoff and jitter inside the
-    # invocation (botocore's standard mode); what still fails is reported for redelivery.
+    # Attempts per write: throttling, 5xx and dropped connections are retried with
+    # jittered backoff inside the invocation (store.py); what still fails is reported
+    # for redelivery.
     max_attempts: int = 8
 
     @classmethod

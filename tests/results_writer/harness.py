@@ -1,0 +1,434 @@
+"""Test and bench harness for the results writer, shared by tests/results_writer and bench/.
+
+- create_results_table: the results table exactly as docs/design.md specifies it.
+- FaultProxy: a loopback HTTP proxy in front of the DynamoDB stand-in that counts every
+  request and answers a seeded fraction of them with real DynamoDB error responses.
+- EventSource: the Lambda SQS event source (batches, partial batch failures,
+  redelivery, maxReceiveCount, dead-letter queue), emulated in memory.
+- build_replay: notifications made from ../shared/vectors/ with duplicates, shuffling,
+  malformed messages and TestNotifications mixed in.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import random
+import threading
+import uuid
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+# docs/design.md, "Results table".
+PARTITION_KEY = "inferenceId"
+TTL_ATTRIBUTE = "expiresAt"
+BY_ENDPOINT_INDEX = "ByEndpoint"
+BY_STATUS_INDEX = "ByStatus"
+# The stack's event source and queue settings (stacks/config.py defaults).
+BATCH_SIZE = 100
+MAX_RECEIVE_COUNT = 5
+
+
+def create_results_table(endpoint_url: str, name: str | None = None) -> str:
+    """The results table with the key schema, indexes and TTL of docs/design.md."""
+    name = name or f"results-{uuid.uuid4().hex[:8]}"
+    client = boto3.client("dynamodb", endpoint_url=endpoint_url)
+    client.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": PARTITION_KEY, "KeyType": "HASH"}],
+        AttributeDefinitions=[
+            {"AttributeName": attribute, "AttributeType": "S"}
+            for attribute in (PARTITION_KEY, "endpointName", "status", "eventTime")
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": index,
+                "KeySchema": [
+                    {"AttributeName": partition, "KeyType": "HASH"},
+                    {"AttributeName": "eventTime", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+            for index, partition in (
+                (BY_ENDPOINT_INDEX, "endpointName"),
+                (BY_STATUS_INDEX, "status"),
+            )
+        ],
+    )
+    client.update_time_to_live(
+        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE}
+    )
+    return name
+
+
+def scan_records(endpoint_url: str, table: str) -> dict[str, dict[str, Any]]:
+    """Every record in the table by inference id (numbers as Decimal, as boto3 reads them)."""
+    resource = boto3.resource("dynamodb", endpoint_url=endpoint_url).Table(table)
+    records: dict[str, dict[str, Any]] = {}
+    kwargs: dict[str, Any] = {}
+    while True:
+        page = resource.scan(**kwargs)
+        for item in page["Items"]:
+            if item["inferenceId"] in records:
+                raise AssertionError(f"inference id {item['inferenceId']!r} is stored twice")
+            records[item["inferenceId"]] = item
+        if "LastEvaluatedKey" not in page:
+            return records
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def sqs_record(body: str, message_id: str | None = None, receive_count: int = 1) -> dict[str, Any]:
+    """One record of an SQS event as Lambda's event source mapping delivers it."""
+    return {
+        "messageId": message_id or str(uuid.uuid4()),
+        "receiptHandle": f"handle-{uuid.uuid4().hex[:8]}",
+        "body": body,
+        "attributes": {"ApproximateReceiveCount": str(receive_count)},
+        "eventSource": "aws:sqs",
+    }
+
+
+def sqs_event(bodies: list[str]) -> dict[str, Any]:
+    return {"Records": [sqs_record(body) for body in bodies]}
+
+
+def sns_envelope(message: str) -> str:
+    """The SNS envelope around a message (a subscription without raw delivery)."""
+    return json.dumps({"Type": "Notification", "MessageId": str(uuid.uuid4()), "Message": message})
+
+
+# -- fault injection -------------------------------------------------------------------
+
+# Real DynamoDB error responses (status, __type); the writer must retry every one of them.
+DYNAMODB_FAULTS = (
+    (400, "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException"),
+    (400, "com.amazon.coral.availability#ThrottlingException"),
+    (500, "com.amazonaws.dynamodb.v20120810#InternalServerError"),
+    (503, "com.amazon.coral.availability#ServiceUnavailableException"),
+)
+
+
+@dataclass
+class ProxyCounts:
+    requests: Counter[str] = field(default_factory=Counter)  # by operation, faults included
+    faults: Counter[str] = field(default_factory=Counter)  # by error type
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def total_requests(self) -> int:
+        return sum(self.requests.values())
+
+    @property
+    def total_faults(self) -> int:
+        return sum(self.faults.values())
+
+
+class FaultProxy:
+    """A loopback proxy to the DynamoDB stand-in that injects DynamoDB errors.
+
+    `fault_rate` of the requests to `operations` (all when None) get one of
+    DYNAMODB_FAULTS instead of reaching the stand-in; which ones is decided by a
+    random.Random(seed), so a run's fault sequence is reproducible. Every request is
+    counted, so the proxy also measures DynamoDB requests per notification.
+    """
+
+    def __init__(
+        self,
+        target: str,
+        *,
+        fault_rate: float = 0.0,
+        seed: int = 0,
+        operations: frozenset[str] | None = None,
+    ) -> None:
+        self.target = target
+        self.fault_rate = fault_rate
+        self.operations = operations
+        self.counts = ProxyCounts()
+        self._random = random.Random(seed)
+        self._server: ThreadingHTTPServer | None = None
+        self._upstream = threading.local()
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "the proxy is not started"
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def __enter__(self) -> FaultProxy:
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            # HTTP/1.1 keeps botocore's pooled connections open, as DynamoDB does.
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                operation = self.headers.get("X-Amz-Target", "").rpartition(".")[2]
+                fault = proxy._choose_fault(operation)
+                if fault is None:
+                    status, headers, answer = proxy._forward(self.path, self.headers, body)
+                else:
+                    status, error_type = fault
+                    headers = [("Content-Type", "application/x-amz-json-1.0")]
+                    answer = json.dumps(
+                        {"__type": error_type, "message": "Injected by the test's fault proxy."}
+                    ).encode()
+                self.send_response(status)
+                for key, value in headers:
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _choose_fault(self, operation: str) -> tuple[int, str] | None:
+        with self.counts.lock:
+            self.counts.requests[operation] += 1
+            if self.operations is not None and operation not in self.operations:
+                return None
+            if self._random.random() >= self.fault_rate:
+                return None
+            fault = self._random.choice(DYNAMODB_FAULTS)
+            self.counts.faults[fault[1].rpartition("#")[2]] += 1
+            return fault
+
+    def _forward(
+        self, path: str, request_headers: Any, body: bytes
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        # One persistent upstream connection per proxy thread.
+        connection = getattr(self._upstream, "connection", None)
+        if connection is None:
+            host = self.target.split("//", 1)[1]
+            connection = self._upstream.connection = http.client.HTTPConnection(host, timeout=30)
+        headers = {
+            key: value
+            for key, value in request_headers.items()
+            if key.lower() not in ("host", "content-length", "connection")
+        }
+        try:
+            connection.request("POST", path, body=body, headers=headers)
+            response = connection.getresponse()
+        except (OSError, http.client.HTTPException):
+            connection.close()
+            connection.request("POST", path, body=body, headers=headers)
+            response = connection.getresponse()
+        answer = response.read()
+        passed = [
+            (key, value)
+            for key, value in response.getheaders()
+            if key.lower() not in ("content-length", "transfer-encoding", "connection")
+        ]
+        return response.status, passed, answer
+
+
+@contextmanager
+def fault_proxy(target: str, **options: Any) -> Iterator[FaultProxy]:
+    with FaultProxy(target, **options) as proxy:
+        yield proxy
+
+
+# -- the Lambda SQS event source ---------------------------------------------------------
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+@dataclass
+class DeadLetter:
+    message_id: str
+    body: str
+    receive_count: int
+
+
+@dataclass
+class ReplayResult:
+    invocations: int = 0
+    receives: Counter[str] = field(default_factory=Counter)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+    whole_batch_failures: int = 0
+
+
+class EventSource:
+    """Lambda's SQS event source mapping with ReportBatchItemFailures, in memory.
+
+    Messages are received in batches of `batch_size`; the ones the handler reports in
+    batchItemFailures (all of the batch if it raises) become visible again and are
+    received later; a message whose receive count reaches `max_receive_count` and
+    still fails moves to the dead-letter queue, as the queue's redrive policy does.
+    """
+
+    def __init__(
+        self,
+        handler: Handler,
+        *,
+        batch_size: int = BATCH_SIZE,
+        max_receive_count: int = MAX_RECEIVE_COUNT,
+    ) -> None:
+        self.handler = handler
+        self.batch_size = batch_size
+        self.max_receive_count = max_receive_count
+
+    def replay(self, bodies: list[tuple[str, str]]) -> ReplayResult:
+        """Deliver (messageId, body) pairs until each is deleted or dead-lettered."""
+        result = ReplayResult()
+        queue: deque[tuple[str, str]] = deque(bodies)
+        while queue:
+            batch = [queue.popleft() for _ in range(min(self.batch_size, len(queue)))]
+            for message_id, _ in batch:
+                result.receives[message_id] += 1
+            event = {
+                "Records": [
+                    sqs_record(body, message_id, result.receives[message_id])
+                    for message_id, body in batch
+                ]
+            }
+            result.invocations += 1
+            try:
+                response = self.handler(event, None)
+                failed_ids = [f["itemIdentifier"] for f in response["batchItemFailures"]]
+            except Exception:
+                result.whole_batch_failures += 1
+                failed_ids = [message_id for message_id, _ in batch]
+            in_batch = {message_id for message_id, _ in batch}
+            unknown = set(failed_ids) - in_batch
+            if unknown:
+                # Lambda treats an identifier that is not in the batch as a failure of
+                # the whole batch; the writer must never produce one.
+                raise AssertionError(
+                    f"batchItemFailures names messages not in the batch: {unknown}"
+                )
+            failed = set(failed_ids)
+            for message_id, body in batch:
+                if message_id not in failed:
+                    continue
+                count = result.receives[message_id]
+                if count >= self.max_receive_count:
+                    result.dead_letters.append(DeadLetter(message_id, body, count))
+                else:
+                    queue.append((message_id, body))
+        return result
+
+
+# -- replay workloads built from the vectors ---------------------------------------------
+
+RESULT_VECTORS = (
+    "success.json",
+    "success-with-response-body.json",
+    "error.json",
+    "error-with-failure-location.json",
+)
+
+MALFORMED_BODIES = (
+    ("not json at all", "is not JSON"),
+    ('["a", "list"]', "must be a JSON object"),
+    (
+        '{"eventName": "InferenceResult", "invocationStatus": "Completed", '
+        '"eventTime": "2024-01-01T00:00:00.000Z"}',
+        "Field 'inferenceId'",
+    ),
+    (
+        '{"eventName": "InferenceResult", "inferenceId": "bad-status", "invocationStatus": '
+        '"Exploded", "eventTime": "2024-01-01T00:00:00.000Z"}',
+        "Field 'invocationStatus'",
+    ),
+    ('{"eventName": "SomethingElse"}', "Field 'eventName'"),
+    ('{"Type": "Notification", "Message": "{broken"}', "SNS envelope's Message is not JSON"),
+)
+
+
+@dataclass
+class Replay:
+    messages: list[tuple[str, str]]  # (messageId, body) in delivery order
+    # The message each valid inference id must end up recorded from (its newest event).
+    expected: dict[str, dict[str, Any]]
+    malformed: dict[str, str]  # messageId -> a fragment of the reason that must be logged
+    test_notifications: set[str]
+    duplicates: int
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def build_replay(
+    vectors_dir: Path,
+    total: int = 10_000,
+    *,
+    seed: int = 7,
+    duplicate_rate: float = 0.10,
+    malformed_rate: float = 0.01,
+    test_notification_rate: float = 0.02,
+    reused_id_rate: float = 0.05,
+) -> Replay:
+    """`total` SQS messages: unique results, duplicates, malformed, TestNotifications, shuffled.
+
+    A `reused_id_rate` share of the inference ids get two different results (a client
+    re-using an id): the newer eventTime must win whatever the delivery order. Half the
+    bodies come in the SNS envelope, half raw.
+    """
+    rng = random.Random(seed)
+    vectors = {name: json.loads((vectors_dir / name).read_text()) for name in RESULT_VECTORS}
+    test_notification = (vectors_dir / "test-notification.json").read_text()
+    malformed_count = round(total * malformed_rate)
+    test_count = round(total * test_notification_rate)
+    duplicate_count = round(total * duplicate_rate)
+    result_count = total - malformed_count - test_count - duplicate_count
+    start = datetime(2025, 6, 1, tzinfo=UTC)
+
+    results: list[dict[str, Any]] = []
+    expected: dict[str, dict[str, Any]] = {}
+    while len(results) < result_count:
+        inference_id = str(uuid.UUID(int=rng.getrandbits(128)))
+        events = 2 if rng.random() < reused_id_rate and result_count - len(results) >= 2 else 1
+        for _ in range(events):
+            message = json.loads(json.dumps(vectors[rng.choice(RESULT_VECTORS)]))
+            received = start + timedelta(milliseconds=rng.randrange(86_400_000))
+            message["inferenceId"] = inference_id
+            message["receivedTime"] = _iso(received)
+            message["eventTime"] = _iso(received + timedelta(milliseconds=rng.randrange(1, 60_000)))
+            message["requestParameters"]["endpointName"] = f"endpoint-{rng.randrange(3)}"
+            results.append(message)
+            current = expected.get(inference_id)
+            if current is None or current["eventTime"] < message["eventTime"]:
+                expected[inference_id] = message
+
+    def body_of(message: dict[str, Any]) -> str:
+        text = json.dumps(message)
+        return sns_envelope(text) if rng.random() < 0.5 else text
+
+    messages = [(str(uuid.UUID(int=rng.getrandbits(128))), body_of(m)) for m in results]
+    for _ in range(duplicate_count):
+        # SNS re-delivers the same message (same body); SQS gives it a new message id.
+        messages.append((str(uuid.UUID(int=rng.getrandbits(128))), rng.choice(messages)[1]))
+    malformed: dict[str, str] = {}
+    for index in range(malformed_count):
+        message_id = str(uuid.UUID(int=rng.getrandbits(128)))
+        body, reason = MALFORMED_BODIES[index % len(MALFORMED_BODIES)]
+        malformed[message_id] = reason
+        messages.append((message_id, body))
+    tests: set[str] = set()
+    for _ in range(test_count):
+        message_id = str(uuid.UUID(int=rng.getrandbits(128)))
+        tests.add(message_id)
+        messages.append((message_id, test_notification))
+    rng.shuffle(messages)
+    return Replay(messages, expected, malformed, tests, duplicate_count)

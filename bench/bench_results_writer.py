@@ -1,0 +1,197 @@
+"""Results writer throughput and cold-start proxy, against DynamoDB on a loopback moto server.
+
+Replays 10,000 notifications built from ../shared/vectors/ (10% duplicates, 2%
+TestNotifications, shuffled, half in SNS envelopes; no malformed messages and no
+injected faults) through the real handler, fed by the emulated SQS event source at the
+stack's batch size, and counts:
+
+- notifications per second (wall time of the replay; moto runs in its own process);
+- DynamoDB requests per notification (every HTTP attempt the writer's client sends);
+- Lambda invocations per notification at batch size 100;
+- the writer's import time as a ratio to `import boto3` alone, each measured in fresh
+  interpreters, several times, median.
+
+Writes bench/results/results_writer.json.
+Run: .venv/bin/python bench/bench_results_writer.py   (or `make bench`)
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stdout
+from pathlib import Path
+from typing import Any
+from urllib.request import urlopen
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+LAMBDA_DIR = REPO_ROOT / "lambda"
+RESULTS = REPO_ROOT / "bench" / "results" / "results_writer.json"
+sys.path[:0] = [str(REPO_ROOT), str(LAMBDA_DIR)]
+
+from results_writer import handler  # noqa: E402  (needs the paths above)
+
+from tests.results_writer.harness import (  # noqa: E402
+    BATCH_SIZE,
+    MAX_RECEIVE_COUNT,
+    EventSource,
+    build_replay,
+    create_results_table,
+)
+
+NOTIFICATIONS = 10_000
+IMPORT_RUNS = 9
+TARGETS = {
+    "lambda_invocations_per_notification_max": 0.1,
+    "import_ratio_max": 1.2,
+    "dynamodb_requests_per_notification_max": 1.1,
+}
+VECTORS = REPO_ROOT.parent / "shared" / "vectors"
+if not VECTORS.is_dir():
+    VECTORS = REPO_ROOT / "tests" / "fixtures" / "vectors"
+
+# Measured inside a fresh interpreter, so interpreter start-up is not counted.
+IMPORT_PROBE = (
+    "import sys, time; sys.path.insert(0, {path!r}); "
+    "started = time.perf_counter(); import {module}; "
+    "print(time.perf_counter() - started)"
+)
+
+
+def import_seconds(module: str) -> float:
+    runs = []
+    for _ in range(IMPORT_RUNS):
+        answer = subprocess.run(
+            [sys.executable, "-c", IMPORT_PROBE.format(path=str(LAMBDA_DIR), module=module)],
+            check=True,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "RESULTS_TABLE_NAME": "bench"},
+        )
+        runs.append(float(answer.stdout))
+    return statistics.median(runs)
+
+
+@contextmanager
+def moto_server() -> Iterator[str]:
+    """moto in its own process on loopback, so the stand-in does not share the GIL with
+    the writer: the figure is then closer to the writer's own throughput."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                urlopen(endpoint + "/moto-api/", timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        else:
+            raise SystemExit(f"moto server did not start on {endpoint}")
+        yield endpoint
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def replay(endpoint: str) -> dict[str, Any]:
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "bench",
+            "AWS_SECRET_ACCESS_KEY": "bench",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
+        }
+    )
+    os.environ["RESULTS_TABLE_NAME"] = create_results_table(endpoint)
+    _, store = handler.runtime()
+    requests = {"count": 0}
+    lock = threading.Lock()
+
+    def count(**_: Any) -> None:
+        with lock:  # the writer sends from several threads
+            requests["count"] += 1  # one per HTTP attempt, retries included
+
+    store._dynamodb.meta.events.register("before-send.dynamodb", count)
+    workload = build_replay(VECTORS, NOTIFICATIONS, malformed_rate=0.0)
+    source = EventSource(
+        handler.lambda_handler, batch_size=BATCH_SIZE, max_receive_count=MAX_RECEIVE_COUNT
+    )
+    # The writer logs a JSON line per message; keep them off the terminal.
+    with redirect_stdout(io.StringIO()):
+        started = time.perf_counter()
+        result = source.replay(workload.messages)
+        elapsed = time.perf_counter() - started
+    if result.dead_letters or result.whole_batch_failures:
+        raise SystemExit("bench replay lost messages; run the tests in tests/results_writer")
+    total = len(workload.messages)
+    return {
+        "notifications": total,
+        "mix": {
+            "unique_results": len(workload.messages)
+            - workload.duplicates
+            - len(workload.test_notifications),
+            "duplicates": workload.duplicates,
+            "test_notifications": len(workload.test_notifications),
+            "malformed": 0,
+            "injected_faults": 0,
+            "inference_ids": len(workload.expected),
+        },
+        "replay_seconds": round(elapsed, 3),
+        "notifications_per_second": round(total / elapsed, 1),
+        "dynamodb_requests": requests["count"],
+        "dynamodb_requests_per_notification": round(requests["count"] / total, 4),
+        "batch_size": BATCH_SIZE,
+        "max_receive_count": MAX_RECEIVE_COUNT,
+        "lambda_invocations": result.invocations,
+        "lambda_invocations_per_notification": round(result.invocations / total, 4),
+    }
+
+
+def main() -> None:
+    with moto_server() as endpoint:
+        figures = replay(endpoint)
+    writer = import_seconds("results_writer.handler")
+    boto3_alone = import_seconds("boto3")
+    figures.update(
+        {
+            "import_runs": IMPORT_RUNS,
+            "import_seconds_writer": round(writer, 4),
+            "import_seconds_boto3": round(boto3_alone, 4),
+            "import_ratio": round(writer / boto3_alone, 3),
+        }
+    )
+    figures["targets"] = TARGETS
+    figures["targets_met"] = {
+        "lambda_invocations_per_notification": figures["lambda_invocations_per_notification"]
+        <= TARGETS["lambda_invocations_per_notification_max"],
+        "import_ratio": figures["import_ratio"] <= TARGETS["import_ratio_max"],
+        "dynamodb_requests_per_notification": figures["dynamodb_requests_per_notification"]
+        <= TARGETS["dynamodb_requests_per_notification_max"],
+    }
+    figures["stand_in"] = "moto[server] 5.2.5 on 127.0.0.1, its own process"
+    figures["python"] = sys.version.split()[0]
+    figures["command"] = ".venv/bin/python bench/bench_results_writer.py  (make bench)"
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(figures, indent=2) + "\n")
+    print(json.dumps(figures, indent=2))
+    if not all(figures["targets_met"].values()):
+        raise SystemExit("a results writer target was missed; see " + str(RESULTS))
+
+
+if __name__ == "__main__":
+    main()

@@ -383,3 +383,41 @@ def test_bad_retention_is_one_clear_error(value: str) -> None:
         "Environment variable RESULTS_RETENTION_DAYS must be a whole number of days "
         f"(1 or more); received {value!r}."
     )
+
+
+def test_failures_and_endpoint_history_are_one_query_each(
+    moto_server: str, table: str, vectors_dir: Path
+) -> None:
+    bodies = []
+    for index, name in enumerate(
+        ["success.json", "error.json", "error-with-failure-location.json"]
+    ):
+        message = load(vectors_dir, name)
+        message["inferenceId"] = f"query-{index}"
+        message["eventTime"] = f"2025-06-01T10:0{index}:00.000Z"
+        bodies.append(json.dumps(message))
+    run(*bodies)
+    dynamodb = boto3.client("dynamodb", endpoint_url=moto_server)
+    failures = dynamodb.query(
+        TableName=table,
+        IndexName="ByStatus",
+        KeyConditionExpression="#s = :s AND eventTime >= :since",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={
+            ":s": {"S": "FAILED"},
+            ":since": {"S": "2025-06-01T10:00:30.000Z"},
+        },
+        ScanIndexForward=False,
+    )["Items"]
+    assert [item["inferenceId"]["S"] for item in failures] == ["query-2", "query-1"]
+    history = dynamodb.query(
+        TableName=table,
+        IndexName="ByEndpoint",
+        KeyConditionExpression="endpointName = :e AND eventTime BETWEEN :a AND :b",
+        ExpressionAttributeValues={
+            ":e": {"S": "example-endpoint"},
+            ":a": {"S": "2025-06-01T10:00:00.000Z"},
+            ":b": {"S": "2025-06-01T10:01:00.000Z"},
+        },
+    )["Items"]
+    assert [item["inferenceId"]["S"] for item in history] == ["query-0", "query-1"]

@@ -5,8 +5,8 @@ Three files:
 - the manifest (``OUTPUT.manifest``): append-only JSONL; ``submitting`` (id chosen) is
   written before an item is uploaded and ``submitted`` after SageMaker accepted it. A rerun
   waits on submitted items instead of sending them again; an item left at ``submitting``
-  (interrupted mid-call) is resent under the same id only if the results table has no
-  record of it.
+  (killed mid-call) is resent under the same id unless the results table already holds
+  its result.
 - OUTPUT: JSONL joining each input with its result or error, appended as items finish;
   items already in it are skipped by a rerun.
 """
@@ -354,9 +354,11 @@ def run_batch(
     output = options.output_path.open("a", encoding="utf-8")
     bar = Progress(count_items(options.input_path), stderr, enabled=progress)
 
-    # Items cut off between "submitting" and "submitted": SageMaker may or may not have
-    # accepted them. The PENDING (or a terminal) record is written after the invoke, so
-    # a record means "accepted, wait for it"; no record means "send again, same id".
+    # Items cut off between "submitting" and "submitted" (a hard kill; Ctrl-C lets the
+    # calls in flight finish and records them): SageMaker may or may not have accepted
+    # them. A terminal record proves it did, so those are only waited for; the rest are
+    # sent again under the same id (a PENDING record alone proves nothing, as a batch
+    # writes it just before invoking).
     unsure = {
         line: inference_id
         for line, inference_id in manifest.submitting.items()
@@ -364,7 +366,7 @@ def run_batch(
     }
     accepted: set[str] = set()
     if unsure and client.table is not None:
-        accepted = set(client.table.get_many(unsure.values()))
+        accepted = {i for i, r in client.table.get_many(unsure.values()).items() if r.done}
 
     def work() -> Iterator[WorkItem]:
         for item in read_items(options):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import concurrent.futures as cf
+import contextlib
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -50,6 +51,7 @@ DEFAULT_INPUT_PREFIX = "requests/"
 # Errors that no other item of a run can escape either: stop the run rather than report
 # the same problem for every item.
 FATAL_ERRORS = (ConfigurationError, CredentialsError, EndpointNotFoundError)
+PENDING_GROUP = 25  # BatchWriteItem's maximum items per call
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,6 +83,9 @@ class InferenceHandle:
     failure_location: str | None
     input_location: str | None = None
     submitted_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    content_type: str | None = field(default=None, repr=False)
+    accept: str | None = field(default=None, repr=False)
+    custom_attributes: str | None = field(default=None, repr=False)
 
     def record(self) -> InferenceRecord | None:
         return self.client.records([self])[self.inference_id]
@@ -213,11 +218,18 @@ class AsyncInferenceClient:
         """Upload and invoke; return a handle at once."""
         return self.submit(to_payload(data, options.get("content_type")), InvokeOptions(**options))
 
-    def submit(self, payload: Payload, options: InvokeOptions | None = None) -> InferenceHandle:
+    def submit(
+        self,
+        payload: Payload,
+        options: InvokeOptions | None = None,
+        *,
+        write_pending: bool = True,
+    ) -> InferenceHandle:
+        """Upload and invoke; then record PENDING unless the caller batches those writes."""
         options = options or InvokeOptions()
         inference_id = options.inference_id or str(uuid.uuid4())
         key = f"{self.input_prefix}{inference_id}"
-        input_location = f"s3://{self.input_bucket}/{key}"
+        input_location = self.input_location(inference_id)
         content_type = options.content_type or payload.content_type
         what = f"inference {inference_id}"
         with translate_errors(what):
@@ -253,24 +265,35 @@ class AsyncInferenceClient:
             submitted = datetime.now(UTC)
             response = self.aws("sagemaker-runtime").invoke_endpoint_async(**params)
             inference_id = response.get("InferenceId", inference_id)
-            if self.table is not None:
-                self.table.put_pending(
-                    inference_id=inference_id,
-                    endpoint_name=self.endpoint_name,
-                    input_location=input_location,
-                    request_content_type=content_type,
-                    accept=options.accept,
-                    custom_attributes=options.custom_attributes,
-                    submitted=submitted,
-                )
-        return InferenceHandle(
-            client=self,
-            inference_id=inference_id,
-            output_location=response.get("OutputLocation"),
-            failure_location=response.get("FailureLocation"),
-            input_location=input_location,
-            submitted_at=submitted,
-        )
+            handle = InferenceHandle(
+                client=self,
+                inference_id=inference_id,
+                output_location=response.get("OutputLocation"),
+                failure_location=response.get("FailureLocation"),
+                input_location=input_location,
+                submitted_at=submitted,
+                content_type=content_type,
+                accept=options.accept,
+                custom_attributes=options.custom_attributes,
+            )
+            if write_pending and self.table is not None:
+                self.table.put_pending(**self.pending_fields(handle))
+        return handle
+
+    def input_location(self, inference_id: str) -> str:
+        return f"s3://{self.input_bucket}/{self.input_prefix}{inference_id}"
+
+    def pending_fields(self, handle: InferenceHandle) -> dict[str, Any]:
+        assert handle.input_location is not None
+        return {
+            "inference_id": handle.inference_id,
+            "endpoint_name": self.endpoint_name,
+            "input_location": handle.input_location,
+            "request_content_type": handle.content_type,
+            "accept": handle.accept,
+            "custom_attributes": handle.custom_attributes,
+            "submitted": handle.submitted_at,
+        }
 
     def handle(self, inference_id: str) -> InferenceHandle:
         """A handle for an id submitted elsewhere (by another process, say)."""
@@ -526,18 +549,58 @@ class Run:
         self.on_progress = on_progress
         self.stats = RunStats()
 
-    def _submit(self, work: WorkItem, inference_id: str) -> InferenceHandle:
-        assert work.payload is not None
-        payload = work.payload()
+    def _submit(self, work: WorkItem, payload: Payload, write_pending: bool) -> InferenceHandle:
+        assert work.inference_id is not None
         options = InvokeOptions(
             content_type=self.options.content_type,
             accept=self.options.accept,
             custom_attributes=self.options.custom_attributes,
-            inference_id=inference_id,
+            inference_id=work.inference_id,
             request_ttl_seconds=self.options.request_ttl_seconds,
             invocation_timeout_seconds=self.options.invocation_timeout_seconds,
         )
-        return self.client.submit(payload, options)
+        try:
+            return self.client.submit(payload, options, write_pending=write_pending)
+        except AsyncInferenceError:
+            if not write_pending and self.client.table is not None:
+                # Never invoked: drop the PENDING record written for it in advance (if that
+                # fails too, the stale record expires with the table's TTL).
+                with contextlib.suppress(ClientError, BotoCoreError):
+                    self.client.table.delete_pending(work.inference_id)
+            raise
+
+    def _prewrite_pending(self, group: list[tuple[WorkItem, Payload]]) -> set[str]:
+        """PENDING records for fresh ids, one BatchWriteItem per 25, before invoking them.
+
+        BatchWriteItem cannot carry the attribute_not_exists condition; it is safe here
+        because the ids are new UUIDs that nobody has invoked yet, so no notification
+        (and no terminal record) can exist for them. Ids that are not fresh (given by the
+        caller, or resent by a resumed batch) keep the conditional write after the invoke.
+        Returns the ids written.
+        """
+        table = self.client.table
+        items: dict[str, dict[str, Any]] = {}
+        for work, payload in group:
+            if work.inference_id is not None:
+                continue
+            work.inference_id = str(uuid.uuid4())
+            if table is None:
+                continue
+            items[work.inference_id] = table.pending_item(
+                inference_id=work.inference_id,
+                endpoint_name=self.client.endpoint_name,
+                input_location=self.client.input_location(work.inference_id),
+                request_content_type=self.options.content_type or payload.content_type,
+                accept=self.options.accept,
+                custom_attributes=self.options.custom_attributes,
+            )
+        if not items or table is None:
+            return set()
+        try:
+            table.put_new_pending(list(items.values()))
+        except (ClientError, BotoCoreError):
+            return set()  # fall back to each submission's own conditional write
+        return set(items)
 
     def _fetch(self, record: InferenceRecord) -> tuple[Any, str | None]:
         body, content_type = self.client.fetch_raw(record)
@@ -556,25 +619,41 @@ class Run:
         next_poll = time.monotonic() + interval
         try:
             while True:
-                # 1. Keep the pool fed without reading the whole input.
+                # 1. Keep the pool fed without reading the whole input, a group at a time.
                 while not exhausted and len(submitting) < 2 * self.concurrency:
-                    try:
-                        work = next(self.work)
-                    except StopIteration:
-                        exhausted = True
-                        break
-                    if work.error is not None:
-                        self.stats.failed += 1
-                        yield Outcome(key=work.key, item=work.item, error=work.error)
-                    elif work.handle is not None:  # resumed: submitted by an earlier run
-                        pending[work.handle.inference_id] = work.handle
-                        pending_work[work.handle.inference_id] = work
-                    else:
-                        inference_id = work.inference_id or str(uuid.uuid4())
-                        work.inference_id = inference_id
+                    group: list[tuple[WorkItem, Payload]] = []
+                    while len(group) < PENDING_GROUP and (
+                        len(submitting) + len(group) < 2 * self.concurrency
+                    ):
+                        try:
+                            work = next(self.work)
+                        except StopIteration:
+                            exhausted = True
+                            break
+                        if work.error is not None:
+                            self.stats.failed += 1
+                            yield Outcome(key=work.key, item=work.item, error=work.error)
+                        elif work.handle is not None:  # resumed: submitted by an earlier run
+                            pending[work.handle.inference_id] = work.handle
+                            pending_work[work.handle.inference_id] = work
+                        else:
+                            assert work.payload is not None
+                            try:
+                                group.append((work, work.payload()))
+                            except AsyncInferenceError as error:
+                                self.stats.failed += 1
+                                yield Outcome(key=work.key, item=work.item, error=error)
+                    if not group:
+                        continue
+                    prewritten = self._prewrite_pending(group)
+                    for work, payload in group:
+                        assert work.inference_id is not None
                         if self.on_submitting:
-                            self.on_submitting(work, inference_id)
-                        submitting[pool.submit(self._submit, work, inference_id)] = work
+                            self.on_submitting(work, work.inference_id)
+                        submission = pool.submit(
+                            self._submit, work, payload, work.inference_id not in prewritten
+                        )
+                        submitting[submission] = work
 
                 # 2. Wait for a submission or download to finish, or for the next poll.
                 if not submitting and not fetching and not pending and exhausted:

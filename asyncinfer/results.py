@@ -121,7 +121,7 @@ class ResultsTable:
 
     # -- writes -------------------------------------------------------------------------
 
-    def put_pending(
+    def pending_item(
         self,
         *,
         inference_id: str,
@@ -131,13 +131,8 @@ class ResultsTable:
         accept: str | None = None,
         custom_attributes: str | None = None,
         submitted: datetime | None = None,
-    ) -> bool:
-        """Record a submission so ``status`` answers before the notification arrives.
-
-        Conditional on the id being absent: the notification can beat this write (or the
-        id can be reused), and a PENDING record must never replace a terminal one.
-        Returns False when a record already existed.
-        """
+    ) -> dict[str, Any]:
+        """The PENDING item of docs/design.md, serialised for the low-level client."""
         submitted = submitted or datetime.now(UTC)
         item: dict[str, Any] = {
             "inferenceId": inference_id,
@@ -155,10 +150,19 @@ class ResultsTable:
         ):
             if value:
                 item[key] = value
+        return {k: _serializer.serialize(v) for k, v in item.items()}
+
+    def put_pending(self, **fields: Any) -> bool:
+        """Record a submission so ``status`` answers before the notification arrives.
+
+        Conditional on the id being absent: the notification can beat this write (or the
+        id can be reused), and a PENDING record must never replace a terminal one.
+        Returns False when a record already existed.
+        """
         try:
             self.dynamodb.put_item(
                 TableName=self.table_name,
-                Item={k: _serializer.serialize(v) for k, v in item.items()},
+                Item=self.pending_item(**fields),
                 ConditionExpression="attribute_not_exists(inferenceId)",
             )
         except ClientError as error:
@@ -166,6 +170,38 @@ class ResultsTable:
                 return False
             raise
         return True
+
+    def put_new_pending(self, items: list[dict[str, Any]]) -> None:
+        """Unconditional PENDING writes (BatchWriteItem, 25 per call) for ids never invoked.
+
+        Only for ids the caller has just generated and not yet sent: nothing else can have
+        written a record for them, so the missing condition cannot regress one.
+        """
+        for start in range(0, len(items), 25):
+            request: dict[str, Any] = {
+                self.table_name: [{"PutRequest": {"Item": i}} for i in items[start : start + 25]]
+            }
+            delay = 0.05
+            while request:
+                response = self.dynamodb.batch_write_item(RequestItems=request)
+                request = response.get("UnprocessedItems") or {}
+                if request:
+                    self._sleep(delay)
+                    delay = min(delay * 2, 2.0)
+
+    def delete_pending(self, inference_id: str) -> None:
+        """Remove a PENDING record whose request was never accepted (only if still PENDING)."""
+        try:
+            self.dynamodb.delete_item(
+                TableName=self.table_name,
+                Key={"inferenceId": {"S": inference_id}},
+                ConditionExpression="#status = :pending",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":pending": {"S": PENDING}},
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
 
     # -- reads --------------------------------------------------------------------------
 

@@ -141,7 +141,7 @@ def test_interrupted_batch_resumes_without_duplicates(
     assert deployment.gateway.invocations[endpoint] == total
 
 
-def test_items_cut_off_mid_submission_are_resent_only_if_never_accepted(
+def test_items_cut_off_mid_submission_are_resent_unless_their_result_is_in(
     cli, deployment, stack, tmp_path: Path
 ) -> None:
     source = tmp_path / "in.jsonl"
@@ -149,6 +149,7 @@ def test_items_cut_off_mid_submission_are_resent_only_if_never_accepted(
     output = tmp_path / "out.jsonl"
     client = AsyncInferenceClient.from_stack(stack.name, endpoint_url=deployment.url)
     accepted = client.predict_async({"inputs": "love"}, inference_id="accepted-before-crash")
+    client.wait(accepted, timeout=60)  # its result is in the table
     manifest = Path(str(output) + ".manifest")
     manifest.write_text(
         json.dumps({"event": "submitting", "line": 1, "inferenceId": accepted.inference_id})

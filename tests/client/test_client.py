@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 
 from asyncinfer import AsyncInferenceClient, InferenceFailedError
-from asyncinfer.errors import InferenceTimeoutError
+from asyncinfer.errors import EndpointNotFoundError, InferenceTimeoutError
 from asyncinfer.results import COMPLETED, PENDING
 from tests.client.standin import aws_client
 
@@ -216,4 +216,37 @@ def test_unprocessed_keys_are_retried(deployment, stack) -> None:
     client.table._sleep = lambda _: None
     assert set(client.table.get_many([handle.inference_id])) == {handle.inference_id}
     assert answers == [0, 1]
-    aws_client("s3", deployment.moto_url)  # keep the stand-in import used
+
+
+def test_map_writes_pending_records_in_groups_before_invoking(deployment, stack) -> None:
+    client = make_client(deployment, stack)
+    calls = count_calls(client, "dynamodb")
+    order: list[str] = []
+    for service in ("dynamodb", "sagemaker-runtime"):
+        client.aws(service).meta.events.register(
+            "before-call", lambda model, **_: order.append(model.name)
+        )
+    outcomes = list(
+        client.map([{"inputs": f"good {i}"} for i in range(30)], concurrency=20, timeout=TIMEOUT)
+    )
+    assert len(outcomes) == 30 and all(o.ok for o in outcomes)
+    assert calls["PutItem"] == 0  # no per-item PENDING write
+    assert calls["BatchWriteItem"] == 2  # 25 + 5
+    # Each group's records are written before any of its requests is invoked.
+    assert order.index("BatchWriteItem") < order.index("InvokeEndpointAsync")
+
+
+def test_pending_record_of_a_request_that_was_never_accepted_is_removed(deployment) -> None:
+    stack = deployment.deploy()
+    client = make_client(deployment, stack)
+    del deployment.endpoint.endpoints[stack.outputs["EndpointName"]]
+    dynamodb_calls = count_calls(client, "dynamodb")
+    with pytest.raises(EndpointNotFoundError):
+        list(client.map([{"inputs": "x"}], concurrency=1, timeout=TIMEOUT))
+    assert dynamodb_calls["BatchWriteItem"] == 1 and dynamodb_calls["DeleteItem"] == 1
+    scan = aws_client("dynamodb", deployment.moto_url).scan(
+        TableName=stack.outputs["ResultsTableName"],
+        FilterExpression="endpointName = :e",
+        ExpressionAttributeValues={":e": {"S": stack.outputs["EndpointName"]}},
+    )
+    assert scan["Items"] == []

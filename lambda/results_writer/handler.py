@@ -10,6 +10,7 @@ would fail, and redeliver, the whole batch.
 from __future__ import annotations
 
 import functools
+import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -63,43 +64,67 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[s
     settings, store = runtime()
     logger = logs.configure(settings.log_level)
     records = event.get("Records") or []
-    now = datetime.now(UTC)
-    deadline = _deadline(context)
+    batch = Batch(settings, store, logger, now=datetime.now(UTC), deadline=_deadline(context))
+    if len(records) <= 1:
+        failed = [batch.handle(record) for record in records]
+    else:
+        with ThreadPoolExecutor(max_workers=min(WRITE_THREADS, len(records))) as pool:
+            failed = list(pool.map(batch.handle, records))
+    failures = [{"itemIdentifier": message_id} for message_id in failed if message_id]
+    logger.info("batch done", extra={"messages": len(records), "failed": len(failures)})
+    return {"batchItemFailures": failures}
 
-    def handle(record: dict[str, Any]) -> str | None:
+
+class Batch:
+    """What one invocation needs to handle each of its messages."""
+
+    def __init__(
+        self,
+        settings: WriterSettings,
+        store: ResultsStore,
+        logger: logging.Logger,
+        *,
+        now: datetime,
+        deadline: float | None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.logger = logger
+        self.now = now
+        self.deadline = deadline
+
+    def handle(self, record: dict[str, Any]) -> str | None:
         """The message id if the message must be redelivered, else None."""
         message_id = record.get("messageId", "?")
         try:
-            return write(message_id, record)
+            return self._write(message_id, record.get("body"))
         except Exception:
             # A bug met by one message must not fail (and redeliver) the whole batch.
-            logger.exception("unexpected error", extra={"messageId": message_id})
+            self.logger.exception("unexpected error", extra={"messageId": message_id})
             return message_id
 
-    def write(message_id: str, record: dict[str, Any]) -> str | None:
+    def _write(self, message_id: str, body: object) -> str | None:
         try:
-            notification = parse(record.get("body"))
+            notification = parse(body)
         except MalformedNotification as reason:
-            logger.error(
+            self.logger.error(
                 "malformed notification", extra={"messageId": message_id, "reason": str(reason)}
             )
             return message_id
         if notification is None:
-            logger.info("test notification skipped", extra={"messageId": message_id})
+            self.logger.info("test notification skipped", extra={"messageId": message_id})
             return None
         inference_id = notification.inference_id
+        item = to_item(notification, retention_days=self.settings.retention_days, now=self.now)
         try:
-            outcome = store.put(
-                to_item(notification, retention_days=settings.retention_days, now=now),
-                deadline=deadline,
-            )
+            outcome = self.store.put(item, deadline=self.deadline)
         except (ClientError, BotoCoreError) as error:
-            logger.error(
+            self.logger.error(
                 "record not written; will be redelivered",
                 extra={"messageId": message_id, "inferenceId": inference_id, "reason": str(error)},
             )
             return message_id
-        logger.info(
+        self.logger.info(
             "record written" if outcome is WriteOutcome.WRITTEN else "newer or equal record kept",
             extra={
                 "messageId": message_id,
@@ -108,12 +133,3 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[s
             },
         )
         return None
-
-    if len(records) <= 1:
-        failed = [handle(r) for r in records]
-    else:
-        with ThreadPoolExecutor(max_workers=min(WRITE_THREADS, len(records))) as pool:
-            failed = list(pool.map(handle, records))
-    failures = [{"itemIdentifier": message_id} for message_id in failed if message_id]
-    logger.info("batch done", extra={"messages": len(records), "failed": len(failures)})
-    return {"batchItemFailures": failures}

@@ -421,3 +421,29 @@ def test_failures_and_endpoint_history_are_one_query_each(
         },
     )["Items"]
     assert [item["inferenceId"]["S"] for item in history] == ["query-0", "query-1"]
+
+
+def test_every_vector_file_is_recorded_or_skipped_never_failed(
+    moto_server: str, table: str, vectors_dir: Path
+) -> None:
+    # Any vector added to ../shared/vectors/ is covered: a result becomes a record
+    # with the vector's status, a TestNotification is acknowledged without one.
+    vectors = sorted(vectors_dir.glob("*.json"))
+    assert len(vectors) >= 5
+    results = 0
+    for path in vectors:
+        message = json.loads(path.read_text())
+        if "inferenceId" in message:
+            message["inferenceId"] = f"{path.stem}-{message['inferenceId']}"
+        for body in (json.dumps(message), sns_envelope(json.dumps(message))):
+            result, _ = run(body)
+            assert result == {"batchItemFailures": []}, path.name
+        records = items(moto_server, table)
+        if message.get("eventName") == "TestNotification":
+            assert not any(key.startswith(path.stem) for key in records), path.name
+        else:
+            results += 1
+            record = records[message["inferenceId"]]
+            expected = {"Completed": "COMPLETED", "Failed": "FAILED"}[message["invocationStatus"]]
+            assert (record["status"], record["eventTime"]) == (expected, message["eventTime"])
+    assert len(items(moto_server, table)) == results

@@ -13,7 +13,8 @@ import random
 import time
 from typing import Any
 
-from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as EndpointUnreachable
 
 WRITE_CONDITION = (
     "attribute_not_exists(inferenceId) OR #status = :pending OR eventTime < :eventTime"
@@ -44,12 +45,16 @@ class WriteOutcome(enum.Enum):
 
 
 def is_retryable(error: Exception) -> bool:
-    """Throttling, a 5xx, or a dropped connection: the same request may well succeed."""
+    """Throttling, a 5xx, or a dropped connection: the same request may well succeed.
+
+    Repeating a write that may already have been applied (a read timeout) is safe: the
+    repeat fails the condition and counts as written.
+    """
     if isinstance(error, ClientError):
         code = error.response.get("Error", {}).get("Code", "")
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         return code in RETRYABLE_ERROR_CODES or status >= 500
-    return isinstance(error, ConnectionError | HTTPClientError)
+    return isinstance(error, EndpointUnreachable | HTTPClientError)
 
 
 class ResultsStore:
@@ -76,7 +81,7 @@ class ResultsStore:
         while True:
             try:
                 return self._put_once(item)
-            except (ClientError, ConnectionError, HTTPClientError) as error:
+            except (ClientError, EndpointUnreachable, HTTPClientError) as error:
                 if not is_retryable(error) or attempt >= self._max_attempts:
                     raise
                 wait = random.uniform(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import socket
 from collections.abc import Iterator
 from contextlib import redirect_stdout
 from pathlib import Path
@@ -447,3 +448,28 @@ def test_every_vector_file_is_recorded_or_skipped_never_failed(
             expected = {"Completed": "COMPLETED", "Failed": "FAILED"}[message["invocationStatus"]]
             assert (record["status"], record["eventTime"]) == (expected, message["eventTime"])
     assert len(items(moto_server, table)) == results
+
+
+def test_an_unreachable_table_is_retried_then_reported(
+    table: str, vectors_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", f"http://127.0.0.1:{closed}")
+    monkeypatch.setenv("RESULTS_WRITE_MAX_ATTEMPTS", "3")
+    handler.runtime.cache_clear()
+    _, store = handler.runtime()
+    attempts: list[str] = []
+    store._dynamodb.meta.events.register(
+        "before-send.dynamodb.PutItem", lambda **_: attempts.append("PutItem")
+    )
+    event = sqs_event([(vectors_dir / "success.json").read_text()])
+    output = io.StringIO()
+    with redirect_stdout(output):
+        result = handler.lambda_handler(event, None)
+    assert result == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
+    assert len(attempts) == 3
+    errors = [json.loads(line) for line in output.getvalue().splitlines() if '"ERROR"' in line]
+    assert [e["message"] for e in errors] == ["record not written; will be redelivered"]
+    assert "Could not connect" in errors[0]["reason"]

@@ -205,3 +205,29 @@ def test_local_command_delegates_or_says_it_is_missing(cli) -> None:
         parser = build_parser()
         subparsers = next(a for a in parser._actions if a.dest == "command")
         assert "up" in subparsers.choices["local"].format_help()
+
+
+def test_redrive_moves_dead_letters_back_through_the_writer(
+    cli, deployment, stack, vectors_dir: Path
+) -> None:
+    """`asyncinfer redrive` finds both queues from the stack and delegates to asyncinfer.redrive."""
+    pytest.importorskip("asyncinfer.redrive")
+    from tests.client.standin import aws_client
+
+    message = json.loads((vectors_dir / "success.json").read_text())
+    inference_id = f"redriven-{stack.name}"
+    message["inferenceId"] = inference_id
+    message["requestParameters"]["endpointName"] = stack.outputs["EndpointName"]
+    sqs = aws_client("sqs", deployment.moto_url)
+    sqs.send_message(QueueUrl=stack.outputs["DeadLetterQueueUrl"], MessageBody=json.dumps(message))
+    result = cli("redrive")
+    assert result.code == 0, result.err
+    client = AsyncInferenceClient.from_stack(stack.name, endpoint_url=deployment.url)
+    record = client.wait(client.handle(inference_id), timeout=60)
+    assert record.status == "COMPLETED"
+    assert record.output_location == message["responseParameters"]["outputLocation"]
+    left = sqs.get_queue_attributes(
+        QueueUrl=stack.outputs["DeadLetterQueueUrl"],
+        AttributeNames=["ApproximateNumberOfMessages"],
+    )
+    assert left["Attributes"]["ApproximateNumberOfMessages"] == "0"

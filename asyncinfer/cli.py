@@ -104,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     common = _common_options(defaults=False)
     parser = argparse.ArgumentParser(
         prog="asyncinfer",
-        description="Submit work to a SageMaker asynchronous endpoint deployed by this "
+        description="Submit work to a SageMaker asynchronous endpoint deployed by this\n"
         "project's CDK app, and get results without polling S3.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -460,6 +460,11 @@ class AsyncInferenceClient:
         ``Outcome.key`` is the item's position in ``items``; ``value`` holds the result or
         ``error`` the reason it failed (a failed item never stops the others).
         """
+        if options.get("inference_id"):
+            raise ConfigurationError(
+                "map() got inference_id; expected none, since every item needs its own id "
+                "(use predict_async per item to choose ids)"
+            )
         invoke = InvokeOptions(**options)
 
         def payload_of(item: Any) -> Callable[[], Payload]:

@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 
 from asyncinfer import AsyncInferenceClient, InferenceFailedError
-from asyncinfer.errors import EndpointNotFoundError, InferenceTimeoutError
+from asyncinfer.errors import ConfigurationError, EndpointNotFoundError, InferenceTimeoutError
 from asyncinfer.results import COMPLETED, PENDING
 from tests.client.standin import aws_client
 
@@ -250,3 +250,9 @@ def test_pending_record_of_a_request_that_was_never_accepted_is_removed(deployme
         ExpressionAttributeValues={":e": {"S": stack.outputs["EndpointName"]}},
     )
     assert scan["Items"] == []
+
+
+def test_map_refuses_one_inference_id_for_every_item() -> None:
+    client = AsyncInferenceClient(endpoint_name="endpoint", input_bucket="bucket")
+    with pytest.raises(ConfigurationError, match="every item needs its own id"):
+        client.map([1, 2], inference_id="same")

@@ -100,7 +100,8 @@ def _invoke_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(*, load_local: bool = True) -> argparse.ArgumentParser:
+    """The parser; ``load_local=False`` skips importing local mode (heavier) when unused."""
     common = _common_options(defaults=False)
     parser = argparse.ArgumentParser(
         prog="asyncinfer",
@@ -214,10 +215,12 @@ def build_parser() -> argparse.ArgumentParser:
         "run the whole asynchronous data flow on this machine (local mode)",
         "asyncinfer local up",
     )
-    try:
-        local_cli = importlib.import_module("asyncinfer.local.cli")
-    except ImportError:
-        local_cli = None
+    local_cli = None
+    if load_local:
+        try:
+            local_cli = importlib.import_module("asyncinfer.local.cli")
+        except ImportError:
+            local_cli = None
     if local_cli is not None:
         local_cli.add_arguments(local)
     local.set_defaults(local_cli=local_cli)
@@ -517,9 +520,10 @@ def main(
 ) -> int:
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
-    parser = build_parser()
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(load_local="local" in arguments)
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(arguments)
     except SystemExit as exit_:  # argparse has printed its usage message
         return int(exit_.code or 0)
     try:

@@ -495,8 +495,8 @@ def cmd_local(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int
     local_cli = args.local_cli
     if local_cli is None:
         raise ConfigurationError(
-            "local mode is not available in this installation (module asyncinfer.local "
-            "is missing); install with `pip install -e .[local]`"
+            "local mode is not available in this installation: module asyncinfer.local.cli "
+            "could not be imported; expected this project's local mode package"
         )
     return int(local_cli.run(args) or 0)
 

@@ -75,10 +75,9 @@ def serve(delay: float) -> None:
         AsyncEndpoint,
         Gateway,
         WriterDriver,
-        aws_client,
-        create_results_table,
         deploy_stack,
     )
+    from tests.results_table import create_results_table
 
     # moto in a process of its own: one interpreter's GIL would otherwise serialise the
     # gateway, the endpoint, the writer and moto on a machine with more than one core.
@@ -100,7 +99,7 @@ def serve(delay: float) -> None:
     endpoint = AsyncEndpoint(moto_url, workers=4)
     gateway = Gateway(moto_url, endpoint, delay_seconds=delay)
     table = f"results-{uuid.uuid4().hex[:8]}"
-    create_results_table(aws_client("dynamodb", moto_url), table)
+    create_results_table(moto_url, table)
     stacks = []
     for phase in ("table", "s3poll"):
         stack = deploy_stack(

@@ -39,12 +39,12 @@ sys.path[:0] = [str(REPO_ROOT), str(LAMBDA_DIR)]
 
 from results_writer import handler  # noqa: E402  (needs the paths above)
 
+from tests.results_table import create_results_table  # noqa: E402
 from tests.results_writer.harness import (  # noqa: E402
     BATCH_SIZE,
     MAX_RECEIVE_COUNT,
     EventSource,
     build_replay,
-    create_results_table,
 )
 
 NOTIFICATIONS = 10_000

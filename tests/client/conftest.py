@@ -16,10 +16,9 @@ from tests.client.standin import (
     Gateway,
     Stack,
     WriterDriver,
-    aws_client,
-    create_results_table,
     deploy_stack,
 )
+from tests.results_table import create_results_table
 
 
 @dataclass
@@ -61,7 +60,7 @@ class Deployment:
 @pytest.fixture(scope="session")
 def deployment(moto_server: str) -> Iterator[Deployment]:
     table_name = f"results-{uuid.uuid4().hex[:8]}"
-    create_results_table(aws_client("dynamodb", moto_server), table_name)
+    create_results_table(moto_server, table_name)
     endpoint = AsyncEndpoint(moto_server)
     gateway = Gateway(moto_server, endpoint)
     deployment = Deployment(moto_server, endpoint, gateway, table_name)

@@ -33,6 +33,8 @@ from urllib.parse import unquote, urlparse
 
 import boto3
 
+from tests.results_table import create_results_table
+
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 
@@ -440,30 +442,6 @@ class Stack:
     outputs: dict[str, str]
 
 
-def create_results_table(dynamodb: Any, name: str) -> None:
-    """The results table as docs/design.md specifies (key, GSIs ByEndpoint and ByStatus)."""
-    dynamodb.create_table(
-        TableName=name,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": a, "AttributeType": "S"}
-            for a in ("inferenceId", "endpointName", "status", "eventTime")
-        ],
-        KeySchema=[{"AttributeName": "inferenceId", "KeyType": "HASH"}],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": index,
-                "KeySchema": [
-                    {"AttributeName": partition, "KeyType": "HASH"},
-                    {"AttributeName": "eventTime", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-            for index, partition in (("ByEndpoint", "endpointName"), ("ByStatus", "status"))
-        ],
-    )
-
-
 def deploy_stack(
     moto_url: str,
     endpoint: AsyncEndpoint,
@@ -513,7 +491,7 @@ def deploy_stack(
             )
         if table_name is None:
             table_name = f"results-{suffix}"
-            create_results_table(aws_client("dynamodb", moto_url), table_name)
+            create_results_table(moto_url, table_name)
         outputs.update(
             ResultsTableName=table_name,
             ResultsQueueUrl=queue_url,

@@ -1,6 +1,6 @@
 """Test and bench harness for the results writer, shared by tests/results_writer and bench/.
 
-- create_results_table: the results table exactly as docs/design.md specifies it.
+- create_results_table (tests/results_table.py): the results table the stack deploys.
 - FaultProxy: a loopback HTTP proxy in front of the DynamoDB stand-in that counts every
   request and answers a seeded fraction of them with real DynamoDB error responses.
 - EventSource: the Lambda SQS event source (batches, partial batch failures,
@@ -27,47 +27,9 @@ from typing import Any
 
 import boto3
 
-# docs/design.md, "Results table".
-PARTITION_KEY = "inferenceId"
-TTL_ATTRIBUTE = "expiresAt"
-BY_ENDPOINT_INDEX = "ByEndpoint"
-BY_STATUS_INDEX = "ByStatus"
 # The stack's event source and queue settings (stacks/config.py defaults).
 BATCH_SIZE = 100
 MAX_RECEIVE_COUNT = 5
-
-
-def create_results_table(endpoint_url: str, name: str | None = None) -> str:
-    """The results table with the key schema, indexes and TTL of docs/design.md."""
-    name = name or f"results-{uuid.uuid4().hex[:8]}"
-    client = boto3.client("dynamodb", endpoint_url=endpoint_url)
-    client.create_table(
-        TableName=name,
-        BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": PARTITION_KEY, "KeyType": "HASH"}],
-        AttributeDefinitions=[
-            {"AttributeName": attribute, "AttributeType": "S"}
-            for attribute in (PARTITION_KEY, "endpointName", "status", "eventTime")
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": index,
-                "KeySchema": [
-                    {"AttributeName": partition, "KeyType": "HASH"},
-                    {"AttributeName": "eventTime", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-            for index, partition in (
-                (BY_ENDPOINT_INDEX, "endpointName"),
-                (BY_STATUS_INDEX, "status"),
-            )
-        ],
-    )
-    client.update_time_to_live(
-        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE}
-    )
-    return name
 
 
 def scan_records(endpoint_url: str, table: str) -> dict[str, dict[str, Any]]:

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from results_writer import handler
 
+from tests.results_table import create_results_table
 from tests.results_writer.harness import (
     BATCH_SIZE,
     MAX_RECEIVE_COUNT,
@@ -23,7 +24,6 @@ from tests.results_writer.harness import (
     Replay,
     ReplayResult,
     build_replay,
-    create_results_table,
     fault_proxy,
     scan_records,
 )

@@ -16,8 +16,8 @@ import pytest
 from results_writer import handler
 from results_writer.settings import SettingsError, WriterSettings
 
+from tests.results_table import create_results_table
 from tests.results_writer.harness import (
-    create_results_table,
     fault_proxy,
     scan_records,
     sns_envelope,

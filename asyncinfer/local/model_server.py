@@ -18,7 +18,7 @@ Command line: ``python -m asyncinfer.local.model_server --port 8080``.
 from __future__ import annotations
 
 import argparse
-import io
+import contextlib
 import json
 import threading
 import time
@@ -237,10 +237,8 @@ def main(argv: list[str] | None = None) -> int:
     # The parent reads the bound port from this line (port 0 picks a free one).
     print(json.dumps({"modelServer": f"http://127.0.0.1:{server.port}"}), flush=True)
     assert server._httpd is not None
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server._httpd.serve_forever()
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

@@ -1,0 +1,3 @@
+from asyncinfer.local.cli import main
+
+raise SystemExit(main())

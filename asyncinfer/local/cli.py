@@ -1,0 +1,133 @@
+"""``asyncinfer local ...``: attached by asyncinfer/cli.py; also ``python -m asyncinfer.local``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+from .provision import TemplateError
+from .runtime import DEFAULT_STACK, LocalMode
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    commands = parser.add_subparsers(dest="local_command", metavar="COMMAND")
+    up = commands.add_parser(
+        "up",
+        help="start local mode and run until Ctrl-C",
+        description="Start the AWS stand-ins, the model server and the async endpoint on "
+        "127.0.0.1 from the synthesized template; stop with Ctrl-C.",
+    )
+    up.add_argument("--stack", default=DEFAULT_STACK, help="stack name (template file name)")
+    up.add_argument("--cdk-out", type=Path, default=REPO_ROOT / "cdk.out")
+    up.add_argument("--port", type=int, default=4566, help="port of the endpoint URL (0: any)")
+    up.add_argument(
+        "--model-url",
+        help="use your own container (e.g. http://127.0.0.1:8080) instead of the XGBoost model",
+    )
+    up.add_argument("--state-dir", type=Path, default=REPO_ROOT / ".asyncinfer")
+    up.add_argument(
+        "--model-delay-ms", type=float, default=0.0, help="slow the built-in model (testing)"
+    )
+    up.add_argument("--no-synth", action="store_true", help="fail instead of running cdk synth")
+
+
+def synthesize(cdk_out: Path) -> None:
+    """Run the repository's pinned CDK CLI (cdk synth) into ``cdk_out``."""
+    bin_dir = REPO_ROOT / "node_modules" / ".bin"
+    cdk = bin_dir / "cdk"
+    if not cdk.exists():
+        raise TemplateError(
+            f"{cdk} is missing, so the template cannot be synthesized; run `make setup` first"
+        )
+    env = dict(os.environ)
+    env["PATH"] = f"{bin_dir}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    env.setdefault("CDK_DISABLE_CLI_TELEMETRY", "true")
+    env.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+    print(f"local mode: synthesizing the CDK app into {cdk_out} ...", file=sys.stderr)
+    subprocess.run(
+        [str(cdk), "synth", "--quiet", "--no-notices", "--output", str(cdk_out)],
+        cwd=REPO_ROOT,
+        env=env,
+        check=True,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    if getattr(args, "local_command", None) != "up":
+        print("usage: asyncinfer local up [--model-url URL] [--port N]", file=sys.stderr)
+        return 2
+    template = args.cdk_out / f"{args.stack}.template.json"
+    try:
+        if not template.is_file():
+            if args.no_synth or (
+                shutil.which("node") is None
+                and not (REPO_ROOT / "node_modules" / ".bin" / "node").exists()
+            ):
+                raise TemplateError(f"{template} does not exist; run `make synth` first")
+            synthesize(args.cdk_out)
+    except (TemplateError, subprocess.CalledProcessError) as error:
+        print(f"local mode: {error}", file=sys.stderr)
+        return 1
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    local = LocalMode(
+        template_path=template,
+        stack_name=args.stack,
+        state_dir=args.state_dir,
+        port=args.port,
+        model_url=args.model_url,
+        model_delay_ms=args.model_delay_ms,
+    )
+    try:
+        local.start()
+    except (TemplateError, OSError, RuntimeError, TimeoutError) as error:
+        print(f"local mode could not start: {error}", file=sys.stderr)
+        return 1
+    endpoint_name = local.provisioned.outputs.get("EndpointName") if local.provisioned else ""
+    env_lines = "\n".join(
+        f"  export {k}={v}"
+        for k, v in json.loads(local.info_file.read_text(encoding="utf-8"))["environment"].items()
+    )
+    print(
+        f"local mode is up.\n"
+        f"  endpoint URL:  {local.url}\n"
+        f"  endpoint name: {endpoint_name}\n"
+        f"  outputs file:  {local.outputs_file.resolve()}\n"
+        f"  metrics:       {local.url}/local/metrics\n"
+        f"Point boto3, the AWS CLI and asyncinfer at it with:\n{env_lines}\n"
+        f"Press Ctrl-C to stop.",
+        flush=True,
+    )
+    # Bounded wait per iteration so signals are seen promptly.
+    while not stop.wait(0.5):
+        pass
+    print("local mode: stopping (finishing in-flight requests) ...", file=sys.stderr, flush=True)
+    summary = local.stop()
+    print(
+        f"local mode stopped; {summary['queuedNotStarted']} accepted requests had not started.",
+        file=sys.stderr,
+        flush=True,
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m asyncinfer.local")
+    add_arguments(parser)
+    return run(parser.parse_args(argv))

@@ -1,0 +1,439 @@
+"""InvokeEndpointAsync on loopback, with SageMaker's asynchronous semantics.
+
+``EndpointService`` accepts the request exactly as botocore's ``sagemaker-runtime`` client
+sends it (``POST /endpoints/<name>/async-invocations``, parameters in
+``X-Amzn-SageMaker-*`` headers) and answers HTTP 202 with ``{"InferenceId": ...}`` and the
+``X-Amzn-SageMaker-OutputLocation`` / ``-FailureLocation`` headers. Accepted requests wait
+in a queue; ``MaxConcurrentInvocationsPerInstance`` x instance count workers take them,
+read the input from S3, call the model's ``POST /invocations``, write ``output/<id>.out`` or
+``failure/<id>-error.out`` and publish the notification (the shape of ../shared/vectors) to
+the success or error topic.
+
+``wsgi_app(moto_app)`` serves this and moto on one port, so one ``--endpoint-url`` reaches
+every service. ``GET /local/metrics`` returns the backlog metrics the scaling policies use.
+"""
+
+from __future__ import annotations
+
+import base64
+import collections
+import json
+import re
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from .provision import ACCOUNT_ID
+
+INVOKE_PATH = re.compile(r"^/endpoints/([^/]+)/async-invocations$")
+DEFAULT_TTL_SECONDS = 6 * 3600
+DEFAULT_INVOCATION_TIMEOUT_SECONDS = 900
+MAX_INCLUDED_BODY = 128 * 1024
+# While the model server is unreachable a worker puts its request back and waits this long
+# before trying again: requests stay queued, as on an endpoint whose container is down.
+MODEL_DOWN_RETRY_SECONDS = 0.5
+
+
+def iso_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def split_s3(uri: str) -> tuple[str, str]:
+    if not uri.startswith("s3://") or "/" not in uri[5:]:
+        raise ValueError(f"{uri!r} is not an s3://bucket/key URI")
+    bucket, _, key = uri[5:].partition("/")
+    return bucket, key
+
+
+@dataclass
+class Request:
+    inference_id: str
+    endpoint_name: str
+    input_location: str
+    content_type: str
+    accept: str | None
+    custom_attributes: str | None
+    ttl_seconds: int
+    timeout_seconds: int
+    received_time: str
+    received_at: float = field(default_factory=time.monotonic)
+    output_location: str = ""
+    failure_location: str = ""
+
+
+@dataclass
+class EndpointSettings:
+    """One endpoint's AsyncInferenceConfig, resolved from the template."""
+
+    name: str
+    output_path: str
+    failure_path: str | None
+    success_topic: str | None
+    error_topic: str | None
+    include_response_in: tuple[str, ...]
+    max_concurrency: int
+    instance_count: int
+
+    @classmethod
+    def from_config(cls, name: str, config: dict[str, Any]) -> EndpointSettings:
+        async_config = config.get("AsyncInferenceConfig")
+        if not async_config:
+            raise ValueError(f"endpoint {name} has no AsyncInferenceConfig in the template")
+        output = async_config["OutputConfig"]
+        notification = output.get("NotificationConfig") or {}
+        variants = config.get("ProductionVariants") or [{}]
+        return cls(
+            name=name,
+            output_path=output["S3OutputPath"],
+            failure_path=output.get("S3FailurePath"),
+            success_topic=notification.get("SuccessTopic"),
+            error_topic=notification.get("ErrorTopic"),
+            include_response_in=tuple(notification.get("IncludeInferenceResponseIn") or ()),
+            # SageMaker picks a value when it is omitted; 4 is a modest local stand-in.
+            max_concurrency=int(
+                (async_config.get("ClientConfig") or {}).get("MaxConcurrentInvocationsPerInstance")
+                or 4
+            ),
+            # Local mode runs one model server; an endpoint at 0 instances (scaled to zero)
+            # is served as if one instance were up.
+            instance_count=max(1, sum(int(v.get("InitialInstanceCount") or 1) for v in variants)),
+        )
+
+
+class EndpointService:
+    """Queue, workers and notifications for the template's async endpoints."""
+
+    def __init__(
+        self,
+        endpoints: Iterable[EndpointSettings],
+        *,
+        model_url: str,
+        aws: Callable[[str], Any],
+        region: str,
+    ) -> None:
+        self.endpoints = {settings.name: settings for settings in endpoints}
+        self.model_url = model_url.rstrip("/")
+        self.s3 = aws("s3")
+        self.sns = aws("sns")
+        self.region = region
+        self._queues: dict[str, collections.deque[Request]] = {
+            name: collections.deque() for name in self.endpoints
+        }
+        self._busy: dict[str, int] = dict.fromkeys(self.endpoints, 0)
+        self._cond = threading.Condition()
+        self._stopping = False
+        self._threads: list[threading.Thread] = []
+        self.counters: collections.Counter[str] = collections.Counter()
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        for settings in self.endpoints.values():
+            for index in range(settings.max_concurrency * settings.instance_count):
+                thread = threading.Thread(
+                    target=self._worker,
+                    args=(settings,),
+                    name=f"endpoint-{settings.name}-{index}",
+                    daemon=True,
+                )
+                thread.start()
+                self._threads.append(thread)
+
+    def stop(self, timeout: float = 30.0) -> int:
+        """Stop taking queued requests, let running ones finish; returns how many were queued.
+
+        Requests still queued at shutdown were accepted but not started, so no output exists
+        for them (what the issue requires is that none that has an output is lost: a running
+        invocation is always finished and notified before the workers exit).
+        """
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return sum(len(queue) for queue in self._queues.values())
+
+    # -- the API --------------------------------------------------------------------------
+
+    def invoke(
+        self, endpoint_name: str, headers: dict[str, str]
+    ) -> tuple[int, dict[str, str], bytes]:
+        """One InvokeEndpointAsync call: (status, headers, body) as SageMaker answers."""
+        settings = self.endpoints.get(endpoint_name)
+        if settings is None:
+            return error_response(
+                400,
+                "ValidationError",
+                f"Endpoint {endpoint_name} of account {ACCOUNT_ID} not found.",
+            )
+        get = {key.lower(): value for key, value in headers.items()}.get
+        input_location = get("x-amzn-sagemaker-inputlocation")
+        if not input_location:
+            return error_response(
+                400, "ValidationError", "InputLocation is required by this local endpoint."
+            )
+        try:
+            ttl = int(get("x-amzn-sagemaker-requestttlseconds") or DEFAULT_TTL_SECONDS)
+            timeout = int(
+                get("x-amzn-sagemaker-invocationtimeoutseconds")
+                or DEFAULT_INVOCATION_TIMEOUT_SECONDS
+            )
+        except ValueError:
+            return error_response(400, "ValidationError", "TTL and timeout must be integers.")
+        if not 1 <= ttl <= 21600 or not 1 <= timeout <= 3600:
+            return error_response(
+                400,
+                "ValidationError",
+                "RequestTTLSeconds must be 1..21600 and InvocationTimeoutSeconds 1..3600.",
+            )
+        inference_id = get("x-amzn-sagemaker-inference-id") or str(uuid.uuid4())
+        request = Request(
+            inference_id=inference_id,
+            endpoint_name=endpoint_name,
+            input_location=input_location,
+            content_type=get("x-amzn-sagemaker-content-type") or "application/octet-stream",
+            accept=get("x-amzn-sagemaker-accept"),
+            custom_attributes=get("x-amzn-sagemaker-custom-attributes"),
+            ttl_seconds=ttl,
+            timeout_seconds=timeout,
+            received_time=iso_now(),
+        )
+        request.output_location = settings.output_path.rstrip("/") + f"/{inference_id}.out"
+        response_headers = {
+            "Content-Type": "application/json",
+            "X-Amzn-SageMaker-OutputLocation": request.output_location,
+        }
+        if settings.failure_path:
+            request.failure_location = (
+                settings.failure_path.rstrip("/") + f"/{inference_id}-error.out"
+            )
+            response_headers["X-Amzn-SageMaker-FailureLocation"] = request.failure_location
+        with self._cond:
+            if self._stopping:
+                return error_response(503, "ServiceUnavailable", "local mode is shutting down.")
+            self._queues[endpoint_name].append(request)
+            self.counters["accepted"] += 1
+            self._cond.notify()
+        return 202, response_headers, json.dumps({"InferenceId": inference_id}).encode()
+
+    def metrics(self) -> dict[str, dict[str, float]]:
+        """The backlog metrics per endpoint, as CloudWatch's AWS/SageMaker namespace names them."""
+        now = time.monotonic()
+        found: dict[str, dict[str, float]] = {}
+        with self._cond:
+            for name, queue in self._queues.items():
+                settings = self.endpoints[name]
+                # SageMaker counts queued and in-progress requests in the backlog.
+                backlog = len(queue) + self._busy[name]
+                oldest = min((r.received_at for r in queue), default=None)
+                found[name] = {
+                    "ApproximateBacklogSize": backlog,
+                    "ApproximateBacklogSizePerInstance": backlog / settings.instance_count,
+                    "HasBacklogWithoutCapacity": 0,  # local mode always has one instance
+                    "ApproximateAgeOfOldestRequest": 0.0 if oldest is None else now - oldest,
+                    "InvocationsProcesssed": self.counters[f"{name}:processed"],
+                    "InvocationFailures": self.counters[f"{name}:failed"],
+                    "ExpiredRequests": self.counters[f"{name}:expired"],
+                }
+        return found
+
+    # -- the workers ----------------------------------------------------------------------
+
+    def _next(self, settings: EndpointSettings) -> Request | None:
+        queue = self._queues[settings.name]
+        with self._cond:
+            while not queue and not self._stopping:
+                self._cond.wait(timeout=1.0)
+            if self._stopping:
+                return None
+            self._busy[settings.name] += 1
+            return queue.popleft()
+
+    def _worker(self, settings: EndpointSettings) -> None:
+        while True:
+            request = self._next(settings)
+            if request is None:
+                return
+            try:
+                if not self._process(settings, request):
+                    # The model server is unreachable: back to the head of the queue.
+                    with self._cond:
+                        self._queues[settings.name].appendleft(request)
+                    time.sleep(MODEL_DOWN_RETRY_SECONDS)
+            finally:
+                with self._cond:
+                    self._busy[settings.name] -= 1
+
+    def _process(self, settings: EndpointSettings, request: Request) -> bool:
+        """Run one request to its notification; False when the model could not be reached."""
+        if time.monotonic() - request.received_at > request.ttl_seconds:
+            self.counters[f"{settings.name}:expired"] += 1
+            self._fail(
+                settings,
+                request,
+                "Request expired: it waited in the queue longer than "
+                f"RequestTTLSeconds ({request.ttl_seconds} s).",
+                None,
+            )
+            return True
+        try:
+            bucket, key = split_s3(request.input_location)
+            payload = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except Exception as error:
+            reason = getattr(error, "response", {}).get("Error", {}).get("Code") or str(error)
+            self._fail(
+                settings,
+                request,
+                f"ClientError: Failed to download input data from {request.input_location}: "
+                f"{reason}.",
+                None,
+            )
+            return True
+        headers = {"Content-Type": request.content_type}
+        if request.accept:
+            headers["Accept"] = request.accept
+        if request.custom_attributes:
+            headers["X-Amzn-SageMaker-Custom-Attributes"] = request.custom_attributes
+        http_request = urllib.request.Request(
+            self.model_url + "/invocations", data=payload, headers=headers, method="POST"
+        )
+        try:
+            with urllib.request.urlopen(http_request, timeout=request.timeout_seconds) as reply:
+                body = reply.read()
+                content_type = reply.headers.get("Content-Type") or "application/octet-stream"
+        except urllib.error.HTTPError as error:
+            model_message = error.read().decode("utf-8", "replace")
+            kind = "client" if error.code < 500 else "server"
+            self._fail(
+                settings,
+                request,
+                f"ClientError: Received {kind} error ({error.code}) from primary with message "
+                f'"{model_message}". See the SageMaker Endpoint logs in your account for '
+                "more information.",
+                model_message.encode(),
+            )
+            return True
+        except TimeoutError:
+            self._fail(
+                settings,
+                request,
+                f"ClientError: The model did not respond within InvocationTimeoutSeconds "
+                f"({request.timeout_seconds} s).",
+                None,
+            )
+            return True
+        except (urllib.error.URLError, ConnectionError):
+            return False
+        bucket, key = split_s3(request.output_location)
+        self.s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+        message = self._message(request, "Completed")
+        message["responseParameters"] = {
+            "contentType": content_type,
+            "outputLocation": request.output_location,
+        }
+        if "SUCCESS_NOTIFICATION_TOPIC" in settings.include_response_in:
+            add_body(message, body)
+        self.counters[f"{settings.name}:processed"] += 1
+        if settings.success_topic:
+            self.sns.publish(TopicArn=settings.success_topic, Message=json.dumps(message))
+        return True
+
+    def _fail(
+        self, settings: EndpointSettings, request: Request, reason: str, body: bytes | None
+    ) -> None:
+        self.counters[f"{settings.name}:failed"] += 1
+        message = self._message(request, "Failed")
+        message["failureReason"] = reason
+        if request.failure_location:
+            bucket, key = split_s3(request.failure_location)
+            self.s3.put_object(
+                Bucket=bucket,
+                Key=key,
+                Body=body if body is not None else reason.encode(),
+                ContentType="text/plain",
+            )
+            message["responseParameters"] = {"failureLocation": request.failure_location}
+        if body is not None and "ERROR_NOTIFICATION_TOPIC" in settings.include_response_in:
+            add_body(message, body)
+        if settings.error_topic:
+            self.sns.publish(TopicArn=settings.error_topic, Message=json.dumps(message))
+
+    def _message(self, request: Request, status: str) -> dict[str, Any]:
+        parameters = {"contentType": request.content_type}
+        if request.accept:
+            parameters["accept"] = request.accept
+        if request.custom_attributes:
+            parameters["customAttributes"] = request.custom_attributes
+        parameters["endpointName"] = request.endpoint_name
+        parameters["inputLocation"] = request.input_location
+        return {
+            "awsRegion": self.region,
+            "eventTime": iso_now(),
+            "receivedTime": request.received_time,
+            "invocationStatus": status,
+            "requestParameters": parameters,
+            "inferenceId": request.inference_id,
+            "eventVersion": "1.0",
+            "eventSource": "aws:sagemaker",
+            "eventName": "InferenceResult",
+        }
+
+
+def add_body(message: dict[str, Any], body: bytes) -> None:
+    # SageMaker includes the response only up to 128 KB; larger ones stay in S3 only.
+    if len(body) <= MAX_INCLUDED_BODY:
+        message["responseBody"] = {
+            "content": base64.b64encode(body).decode(),
+            "message": "",
+            "encoding": "BASE64",
+        }
+
+
+def error_response(status: int, code: str, message: str) -> tuple[int, dict[str, str], bytes]:
+    # rest-json errors: botocore reads the code from x-amzn-ErrorType and the message from
+    # the body, as SageMaker sends them.
+    return (
+        status,
+        {"Content-Type": "application/json", "x-amzn-ErrorType": f"{code}:"},
+        json.dumps({"message": message}).encode(),
+    )
+
+
+def wsgi_app(service_ref: Callable[[], EndpointService | None], moto_app: Any) -> Any:
+    """One WSGI app: the SageMaker runtime routes and /local/metrics here, the rest to moto."""
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        method = environ.get("REQUEST_METHOD", "")
+        match = INVOKE_PATH.match(path)
+        service = service_ref()
+        if match and method == "POST" and service is not None:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            if length:
+                environ["wsgi.input"].read(length)  # inline bodies are not supported locally
+            headers = {
+                key[5:].replace("_", "-"): value
+                for key, value in environ.items()
+                if key.startswith("HTTP_")
+            }
+            name = urllib.parse.unquote(match.group(1))
+            status, response_headers, body = service.invoke(name, headers)
+        elif path == "/local/metrics" and method == "GET" and service is not None:
+            status, response_headers = 200, {"Content-Type": "application/json"}
+            body = json.dumps(service.metrics()).encode()
+        else:
+            return moto_app(environ, start_response)
+        reason = {200: "OK", 202: "Accepted", 400: "Bad Request"}.get(status, "Error")
+        response_headers["Content-Length"] = str(len(body))
+        start_response(f"{status} {reason}", list(response_headers.items()))
+        return [body]
+
+    return app

@@ -1,0 +1,255 @@
+"""Everything local mode runs, started and stopped together.
+
+``LocalMode(...).start()`` starts, on 127.0.0.1:
+
+1. one HTTP server carrying moto (S3, SNS, SQS, DynamoDB...) and the SageMaker runtime
+   stand-in, so a single endpoint URL reaches every service;
+2. the resources of the synthesized template (``provision.provision``);
+3. the model server (a child process running ``asyncinfer.local.model_server``) unless
+   ``model_url`` names the user's own container;
+4. the endpoint service's workers and the results writer's event source.
+
+It sets ``AWS_ENDPOINT_URL`` and fake credentials in this process's environment (the real
+results writer builds its own boto3 client from the environment, as on Lambda), writes a
+``cdk deploy --outputs-file``-style JSON to ``<state_dir>/outputs.json`` and a description of
+the running system to ``<state_dir>/local.json``. ``stop()`` finishes in-flight invocations,
+writes their records and stops every thread and the child process.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from . import provision as prov
+from .endpoint_service import EndpointService, EndpointSettings, wsgi_app
+from .event_source import EventSource, load_handler
+
+DEFAULT_STACK = "SageMakerAsyncInference"
+REGION = "us-east-1"
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_SESSION_TOKEN": "local",
+}
+
+
+def environment(url: str) -> dict[str, str]:
+    """What boto3, the AWS CLI and the asyncinfer client need to reach local mode."""
+    return {
+        "AWS_ENDPOINT_URL": url,
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        **FAKE_CREDENTIALS,
+    }
+
+
+def wait_for(url: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as reply:
+                if reply.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{url} did not answer within {timeout:.0f} s")
+        time.sleep(0.1)
+
+
+class LocalMode:
+    def __init__(
+        self,
+        *,
+        template_path: Path,
+        stack_name: str = DEFAULT_STACK,
+        state_dir: Path = Path(".asyncinfer"),
+        port: int = 0,
+        model_url: str | None = None,
+        model_delay_ms: float = 0.0,
+    ) -> None:
+        self.template_path = template_path
+        self.stack_name = stack_name
+        self.state_dir = state_dir
+        self.port = port
+        self.model_url = model_url
+        self.model_delay_ms = model_delay_ms
+        self.url = ""
+        self.outputs_file = state_dir / "outputs.json"
+        self.info_file = state_dir / "local.json"
+        self.service: EndpointService | None = None
+        self.event_sources: list[EventSource] = []
+        self._server: Any = None
+        self._server_thread: threading.Thread | None = None
+        self._model_process: subprocess.Popen[str] | None = None
+        self.provisioned: prov.Provisioned | None = None
+
+    # -- start ----------------------------------------------------------------------------
+
+    def start(self) -> LocalMode:
+        template = prov.load_template(self.template_path)
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self._start_server()
+            os.environ.update(environment(self.url))
+            session = boto3.session.Session(region_name=REGION)
+            config = Config(max_pool_connections=64, retries={"mode": "standard"})
+            clients: dict[str, Any] = {}
+
+            def aws(service: str) -> Any:
+                if service not in clients:
+                    clients[service] = session.client(service, endpoint_url=self.url, config=config)
+                return clients[service]
+
+            self.provisioned = prov.provision(template, self.stack_name, aws, REGION)
+            model_url = self.model_url or self._start_model_server()
+            settings = [
+                EndpointSettings.from_config(name, config)
+                for name, config in prov.endpoints(template, self.provisioned).items()
+            ]
+            if not settings:
+                raise prov.TemplateError(
+                    f"{self.template_path} has no AWS::SageMaker::Endpoint to serve locally"
+                )
+            self.service = EndpointService(settings, model_url=model_url, aws=aws, region=REGION)
+            self.service.start()
+            self._start_event_sources(aws)
+            self._write_files(model_url)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start_server(self) -> None:
+        from moto.moto_server.werkzeug_app import MotoRequestHandler
+        from moto.server import DomainDispatcherApplication, create_backend_app
+        from werkzeug.serving import make_server
+
+        # One log line per AWS call would bury the console's own messages.
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        moto_app = DomainDispatcherApplication(create_backend_app)
+        app = wsgi_app(lambda: self.service, moto_app)
+        self._server = make_server(
+            "127.0.0.1", self.port, app, threaded=True, request_handler=MotoRequestHandler
+        )
+        self.port = int(self._server.server_address[1])
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._server_thread = threading.Thread(
+            target=self._server.serve_forever, name="local-aws", daemon=True
+        )
+        self._server_thread.start()
+
+    def _start_model_server(self) -> str:
+        command = [
+            sys.executable,
+            "-m",
+            "asyncinfer.local.model_server",
+            "--port",
+            "0",
+            "--state-dir",
+            str(self.state_dir),
+            "--delay-ms",
+            str(self.model_delay_ms),
+        ]
+        self._model_process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        assert self._model_process.stdout is not None
+        # Training on first run takes seconds; the child prints its URL once it listens.
+        line = self._model_process.stdout.readline()
+        if not line:
+            raise RuntimeError("the model server exited before it started; see its output above")
+        url = str(json.loads(line)["modelServer"])
+        wait_for(url + "/ping", timeout=60)
+        return url
+
+    def _start_event_sources(self, aws: Any) -> None:
+        assert self.provisioned is not None
+        handler = load_handler()
+        queues: dict[str, str] = {
+            attrs["Arn"]: attrs["QueueUrl"]
+            for attrs in self.provisioned.attributes.values()
+            if "QueueUrl" in attrs
+        }
+        table = self.provisioned.outputs.get("ResultsTableName")
+        if table:
+            os.environ["RESULTS_TABLE_NAME"] = table
+        for mapping in self.provisioned.event_source_mappings:
+            arn = str(mapping.get("EventSourceArn"))
+            if arn not in queues:
+                continue  # streams or queues without a stand-in
+            if "ReportBatchItemFailures" not in (mapping.get("FunctionResponseTypes") or []):
+                print("local mode: event source without ReportBatchItemFailures", file=sys.stderr)
+            source = EventSource(
+                aws("sqs"),
+                queues[arn],
+                arn,
+                handler,
+                batch_size=int(mapping.get("BatchSize") or 10),
+                batching_window_seconds=float(mapping.get("MaximumBatchingWindowInSeconds") or 0),
+                region=REGION,
+            )
+            source.start()
+            self.event_sources.append(source)
+
+    def _write_files(self, model_url: str) -> None:
+        assert self.provisioned is not None
+        outputs = {self.stack_name: self.provisioned.outputs}
+        self.outputs_file.write_text(json.dumps(outputs, indent=2) + "\n", encoding="utf-8")
+        info = {
+            "endpointUrl": self.url,
+            "modelUrl": model_url,
+            "metricsUrl": self.url + "/local/metrics",
+            "outputsFile": str(self.outputs_file.resolve()),
+            "stackName": self.stack_name,
+            "environment": environment(self.url),
+            "pid": os.getpid(),
+        }
+        # Written last: its presence tells other processes that local mode is ready.
+        tmp = self.info_file.with_name("local.json.partial")
+        tmp.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+        tmp.replace(self.info_file)
+
+    # -- stop -----------------------------------------------------------------------------
+
+    def stop(self) -> dict[str, int]:
+        """Stop everything; in-flight invocations finish and their records are written."""
+        summary = {"queuedNotStarted": 0}
+        self.info_file.unlink(missing_ok=True)
+        if self.service is not None:
+            summary["queuedNotStarted"] = self.service.stop()
+        for source in self.event_sources:
+            source.stop()
+            # Notifications published by the last invocations still need their records.
+            source.drain(timeout=30)
+        if self._model_process is not None:
+            self._model_process.terminate()
+            try:
+                self._model_process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._model_process.kill()
+                self._model_process.wait(timeout=10)
+            self._model_process = None
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._server_thread is not None:
+            self._server_thread.join(timeout=10)
+        return summary
+
+    def __enter__(self) -> LocalMode:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

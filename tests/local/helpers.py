@@ -1,0 +1,112 @@
+"""Start local mode in a child process (as `asyncinfer local up` runs) and read its results."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE_DIR = REPO_ROOT / "cdk.out"
+STACK = "SageMakerAsyncInference"
+START_TIMEOUT = 120.0
+RECORD_TIMEOUT = 60.0
+
+
+@dataclass
+class Local:
+    process: subprocess.Popen[str]
+    info: dict[str, Any]
+    outputs: dict[str, str]
+    outputs_file: Path
+
+    @property
+    def url(self) -> str:
+        return str(self.info["endpointUrl"])
+
+    def client(self, service: str, **kwargs: Any) -> Any:
+        return boto3.client(service, endpoint_url=self.url, region_name="us-east-1", **kwargs)
+
+    def stop(self) -> dict[str, int]:
+        """SIGINT (Ctrl-C), then the summary local mode prints as it exits."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+        stdout, _ = self.process.communicate(timeout=90)
+        for line in reversed(stdout.splitlines()):
+            if line.startswith('{"localModeStopped"'):
+                return dict(json.loads(line)["localModeStopped"])
+        raise AssertionError(f"local mode printed no stop summary; exit {self.process.returncode}")
+
+
+def start_local(state_dir: Path, *extra: str) -> Local:
+    if not (TEMPLATE_DIR / f"{STACK}.template.json").is_file():
+        raise AssertionError(f"{TEMPLATE_DIR}/{STACK}.template.json is missing; run make synth")
+    info_file = state_dir / "local.json"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "asyncinfer.local",
+            "up",
+            "--port",
+            "0",
+            "--no-synth",
+            "--state-dir",
+            str(state_dir),
+            "--cdk-out",
+            str(TEMPLATE_DIR),
+            *extra,
+        ],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    deadline = time.monotonic() + START_TIMEOUT
+    while not info_file.is_file():
+        if process.poll() is not None:
+            raise AssertionError(f"local mode exited with {process.returncode} while starting")
+        if time.monotonic() > deadline:
+            process.kill()
+            raise AssertionError("local mode did not start in time")
+        time.sleep(0.1)
+    info = json.loads(info_file.read_text())
+    outputs_file = Path(info["outputsFile"])
+    outputs = json.loads(outputs_file.read_text())[STACK]
+    return Local(process, info, outputs, outputs_file)
+
+
+def wait_record(local: Local, inference_id: str, timeout: float = RECORD_TIMEOUT) -> dict[str, Any]:
+    """The terminal results-table record of one inference (polls, bounded by ``timeout``)."""
+    dynamodb = local.client("dynamodb")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        item = dynamodb.get_item(
+            TableName=local.outputs["ResultsTableName"],
+            Key={"inferenceId": {"S": inference_id}},
+            ConsistentRead=True,
+        ).get("Item")
+        if item and item["status"]["S"] in ("COMPLETED", "FAILED"):
+            return {key: next(iter(value.values())) for key, value in item.items()}
+        time.sleep(0.2)
+    raise AssertionError(f"no terminal record for {inference_id} within {timeout:.0f} s")
+
+
+def read_s3(local: Local, uri: str) -> bytes:
+    bucket, _, key = uri[len("s3://") :].partition("/")
+    return bytes(local.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
+
+
+def csv_rows(count: int, start: int = 0) -> list[str]:
+    from sklearn.datasets import load_breast_cancer
+
+    data = load_breast_cancer().data
+    return [",".join(f"{v:g}" for v in data[(start + i) % len(data)]) for i in range(count)]

@@ -120,10 +120,14 @@ def run(args: argparse.Namespace) -> int:
     print("local mode: stopping (finishing in-flight requests) ...", file=sys.stderr, flush=True)
     summary = local.stop()
     print(
-        f"local mode stopped; {summary['queuedNotStarted']} accepted requests had not started.",
+        f"local mode stopped: {summary['accepted']} requests accepted, {summary['notified']} "
+        f"finished and notified, {summary['queuedNotStarted']} still queued (not started), "
+        f"{summary['resultsQueueLeft']} notifications left unwritten.",
         file=sys.stderr,
         flush=True,
     )
+    # Machine-readable copy for scripts and tests.
+    print(json.dumps({"localModeStopped": summary}), flush=True)
     return 0
 
 

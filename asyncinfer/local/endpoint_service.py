@@ -262,15 +262,18 @@ class EndpointService:
             request = self._next(settings)
             if request is None:
                 return
+            reached = True
             try:
-                if not self._process(settings, request):
-                    # The model server is unreachable: back to the head of the queue.
-                    with self._cond:
-                        self._queues[settings.name].appendleft(request)
-                    time.sleep(MODEL_DOWN_RETRY_SECONDS)
+                reached = self._process(settings, request)
             finally:
                 with self._cond:
                     self._busy[settings.name] -= 1
+                    if not reached:
+                        # The model server is unreachable: back to the head of the queue
+                        # (counted once in the backlog), retried after a pause.
+                        self._queues[settings.name].appendleft(request)
+            if not reached:
+                time.sleep(MODEL_DOWN_RETRY_SECONDS)
 
     def _process(self, settings: EndpointSettings, request: Request) -> bool:
         """Run one request to its notification; False when the model could not be reached."""
@@ -342,6 +345,7 @@ class EndpointService:
         if "SUCCESS_NOTIFICATION_TOPIC" in settings.include_response_in:
             add_body(message, body)
         self.counters[f"{settings.name}:processed"] += 1
+        self.counters["notified"] += 1
         if settings.success_topic:
             self.sns.publish(TopicArn=settings.success_topic, Message=json.dumps(message))
         return True
@@ -363,6 +367,7 @@ class EndpointService:
             message["responseParameters"] = {"failureLocation": request.failure_location}
         if body is not None and "ERROR_NOTIFICATION_TOPIC" in settings.include_response_in:
             add_body(message, body)
+        self.counters["notified"] += 1
         if settings.error_topic:
             self.sns.publish(TopicArn=settings.error_topic, Message=json.dumps(message))
 

@@ -224,14 +224,24 @@ class LocalMode:
 
     def stop(self) -> dict[str, int]:
         """Stop everything; in-flight invocations finish and their records are written."""
-        summary = {"queuedNotStarted": 0}
+        summary = {"accepted": 0, "notified": 0, "queuedNotStarted": 0, "resultsQueueLeft": 0}
         self.info_file.unlink(missing_ok=True)
         if self.service is not None:
             summary["queuedNotStarted"] = self.service.stop()
+            summary["accepted"] = self.service.counters["accepted"]
+            summary["notified"] = self.service.counters["notified"]
         for source in self.event_sources:
             source.stop()
             # Notifications published by the last invocations still need their records.
             source.drain(timeout=30)
+            attributes = source.sqs.get_queue_attributes(
+                QueueUrl=source.queue_url,
+                AttributeNames=[
+                    "ApproximateNumberOfMessages",
+                    "ApproximateNumberOfMessagesNotVisible",
+                ],
+            )["Attributes"]
+            summary["resultsQueueLeft"] += sum(int(value) for value in attributes.values())
         if self._model_process is not None:
             self._model_process.terminate()
             try:

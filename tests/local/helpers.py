@@ -27,6 +27,7 @@ class Local:
     info: dict[str, Any]
     outputs: dict[str, str]
     outputs_file: Path
+    log_path: Path
 
     @property
     def url(self) -> str:
@@ -39,8 +40,8 @@ class Local:
         """SIGINT (Ctrl-C), then the summary local mode prints as it exits."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
-        stdout, _ = self.process.communicate(timeout=90)
-        for line in reversed(stdout.splitlines()):
+        self.process.wait(timeout=90)
+        for line in reversed(self.log_path.read_text(encoding="utf-8").splitlines()):
             if line.startswith('{"localModeStopped"'):
                 return dict(json.loads(line)["localModeStopped"])
         raise AssertionError(f"local mode printed no stop summary; exit {self.process.returncode}")
@@ -50,6 +51,10 @@ def start_local(state_dir: Path, *extra: str) -> Local:
     if not (TEMPLATE_DIR / f"{STACK}.template.json").is_file():
         raise AssertionError(f"{TEMPLATE_DIR}/{STACK}.template.json is missing; run make synth")
     info_file = state_dir / "local.json"
+    state_dir.mkdir(parents=True, exist_ok=True)
+    # A file, not an unread pipe: the results writer logs to stdout and would block on a full one.
+    log_path = state_dir / "local-up.log"
+    log = log_path.open("w", encoding="utf-8")
     process = subprocess.Popen(
         [
             sys.executable,
@@ -66,10 +71,11 @@ def start_local(state_dir: Path, *extra: str) -> Local:
             *extra,
         ],
         cwd=REPO_ROOT,
-        stdout=subprocess.PIPE,
+        stdout=log,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
+    log.close()
     deadline = time.monotonic() + START_TIMEOUT
     while not info_file.is_file():
         if process.poll() is not None:
@@ -81,7 +87,7 @@ def start_local(state_dir: Path, *extra: str) -> Local:
     info = json.loads(info_file.read_text())
     outputs_file = Path(info["outputsFile"])
     outputs = json.loads(outputs_file.read_text())[STACK]
-    return Local(process, info, outputs, outputs_file)
+    return Local(process, info, outputs, outputs_file, log_path)
 
 
 def wait_record(local: Local, inference_id: str, timeout: float = RECORD_TIMEOUT) -> dict[str, Any]:

@@ -17,7 +17,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
 help:
 	@echo "make synth   set up, then cdk synth the default app into cdk.out/"
-	@echo "make test    set up, then run the whole test suite (what CI runs)"
+	@echo "make test    set up, synth, then run the whole test suite (what CI runs)"
 	@echo "make lint    ruff + mypy"
 	@echo "make bench   run the benchmarks; figures land in bench/results/"
 	@echo "make local   run the whole async data flow on this machine"
@@ -37,7 +37,8 @@ setup: $(VENV)/.installed node_modules/.installed
 synth: setup
 	cdk synth --quiet --no-notices
 
-test: setup
+# Local mode's end-to-end tests run the stack's own template, so synthesize it first.
+test: synth
 	$(PY) -m pytest
 
 lint: setup

@@ -103,6 +103,10 @@ class LocalMode:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         try:
             self._start_server()
+            # A service-specific endpoint inherited from the caller (AWS_ENDPOINT_URL_DYNAMODB,
+            # ...) would win over AWS_ENDPOINT_URL and send the results writer elsewhere.
+            for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL_")]:
+                del os.environ[name]
             os.environ.update(environment(self.url))
             session = boto3.session.Session(region_name=REGION)
             config = Config(max_pool_connections=64, retries={"mode": "standard"})

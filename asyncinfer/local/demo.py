@@ -37,7 +37,13 @@ def write_requests(path: Path, count: int) -> list[str]:
     return rows
 
 
-def start(state_dir: Path) -> tuple[subprocess.Popen[str], dict[str, object]]:
+def start(state_dir: Path, *extra: str) -> tuple[subprocess.Popen[str], dict[str, object]]:
+    """Start `asyncinfer local up` as a child process; returns it and its local.json.
+
+    `extra` are further `local up` options. The child's stdout (local mode's log,
+    including the results writer's JSON lines) goes to `<state_dir>/local-up.log`.
+    """
+    state_dir.mkdir(parents=True, exist_ok=True)
     info_file = state_dir / "local.json"
     info_file.unlink(missing_ok=True)
     # The child's stdout carries the results writer's JSON log lines: a file, not an unread
@@ -53,10 +59,12 @@ def start(state_dir: Path) -> tuple[subprocess.Popen[str], dict[str, object]]:
             "0",
             "--state-dir",
             str(state_dir),
+            *extra,
         ],
         cwd=REPO_ROOT,
         stdout=log,
         text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     log.close()
     deadline = time.monotonic() + START_TIMEOUT
@@ -66,7 +74,7 @@ def start(state_dir: Path) -> tuple[subprocess.Popen[str], dict[str, object]]:
         if time.monotonic() > deadline:
             process.kill()
             raise RuntimeError(f"local mode did not start within {START_TIMEOUT:.0f} s")
-        time.sleep(0.2)
+        time.sleep(0.1)
     return process, json.loads(info_file.read_text(encoding="utf-8"))
 
 

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,10 +12,11 @@ from typing import Any
 
 import boto3
 
+from asyncinfer.local.demo import start
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_DIR = REPO_ROOT / "cdk.out"
 STACK = "SageMakerAsyncInference"
-START_TIMEOUT = 120.0
 RECORD_TIMEOUT = 60.0
 
 
@@ -50,43 +49,10 @@ class Local:
 def start_local(state_dir: Path, *extra: str) -> Local:
     if not (TEMPLATE_DIR / f"{STACK}.template.json").is_file():
         raise AssertionError(f"{TEMPLATE_DIR}/{STACK}.template.json is missing; run make synth")
-    info_file = state_dir / "local.json"
-    state_dir.mkdir(parents=True, exist_ok=True)
-    # A file, not an unread pipe: the results writer logs to stdout and would block on a full one.
-    log_path = state_dir / "local-up.log"
-    log = log_path.open("w", encoding="utf-8")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "asyncinfer.local",
-            "up",
-            "--port",
-            "0",
-            "--no-synth",
-            "--state-dir",
-            str(state_dir),
-            "--cdk-out",
-            str(TEMPLATE_DIR),
-            *extra,
-        ],
-        cwd=REPO_ROOT,
-        stdout=log,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    log.close()
-    deadline = time.monotonic() + START_TIMEOUT
-    while not info_file.is_file():
-        if process.poll() is not None:
-            raise AssertionError(f"local mode exited with {process.returncode} while starting")
-        if time.monotonic() > deadline:
-            process.kill()
-            raise AssertionError("local mode did not start in time")
-        time.sleep(0.1)
-    info = json.loads(info_file.read_text())
-    outputs_file = Path(info["outputsFile"])
+    process, info = start(state_dir, "--no-synth", "--cdk-out", str(TEMPLATE_DIR), *extra)
+    outputs_file = Path(str(info["outputsFile"]))
     outputs = json.loads(outputs_file.read_text())[STACK]
+    log_path = state_dir / "local-up.log"
     return Local(process, info, outputs, outputs_file, log_path)
 
 

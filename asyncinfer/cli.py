@@ -453,7 +453,7 @@ def cmd_redrive(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> i
                     f"of this project's CDK app"
                 )
         rest = [
-            *_redrive_queue_args(redrive, raw["DeadLetterQueueArn"], raw["ResultsQueueArn"]),
+            *("--dlq-arn", raw["DeadLetterQueueArn"], "--queue-arn", raw["ResultsQueueArn"]),
             *rest,
         ]
     result: int = redrive.main([*forwarded, *rest])
@@ -470,25 +470,6 @@ def _forwarded_connection(args: argparse.Namespace) -> list[str]:
         if value:
             forwarded += [flag, value]
     return forwarded
-
-
-def _redrive_queue_args(redrive: Any, dlq_arn: str, queue_arn: str) -> list[str]:
-    """The queue flags asyncinfer.redrive's parser takes, found from its own parser."""
-    flags = ["--dlq-arn", "--queue-arn"]
-    parser_factory = getattr(redrive, "build_parser", None)
-    if parser_factory is not None:
-        known = {opt for action in parser_factory()._actions for opt in action.option_strings}
-        source = next(
-            (f for f in ("--dlq-arn", "--source-arn", "--dead-letter-queue-arn") if f in known),
-            None,
-        )
-        target = next(
-            (f for f in ("--queue-arn", "--destination-arn", "--results-queue-arn") if f in known),
-            None,
-        )
-        if source and target:
-            flags = [source, target]
-    return [flags[0], dlq_arn, flags[1], queue_arn]
 
 
 def cmd_local(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:

@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, Names, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
@@ -185,19 +184,23 @@ class ResultsWriter(Construct):
             logging_format=lambda_.LoggingFormat.JSON,
             tracing=lambda_.Tracing.ACTIVE,
         )
-        self.function.add_event_source(
-            event_sources.SqsEventSource(
-                self.queue,
-                batch_size=settings.results_batch_size,
-                max_batching_window=(
-                    Duration.seconds(settings.results_batching_window_seconds)
-                    if settings.results_batching_window_seconds
-                    else None
-                ),
-                report_batch_item_failures=True,
-                max_concurrency=settings.results_writer_max_concurrency,
-            )
+        # The mapping directly rather than aws_lambda_event_sources.SqsEventSource: same
+        # resource and construct id (so deployed stacks keep it), but synth no longer
+        # loads that module, which pulls in every event source (Kafka, Kinesis, API
+        # Gateway, ...) and cost ~0.1 s of each `cdk synth`.
+        self.function.add_event_source_mapping(
+            f"SqsEventSource:{Names.node_unique_id(self.queue.node)}",
+            event_source_arn=self.queue.queue_arn,
+            batch_size=settings.results_batch_size,
+            max_batching_window=(
+                Duration.seconds(settings.results_batching_window_seconds)
+                if settings.results_batching_window_seconds
+                else None
+            ),
+            report_batch_item_failures=True,
+            max_concurrency=settings.results_writer_max_concurrency,
         )
+        self.queue.grant_consume_messages(self.function)
         # Explicit statements instead of grant_*(): the writer only ever puts whole items
         # (one conditional PutItem per notification), never reads, and never touches the
         # indexes; and it logs only to its own log group (no AWS managed policy).

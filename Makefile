@@ -35,7 +35,7 @@ node_modules/.installed: package.json package-lock.json
 setup: $(VENV)/.installed node_modules/.installed
 
 synth: setup
-	cdk synth --quiet --no-notices
+	cdk synth --quiet --no-notices $(CDK_ARGS)
 
 # Local mode's end-to-end tests run the stack's own template, so synthesize it first.
 test: synth

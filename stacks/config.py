@@ -159,6 +159,10 @@ class Settings:
     oldest_request_alarm_seconds: int = 1800
     """Alarm when the oldest queued request is older than this."""
 
+    # --- Compliance --------------------------------------------------------------------
+    nag_checks: bool = False
+    """Run cdk-nag (AwsSolutions, Serverless) in this synth; `make test` always does."""
+
     # --- Derived -----------------------------------------------------------------------
     @property
     def instance_family(self) -> str:

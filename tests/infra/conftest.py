@@ -81,7 +81,8 @@ CDK_JSON_CONTEXT: dict[str, Any] = {
 
 
 def synthesize(context: dict[str, Any], outdir: Path) -> Synthesized:
-    app = build_app({**CDK_JSON_CONTEXT, **context}, outdir=str(outdir))
+    # cdk-nag is opt-in for a user's synth; every configuration the tests build runs it.
+    app = build_app({**CDK_JSON_CONTEXT, "nag_checks": True, **context}, outdir=str(outdir))
     app.synth()
     template = json.loads((outdir / f"{STACK_NAME}.template.json").read_text())
     report_file = outdir / "validation-report.json"

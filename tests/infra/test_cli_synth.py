@@ -64,3 +64,22 @@ def test_context_override_reaches_the_template(tmp_path: Path) -> None:
     template = (tmp_path / "SageMakerAsyncInference.template.json").read_text()
     assert '"MaxCapacity": 6' in template
     assert "gpu-py312-cu124" in template
+
+
+def plugin_conclusions(outdir: Path) -> dict[str, str]:
+    report = json.loads((outdir / "validation-report.json").read_text())
+    return {plugin["pluginName"]: plugin["conclusion"] for plugin in report["pluginReports"]}
+
+
+@pytest.mark.slow
+def test_nag_checks_run_only_when_asked_for(tmp_path: Path) -> None:
+    plain = run_cdk(outdir=tmp_path / "plain")
+    assert plain.returncode == 0, plain.stderr
+    assert plugin_conclusions(tmp_path / "plain") == {}
+
+    checked = run_cdk("-c", "nag_checks=true", outdir=tmp_path / "checked")
+    assert checked.returncode == 0, checked.stderr
+    assert plugin_conclusions(tmp_path / "checked") == {
+        "AwsSolutions": "success",
+        "Serverless": "success",
+    }

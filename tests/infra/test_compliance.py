@@ -26,6 +26,11 @@ def test_cdk_nag_reports_no_unacknowledged_finding(synthesized: Getter, config: 
     # synth() raises on any unacknowledged AwsSolutions/Serverless finding; the report
     # must also be free of violations.
     report = synthesized(config).validation_report
+    # Both packs ran (an empty report would pass the next assertion vacuously).
+    plugins = {plugin["pluginName"]: plugin for plugin in report.get("pluginReports", [])}
+    assert set(plugins) >= {"AwsSolutions", "Serverless"}, sorted(plugins)
+    assert all(plugin["conclusion"] == "success" for plugin in plugins.values()), plugins
+    assert plugins["AwsSolutions"]["suppressedViolations"], "acknowledged findings are reported"
     violations = [
         v for plugin in report.get("pluginReports", []) for v in plugin.get("violations", [])
     ]

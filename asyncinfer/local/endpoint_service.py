@@ -4,10 +4,14 @@
 sends it (``POST /endpoints/<name>/async-invocations``, parameters in
 ``X-Amzn-SageMaker-*`` headers) and answers HTTP 202 with ``{"InferenceId": ...}`` and the
 ``X-Amzn-SageMaker-OutputLocation`` / ``-FailureLocation`` headers. Accepted requests wait
-in a queue; ``MaxConcurrentInvocationsPerInstance`` x instance count workers take them,
-read the input from S3, call the model's ``POST /invocations``, write ``output/<id>.out`` or
-``failure/<id>-error.out`` and publish the notification (the shape of ../shared/vectors) to
-the success or error topic.
+in a queue; workers take them in order, read the input from S3, call the model's
+``POST /invocations``, write ``output/<id>.out`` or ``failure/<id>-error.out`` and publish
+the notification (the shape of ../shared/vectors) to the success or error topic.
+
+``MaxConcurrentInvocationsPerInstance`` x instance count bounds the calls to the container,
+as on SageMaker, where the limit is on requests the platform sends to the container at
+once; reading the input and writing the output happen outside that limit, so the model is
+never idle while another request's S3 transfer or notification is in progress.
 
 ``wsgi_app(moto_app)`` serves this and moto on one port, so one ``--endpoint-url`` reaches
 every service. ``GET /local/metrics`` returns the backlog metrics the scaling policies use.
@@ -28,8 +32,9 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
+from .platform_io import ObjectUnavailable
 from .provision import ACCOUNT_ID
 
 INVOKE_PATH = re.compile(r"^/endpoints/([^/]+)/async-invocations$")
@@ -39,6 +44,8 @@ MAX_INCLUDED_BODY = 128 * 1024
 # While the model server is unreachable a worker puts its request back and waits this long
 # before trying again: requests stay queued, as on an endpoint whose container is down.
 MODEL_DOWN_RETRY_SECONDS = 0.5
+WORKERS_PER_SLOT = 2
+EXTRA_WORKERS = 4
 
 
 def iso_now() -> str:
@@ -66,6 +73,14 @@ class Request:
     received_at: float = field(default_factory=time.monotonic)
     output_location: str = ""
     failure_location: str = ""
+
+
+@dataclass(frozen=True)
+class ModelFailure:
+    """A container call that answered with an error (or not in time): what to notify."""
+
+    reason: str
+    body: bytes | None
 
 
 @dataclass
@@ -107,6 +122,16 @@ class EndpointSettings:
         )
 
 
+class Platform(Protocol):
+    """SageMaker's own S3 and SNS calls (``platform_io.StandInPlatform`` in local mode)."""
+
+    def get_object(self, bucket: str, key: str) -> bytes: ...
+
+    def put_object(self, bucket: str, key: str, body: bytes, content_type: str) -> None: ...
+
+    def publish(self, topic_arn: str, message: str) -> None: ...
+
+
 class EndpointService:
     """Queue, workers and notifications for the template's async endpoints."""
 
@@ -115,18 +140,23 @@ class EndpointService:
         endpoints: Iterable[EndpointSettings],
         *,
         model_url: str,
-        aws: Callable[[str], Any],
+        platform: Platform,
         region: str,
     ) -> None:
         self.endpoints = {settings.name: settings for settings in endpoints}
         self.model_url = model_url.rstrip("/")
-        self.s3 = aws("s3")
-        self.sns = aws("sns")
+        self.platform = platform
         self.region = region
         self._queues: dict[str, collections.deque[Request]] = {
             name: collections.deque() for name in self.endpoints
         }
-        self._busy: dict[str, int] = dict.fromkeys(self.endpoints, 0)
+        # Requests a worker holds, from leaving the queue to their notification (by object:
+        # clients may reuse an inference id).
+        self._in_progress: dict[str, dict[int, Request]] = {name: {} for name in self.endpoints}
+        self._model_slots = {
+            name: threading.BoundedSemaphore(settings.max_concurrency * settings.instance_count)
+            for name, settings in self.endpoints.items()
+        }
         self._cond = threading.Condition()
         self._stopping = False
         self._threads: list[threading.Thread] = []
@@ -136,7 +166,10 @@ class EndpointService:
 
     def start(self) -> None:
         for settings in self.endpoints.values():
-            for index in range(settings.max_concurrency * settings.instance_count):
+            slots = settings.max_concurrency * settings.instance_count
+            # Enough workers that S3 reads and writes and notifications of some requests
+            # overlap the container calls of others; the slots bound the container calls.
+            for index in range(slots * WORKERS_PER_SLOT + EXTRA_WORKERS):
                 thread = threading.Thread(
                     target=self._worker,
                     args=(settings,),
@@ -159,7 +192,9 @@ class EndpointService:
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
-        return sum(len(queue) for queue in self._queues.values())
+        # Requests a worker held while the model server was down never reached it either.
+        queued = sum(len(queue) for queue in self._queues.values())
+        return queued + self.counters["unreachedAtStop"]
 
     # -- the API --------------------------------------------------------------------------
 
@@ -232,8 +267,12 @@ class EndpointService:
             for name, queue in self._queues.items():
                 settings = self.endpoints[name]
                 # SageMaker counts queued and in-progress requests in the backlog.
-                backlog = len(queue) + self._busy[name]
-                oldest = min((r.received_at for r in queue), default=None)
+                in_progress = self._in_progress[name].values()
+                backlog = len(queue) + len(in_progress)
+                oldest = min(
+                    (r.received_at for r in (*queue, *in_progress)),
+                    default=None,
+                )
                 found[name] = {
                     "ApproximateBacklogSize": backlog,
                     "ApproximateBacklogSizePerInstance": backlog / settings.instance_count,
@@ -254,44 +293,49 @@ class EndpointService:
                 self._cond.wait(timeout=1.0)
             if self._stopping:
                 return None
-            self._busy[settings.name] += 1
-            return queue.popleft()
+            request = queue.popleft()
+            self._in_progress[settings.name][id(request)] = request
+            return request
 
     def _worker(self, settings: EndpointSettings) -> None:
         while True:
             request = self._next(settings)
             if request is None:
                 return
-            reached = True
             try:
-                reached = self._process(settings, request)
+                self._process(settings, request)
             finally:
                 with self._cond:
-                    self._busy[settings.name] -= 1
-                    if not reached:
-                        # The model server is unreachable: back to the head of the queue
-                        # (counted once in the backlog), retried after a pause.
-                        self._queues[settings.name].appendleft(request)
-            if not reached:
-                time.sleep(MODEL_DOWN_RETRY_SECONDS)
+                    self._in_progress[settings.name].pop(id(request), None)
 
-    def _process(self, settings: EndpointSettings, request: Request) -> bool:
-        """Run one request to its notification; False when the model could not be reached."""
-        if time.monotonic() - request.received_at > request.ttl_seconds:
-            self.counters[f"{settings.name}:expired"] += 1
-            self._fail(
-                settings,
-                request,
-                "Request expired: it waited in the queue longer than "
-                f"RequestTTLSeconds ({request.ttl_seconds} s).",
-                None,
-            )
-            return True
+    def _expired(self, settings: EndpointSettings, request: Request) -> bool:
+        if time.monotonic() - request.received_at <= request.ttl_seconds:
+            return False
+        self.counters[f"{settings.name}:expired"] += 1
+        self._fail(
+            settings,
+            request,
+            "Request expired: it waited in the queue longer than "
+            f"RequestTTLSeconds ({request.ttl_seconds} s).",
+            None,
+        )
+        return True
+
+    def _process(self, settings: EndpointSettings, request: Request) -> None:
+        """Run one request to its notification.
+
+        While the model server is unreachable the request stays with this worker (and in
+        the backlog) and is retried every MODEL_DOWN_RETRY_SECONDS until it answers, the
+        request's TTL passes or local mode stops; a request that never reached the model
+        has no output, so stopping leaves it unprocessed, as the queue would.
+        """
+        if self._expired(settings, request):
+            return
         try:
             bucket, key = split_s3(request.input_location)
-            payload = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-        except Exception as error:
-            reason = getattr(error, "response", {}).get("Error", {}).get("Code") or str(error)
+            payload = self.platform.get_object(bucket, key)
+        except (ObjectUnavailable, ValueError) as error:
+            reason = getattr(error, "code", None) or str(error)
             self._fail(
                 settings,
                 request,
@@ -299,7 +343,29 @@ class EndpointService:
                 f"{reason}.",
                 None,
             )
-            return True
+            return
+        while True:
+            with self._model_slots[settings.name]:
+                outcome = self._invoke_model(request, payload)
+            if outcome is not None:
+                break
+            with self._cond:
+                if self._stopping:
+                    self.counters["unreachedAtStop"] += 1
+                    return
+            time.sleep(MODEL_DOWN_RETRY_SECONDS)
+            if self._expired(settings, request):
+                return
+        if isinstance(outcome, ModelFailure):
+            self._fail(settings, request, outcome.reason, outcome.body)
+        else:
+            self._succeed(settings, request, *outcome)
+
+    def _invoke_model(
+        self, request: Request, payload: bytes
+    ) -> tuple[bytes, str] | ModelFailure | None:
+        """The container call: (body, content type), the failure to notify, or None when
+        the model server could not be reached."""
         headers = {"Content-Type": request.content_type}
         if request.accept:
             headers["Accept"] = request.accept
@@ -310,33 +376,30 @@ class EndpointService:
         )
         try:
             with urllib.request.urlopen(http_request, timeout=request.timeout_seconds) as reply:
-                body = reply.read()
-                content_type = reply.headers.get("Content-Type") or "application/octet-stream"
+                return reply.read(), reply.headers.get("Content-Type") or "application/octet-stream"
         except urllib.error.HTTPError as error:
             model_message = error.read().decode("utf-8", "replace")
             kind = "client" if error.code < 500 else "server"
-            self._fail(
-                settings,
-                request,
+            return ModelFailure(
                 f"ClientError: Received {kind} error ({error.code}) from primary with message "
                 f'"{model_message}". See the SageMaker Endpoint logs in your account for '
                 "more information.",
                 model_message.encode(),
             )
-            return True
         except TimeoutError:
-            self._fail(
-                settings,
-                request,
+            return ModelFailure(
                 f"ClientError: The model did not respond within InvocationTimeoutSeconds "
                 f"({request.timeout_seconds} s).",
                 None,
             )
-            return True
         except (urllib.error.URLError, ConnectionError):
-            return False
+            return None
+
+    def _succeed(
+        self, settings: EndpointSettings, request: Request, body: bytes, content_type: str
+    ) -> None:
         bucket, key = split_s3(request.output_location)
-        self.s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+        self.platform.put_object(bucket, key, body, content_type)
         message = self._message(request, "Completed")
         message["responseParameters"] = {
             "contentType": content_type,
@@ -347,8 +410,7 @@ class EndpointService:
         self.counters[f"{settings.name}:processed"] += 1
         self.counters["notified"] += 1
         if settings.success_topic:
-            self.sns.publish(TopicArn=settings.success_topic, Message=json.dumps(message))
-        return True
+            self.platform.publish(settings.success_topic, json.dumps(message))
 
     def _fail(
         self, settings: EndpointSettings, request: Request, reason: str, body: bytes | None
@@ -358,18 +420,15 @@ class EndpointService:
         message["failureReason"] = reason
         if request.failure_location:
             bucket, key = split_s3(request.failure_location)
-            self.s3.put_object(
-                Bucket=bucket,
-                Key=key,
-                Body=body if body is not None else reason.encode(),
-                ContentType="text/plain",
+            self.platform.put_object(
+                bucket, key, body if body is not None else reason.encode(), "text/plain"
             )
             message["responseParameters"] = {"failureLocation": request.failure_location}
         if body is not None and "ERROR_NOTIFICATION_TOPIC" in settings.include_response_in:
             add_body(message, body)
         self.counters["notified"] += 1
         if settings.error_topic:
-            self.sns.publish(TopicArn=settings.error_topic, Message=json.dumps(message))
+            self.platform.publish(settings.error_topic, json.dumps(message))
 
     def _message(self, request: Request, status: str) -> dict[str, Any]:
         parameters = {"contentType": request.content_type}

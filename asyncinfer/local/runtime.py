@@ -32,9 +32,11 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from . import moto_clock
 from . import provision as prov
 from .endpoint_service import EndpointService, EndpointSettings, wsgi_app
 from .event_source import EventSource, load_handler
+from .platform_io import StandInPlatform
 
 DEFAULT_STACK = "SageMakerAsyncInference"
 REGION = "us-east-1"
@@ -127,7 +129,9 @@ class LocalMode:
                 raise prov.TemplateError(
                     f"{self.template_path} has no AWS::SageMaker::Endpoint to serve locally"
                 )
-            self.service = EndpointService(settings, model_url=model_url, aws=aws, region=REGION)
+            self.service = EndpointService(
+                settings, model_url=model_url, platform=StandInPlatform(REGION), region=REGION
+            )
             self.service.start()
             self._start_event_sources(aws)
             self._write_files(model_url)
@@ -141,12 +145,20 @@ class LocalMode:
         from moto.server import DomainDispatcherApplication, create_backend_app
         from werkzeug.serving import make_server
 
+        moto_clock.apply()
         # One log line per AWS call would bury the console's own messages.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+        class RequestHandler(MotoRequestHandler):
+            # TCP_NODELAY: the handler writes the status line, the headers and the body in
+            # separate sends; with Nagle's algorithm each small write can wait for the
+            # client's delayed ACK, tens of milliseconds per AWS call on loopback.
+            disable_nagle_algorithm = True
+
         moto_app = DomainDispatcherApplication(create_backend_app)
         app = wsgi_app(lambda: self.service, moto_app)
         self._server = make_server(
-            "127.0.0.1", self.port, app, threaded=True, request_handler=MotoRequestHandler
+            "127.0.0.1", self.port, app, threaded=True, request_handler=RequestHandler
         )
         self.port = int(self._server.server_address[1])
         self.url = f"http://127.0.0.1:{self.port}"

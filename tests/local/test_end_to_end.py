@@ -56,6 +56,9 @@ def test_boto3_success_writes_output_and_a_completed_record(
     record = wait_record(local, inference_id)
     expected = model.predict("\n".join(rows).encode())
     assert read_s3(local, str(response["OutputLocation"])) == expected
+    bucket, _, key = str(response["OutputLocation"])[len("s3://") :].partition("/")
+    head = local.client("s3").head_object(Bucket=bucket, Key=key)
+    assert head["ContentType"] == "text/csv; charset=utf-8"  # the model's own content type
     assert record["status"] == "COMPLETED"
     assert record["outputLocation"] == response["OutputLocation"]
     assert record["endpointName"] == local.outputs["EndpointName"]

@@ -1,0 +1,94 @@
+"""The pieces local mode puts between the endpoint service and moto, against moto itself."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from asyncinfer.local import moto_clock
+from asyncinfer.local.platform_io import ObjectUnavailable, StandInPlatform
+
+REGION = "us-east-1"
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_SQS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "local")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "local")
+    with mock_aws():
+        yield
+
+
+def test_platform_writes_objects_boto3_reads_back_with_their_content_type(aws: None) -> None:
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket="outputs")
+    platform = StandInPlatform(REGION)
+    platform.put_object("outputs", "output/a.out", b"0.5\n", "text/csv; charset=utf-8")
+    got = s3.get_object(Bucket="outputs", Key="output/a.out")
+    assert got["Body"].read() == b"0.5\n"
+    assert got["ContentType"] == "text/csv; charset=utf-8"
+    s3.put_object(Bucket="outputs", Key="input.csv", Body=b"1,2,3")
+    assert platform.get_object("outputs", "input.csv") == b"1,2,3"
+
+
+@pytest.mark.parametrize(
+    ("bucket", "key", "code"),
+    [("outputs", "missing.csv", "NoSuchKey"), ("nowhere", "input.csv", "NoSuchBucket")],
+)
+def test_platform_reports_s3s_error_code_for_a_missing_input(
+    aws: None, bucket: str, key: str, code: str
+) -> None:
+    boto3.client("s3", region_name=REGION).create_bucket(Bucket="outputs")
+    with pytest.raises(ObjectUnavailable) as raised:
+        StandInPlatform(REGION).get_object(bucket, key)
+    assert raised.value.code == code
+
+
+def test_platform_publish_reaches_a_raw_sqs_subscription(aws: None) -> None:
+    sns = boto3.client("sns", region_name=REGION)
+    sqs = boto3.client("sqs", region_name=REGION)
+    topic = sns.create_topic(Name="success")["TopicArn"]
+    queue = sqs.create_queue(QueueName="results")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sns.subscribe(
+        TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"}
+    )
+    StandInPlatform(REGION).publish(topic, json.dumps({"inferenceId": "a"}))
+    messages = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1)["Messages"]
+    assert [json.loads(m["Body"]) for m in messages] == [{"inferenceId": "a"}]
+
+
+def test_moto_clock_keeps_sqs_visibility_delay_and_counts(aws: None) -> None:
+    moto_clock.apply()
+    moto_clock.apply()  # idempotent
+    sqs = boto3.client("sqs", region_name=REGION)
+    queue = sqs.create_queue(QueueName="q")["QueueUrl"]
+    for index in range(5):
+        sqs.send_message(QueueUrl=queue, MessageBody=str(index))
+    sqs.send_message(QueueUrl=queue, MessageBody="later", DelaySeconds=60)
+    sent = time.time() * 1000
+    received = sqs.receive_message(
+        QueueUrl=queue,
+        MaxNumberOfMessages=2,
+        VisibilityTimeout=1,
+        MessageSystemAttributeNames=["SentTimestamp"],
+    )["Messages"]
+    assert len(received) == 2
+    assert abs(int(received[0]["Attributes"]["SentTimestamp"]) - sent) < 5000
+    counts = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["All"])["Attributes"]
+    assert counts["ApproximateNumberOfMessages"] == "3"
+    assert counts["ApproximateNumberOfMessagesNotVisible"] == "2"
+    assert counts["ApproximateNumberOfMessagesDelayed"] == "1"
+    time.sleep(1.2)  # the visibility timeout passes: both come back
+    counts = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["All"])["Attributes"]
+    assert counts["ApproximateNumberOfMessages"] == "5"
+    assert counts["ApproximateNumberOfMessagesNotVisible"] == "0"

@@ -46,10 +46,14 @@ class Local:
         raise AssertionError(f"local mode printed no stop summary; exit {self.process.returncode}")
 
 
-def start_local(state_dir: Path, *extra: str) -> Local:
-    if not (TEMPLATE_DIR / f"{STACK}.template.json").is_file():
-        raise AssertionError(f"{TEMPLATE_DIR}/{STACK}.template.json is missing; run make synth")
-    process, info = start(state_dir, "--no-synth", "--cdk-out", str(TEMPLATE_DIR), *extra)
+def start_local(
+    state_dir: Path, *extra: str, cdk_out: Path = TEMPLATE_DIR, synth: bool = False
+) -> Local:
+    """Local mode on ``cdk_out``'s template; with ``synth``, `local up` synthesizes it if missing."""
+    if not synth and not (cdk_out / f"{STACK}.template.json").is_file():
+        raise AssertionError(f"{cdk_out}/{STACK}.template.json is missing; run make synth")
+    flags = ["--cdk-out", str(cdk_out)] if synth else ["--no-synth", "--cdk-out", str(cdk_out)]
+    process, info = start(state_dir, *flags, *extra)
     outputs_file = Path(str(info["outputsFile"]))
     outputs = json.loads(outputs_file.read_text())[STACK]
     log_path = state_dir / "local-up.log"

@@ -1,8 +1,11 @@
-"""Faults: model server down then back, request TTL expiry, Ctrl-C during a run."""
+"""Faults: model down then back, TTL expiry, invocation timeout, Ctrl-C, no template yet."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
 import urllib.request
 import uuid
 from pathlib import Path
@@ -11,7 +14,7 @@ import pytest
 from botocore.config import Config
 
 from asyncinfer.local.model_server import ModelServer
-from tests.local.helpers import Local, csv_rows, start_local, wait_record
+from tests.local.helpers import Local, csv_rows, read_s3, start_local, wait_record
 
 pytestmark = pytest.mark.slow
 
@@ -79,3 +82,51 @@ def test_ctrl_c_finishes_in_flight_requests_and_leaves_nothing_running(tmp_path:
     # The model server child process is gone too.
     with pytest.raises(OSError):
         urllib.request.urlopen(model_url + "/ping", timeout=2)
+
+
+def test_a_model_slower_than_invocation_timeout_fails_the_request(tmp_path: Path) -> None:
+    local = start_local(tmp_path / "state", "--model-delay-ms", "3000")
+    try:
+        started = time.monotonic()
+        record = wait_record(
+            local, submit(local, csv_rows(1)[0].encode(), InvocationTimeoutSeconds=1)
+        )
+        assert record["status"] == "FAILED"
+        assert record["failureReason"] == (
+            "ClientError: The model did not respond within InvocationTimeoutSeconds (1 s)."
+        )
+        # Failed on the timeout, not after the model's 3 s answer.
+        assert time.monotonic() - started < 3.0
+        failure = read_s3(local, record["failureLocation"])
+        assert b"InvocationTimeoutSeconds" in failure
+    finally:
+        local.stop()
+
+
+def test_local_up_synthesizes_the_app_when_the_template_is_missing(tmp_path: Path) -> None:
+    cdk_out = tmp_path / "cdk.out"
+    local = start_local(tmp_path / "state", cdk_out=cdk_out, synth=True)
+    try:
+        # The directory was empty: local up ran the pinned CLI's synth into it.
+        assert (cdk_out / "SageMakerAsyncInference.template.json").is_file()
+        assert (cdk_out / "manifest.json").is_file()
+        record = wait_record(local, submit(local, csv_rows(1)[0].encode()))
+        assert record["status"] == "COMPLETED"
+    finally:
+        local.stop()
+
+
+def test_local_up_without_a_template_and_no_synth_says_what_to_run(tmp_path: Path) -> None:
+    missing = tmp_path / "nothing-here"
+    result = subprocess.run(
+        [sys.executable, "-m", "asyncinfer.local", "up", "--no-synth", "--cdk-out", str(missing)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"local mode: {missing}/SageMakerAsyncInference.template.json does not exist; "
+        "run `make synth` first"
+    )

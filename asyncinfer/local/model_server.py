@@ -211,15 +211,17 @@ def _handler(server: ModelServer) -> type[BaseHTTPRequestHandler]:
                     raise InvalidInput(
                         f"unsupported content type {content_type!r}; expected text/csv"
                     )
-                prediction = server.predict(body)
+                reply = (200, server.predict(body), "text/csv; charset=utf-8")
             except InvalidInput as error:
-                self._reply(400, str(error).encode(), "text/plain")
+                reply = (400, str(error).encode(), "text/plain")
             except Exception as error:  # a real container answers 500 on a model fault
-                self._reply(500, f"{type(error).__name__}: {error}".encode(), "text/plain")
-            else:
-                self._reply(200, prediction, "text/csv; charset=utf-8")
+                reply = (500, f"{type(error).__name__}: {error}".encode(), "text/plain")
             finally:
+                # Before the reply is sent: once a caller has the answer, this request no
+                # longer counts, so a caller that sends its next request at once is never
+                # seen as one request too many (counting after the send raced with it).
                 server._leave()
+            self._reply(*reply)
 
     return Handler
 

@@ -8,12 +8,10 @@ read, so a regression names the rule it broke.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from asyncinfer.local.provision import (
     ACCOUNT_ID,
@@ -109,13 +107,8 @@ TEMPLATE: dict[str, Any] = {
 
 
 @pytest.fixture
-def provisioned(monkeypatch: pytest.MonkeyPatch) -> Iterator[Provisioned]:
-    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_DYNAMODB"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "local")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "local")
-    with mock_aws():
-        yield provision(TEMPLATE, STACK, lambda service: boto3.client(service, REGION), REGION)
+def provisioned(moto_in_process: None) -> Provisioned:
+    return provision(TEMPLATE, STACK, lambda service: boto3.client(service, REGION), REGION)
 
 
 def test_buckets_keep_a_given_name_and_get_cloudformation_style_names(
@@ -196,10 +189,8 @@ def test_endpoint_config_and_event_source_mapping_are_resolved(provisioned: Prov
     ],
 )
 def test_an_unresolvable_value_names_what_it_could_not_resolve(
-    monkeypatch: pytest.MonkeyPatch, value: dict[str, Any], message: str
+    moto_in_process: None, value: dict[str, Any], message: str
 ) -> None:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "local")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "local")
     template = {"Resources": {}, "Outputs": {"Broken": {"Value": value}}}
-    with mock_aws(), pytest.raises(TemplateError, match=message):
+    with pytest.raises(TemplateError, match=message):
         provision(template, STACK, lambda service: boto3.client(service, REGION), REGION)

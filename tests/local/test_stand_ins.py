@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from asyncinfer.local import moto_clock
 from asyncinfer.local.platform_io import ObjectUnavailable, StandInPlatform
@@ -16,17 +14,9 @@ from asyncinfer.local.platform_io import ObjectUnavailable, StandInPlatform
 REGION = "us-east-1"
 
 
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_SQS"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "local")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "local")
-    with mock_aws():
-        yield
-
-
-def test_platform_writes_objects_boto3_reads_back_with_their_content_type(aws: None) -> None:
+def test_platform_writes_objects_boto3_reads_back_with_their_content_type(
+    moto_in_process: None,
+) -> None:
     s3 = boto3.client("s3", region_name=REGION)
     s3.create_bucket(Bucket="outputs")
     platform = StandInPlatform(REGION)
@@ -43,7 +33,7 @@ def test_platform_writes_objects_boto3_reads_back_with_their_content_type(aws: N
     [("outputs", "missing.csv", "NoSuchKey"), ("nowhere", "input.csv", "NoSuchBucket")],
 )
 def test_platform_reports_s3s_error_code_for_a_missing_input(
-    aws: None, bucket: str, key: str, code: str
+    moto_in_process: None, bucket: str, key: str, code: str
 ) -> None:
     boto3.client("s3", region_name=REGION).create_bucket(Bucket="outputs")
     with pytest.raises(ObjectUnavailable) as raised:
@@ -51,7 +41,7 @@ def test_platform_reports_s3s_error_code_for_a_missing_input(
     assert raised.value.code == code
 
 
-def test_platform_publish_reaches_a_raw_sqs_subscription(aws: None) -> None:
+def test_platform_publish_reaches_a_raw_sqs_subscription(moto_in_process: None) -> None:
     sns = boto3.client("sns", region_name=REGION)
     sqs = boto3.client("sqs", region_name=REGION)
     topic = sns.create_topic(Name="success")["TopicArn"]
@@ -67,7 +57,7 @@ def test_platform_publish_reaches_a_raw_sqs_subscription(aws: None) -> None:
     assert [json.loads(m["Body"]) for m in messages] == [{"inferenceId": "a"}]
 
 
-def test_moto_clock_keeps_sqs_visibility_delay_and_counts(aws: None) -> None:
+def test_moto_clock_keeps_sqs_visibility_delay_and_counts(moto_in_process: None) -> None:
     moto_clock.apply()
     moto_clock.apply()  # idempotent
     sqs = boto3.client("sqs", region_name=REGION)

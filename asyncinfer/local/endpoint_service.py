@@ -41,9 +41,11 @@ INVOKE_PATH = re.compile(r"^/endpoints/([^/]+)/async-invocations$")
 DEFAULT_TTL_SECONDS = 6 * 3600
 DEFAULT_INVOCATION_TIMEOUT_SECONDS = 900
 MAX_INCLUDED_BODY = 128 * 1024
-# While the model server is unreachable a worker puts its request back and waits this long
-# before trying again: requests stay queued, as on an endpoint whose container is down.
+# While the model server is unreachable a worker keeps its request (still in the backlog)
+# and tries again after this long, as requests wait on an endpoint whose container is down.
 MODEL_DOWN_RETRY_SECONDS = 0.5
+# Workers per container slot (plus a few): requests in S3 transfer or notification do not
+# hold a slot, so more workers than slots keep every slot busy.
 WORKERS_PER_SLOT = 2
 EXTRA_WORKERS = 4
 

@@ -12,6 +12,9 @@ AWS), so local retries take seconds.
 
 from __future__ import annotations
 
+import argparse
+import os
+import signal
 import sys
 import threading
 import time
@@ -180,3 +183,62 @@ class EventSource:
                 ],
             )
         return len(messages)
+
+
+# -- as its own process -----------------------------------------------------------------
+#
+# Local mode runs the results writer in a child process, as Lambda runs functions apart
+# from SQS: its boto3 client, JSON logging and record building then use the second core
+# instead of competing with the stand-ins and the endpoint for one GIL.
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m asyncinfer.local.event_source`: poll one queue until SIGTERM, then drain.
+
+    The AWS endpoint, credentials and RESULTS_TABLE_NAME come from the environment, as
+    the writer reads them on Lambda. Ctrl-C (SIGINT, sent to the whole process group) is
+    ignored: local mode stops the endpoint first and then sends SIGTERM, so notifications
+    of the last requests still become records. The process also ends if local mode dies.
+    """
+    parser = argparse.ArgumentParser(prog="python -m asyncinfer.local.event_source")
+    parser.add_argument("--queue-url", required=True)
+    parser.add_argument("--queue-arn", required=True)
+    parser.add_argument("--batch-size", type=int, default=10)
+    parser.add_argument("--batching-window-seconds", type=float, default=0.0)
+    parser.add_argument("--region", default="us-east-1")
+    parser.add_argument("--drain-seconds", type=float, default=30.0)
+    parser.add_argument(
+        "--parent-pid", type=int, help="exit when this process (local mode) is gone"
+    )
+    args = parser.parse_args(argv)
+
+    import boto3
+    from botocore.config import Config
+
+    stopping = threading.Event()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda signum, frame: stopping.set())
+    # Given, not read here: local mode may already be gone by the time this line runs.
+    parent = args.parent_pid if args.parent_pid is not None else os.getppid()
+    sqs = boto3.client("sqs", region_name=args.region, config=Config(retries={"mode": "standard"}))
+    source = EventSource(
+        sqs,
+        args.queue_url,
+        args.queue_arn,
+        load_handler(),
+        batch_size=args.batch_size,
+        batching_window_seconds=args.batching_window_seconds,
+        region=args.region,
+    )
+    source.start()
+    while not stopping.wait(0.5):
+        if os.getppid() != parent:
+            source.stop()
+            return 1
+    source.stop()
+    source.drain(timeout=args.drain_seconds)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -7,13 +7,15 @@
 2. the resources of the synthesized template (``provision.provision``);
 3. the model server (a child process running ``asyncinfer.local.model_server``) unless
    ``model_url`` names the user's own container;
-4. the endpoint service's workers and the results writer's event source.
+4. the endpoint service's workers, and per SQS event source mapping a child process
+   running the results writer's event source (``asyncinfer.local.event_source``).
 
-It sets ``AWS_ENDPOINT_URL`` and fake credentials in this process's environment (the real
-results writer builds its own boto3 client from the environment, as on Lambda), writes a
+It sets ``AWS_ENDPOINT_URL`` and fake credentials in this process's environment, which the
+children inherit (the real results writer builds its own boto3 client from the
+environment, as on Lambda), writes a
 ``cdk deploy --outputs-file``-style JSON to ``<state_dir>/outputs.json`` and a description of
 the running system to ``<state_dir>/local.json``. ``stop()`` finishes in-flight invocations,
-writes their records and stops every thread and the child process.
+writes their records and stops every thread and child process.
 """
 
 from __future__ import annotations
@@ -35,10 +37,12 @@ from botocore.config import Config
 from . import moto_clock
 from . import provision as prov
 from .endpoint_service import EndpointService, EndpointSettings, wsgi_app
-from .event_source import EventSource, load_handler
+from .event_source import load_handler
 from .platform_io import StandInPlatform
 
 DEFAULT_STACK = "SageMakerAsyncInference"
+# The writer's own drain is 30 s; this leaves it time to finish a batch on top.
+EVENT_SOURCE_STOP_SECONDS = 60
 REGION = "us-east-1"
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "local",
@@ -92,7 +96,8 @@ class LocalMode:
         self.outputs_file = state_dir / "outputs.json"
         self.info_file = state_dir / "local.json"
         self.service: EndpointService | None = None
-        self.event_sources: list[EventSource] = []
+        self.event_sources: list[tuple[subprocess.Popen[bytes], str]] = []
+        self._results_sqs: Any = None
         self._server: Any = None
         self._server_thread: threading.Thread | None = None
         self._model_process: subprocess.Popen[str] | None = None
@@ -190,8 +195,9 @@ class LocalMode:
         return url
 
     def _start_event_sources(self, aws: Any) -> None:
+        """One results-writer process per SQS event source mapping of the template."""
         assert self.provisioned is not None
-        handler = load_handler()
+        load_handler()  # fail here, with its message, if the writer's code is not found
         queues: dict[str, str] = {
             attrs["Arn"]: attrs["QueueUrl"]
             for attrs in self.provisioned.attributes.values()
@@ -206,17 +212,27 @@ class LocalMode:
                 continue  # streams or queues without a stand-in
             if "ReportBatchItemFailures" not in (mapping.get("FunctionResponseTypes") or []):
                 print("local mode: event source without ReportBatchItemFailures", file=sys.stderr)
-            source = EventSource(
-                aws("sqs"),
+            command = [
+                sys.executable,
+                "-m",
+                "asyncinfer.local.event_source",
+                "--queue-url",
                 queues[arn],
+                "--queue-arn",
                 arn,
-                handler,
-                batch_size=int(mapping.get("BatchSize") or 10),
-                batching_window_seconds=float(mapping.get("MaximumBatchingWindowInSeconds") or 0),
-                region=REGION,
-            )
-            source.start()
-            self.event_sources.append(source)
+                "--batch-size",
+                str(int(mapping.get("BatchSize") or 10)),
+                "--batching-window-seconds",
+                str(float(mapping.get("MaximumBatchingWindowInSeconds") or 0)),
+                "--region",
+                REGION,
+                "--parent-pid",
+                str(os.getpid()),
+            ]
+            # The environment carries the stand-in endpoint, credentials and table name;
+            # the writer's JSON log lines go to local mode's own stdout.
+            self.event_sources.append((subprocess.Popen(command), queues[arn]))
+        self._results_sqs = aws("sqs")
 
     def _write_files(self, model_url: str) -> None:
         assert self.provisioned is not None
@@ -246,18 +262,24 @@ class LocalMode:
             summary["queuedNotStarted"] = self.service.stop()
             summary["accepted"] = self.service.counters["accepted"]
             summary["notified"] = self.service.counters["notified"]
-        for source in self.event_sources:
-            source.stop()
-            # Notifications published by the last invocations still need their records.
-            source.drain(timeout=30)
-            attributes = source.sqs.get_queue_attributes(
-                QueueUrl=source.queue_url,
+        for process, queue_url in self.event_sources:
+            # Sent after the endpoint stopped: the writer drains what the last invocations
+            # published (up to its --drain-seconds), then exits.
+            process.terminate()
+            try:
+                process.wait(timeout=EVENT_SOURCE_STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+            attributes = self._results_sqs.get_queue_attributes(
+                QueueUrl=queue_url,
                 AttributeNames=[
                     "ApproximateNumberOfMessages",
                     "ApproximateNumberOfMessagesNotVisible",
                 ],
             )["Attributes"]
             summary["resultsQueueLeft"] += sum(int(value) for value in attributes.values())
+        self.event_sources = []
         if self._model_process is not None:
             self._model_process.terminate()
             try:

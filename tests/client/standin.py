@@ -9,8 +9,9 @@
   ``failure/<id>-error.out`` and publish the notification (the shape of
   ../shared/vectors) to the success or error topic, which moto delivers to the results
   queue.
-- ``WriterDriver``: the Lambda SQS event source: receives from the results queue, calls
-  the project's real results writer with an SQS event, deletes what it processed.
+- ``WriterDriver``: the Lambda SQS event source (local mode's): receives from the results
+  queue, calls the project's real results writer with an SQS event, deletes what it
+  processed.
 - ``deploy_stack``: the resources and the CloudFormation outputs of one stack.
 """
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import os
 import queue
 import threading
 import time
@@ -33,6 +35,7 @@ from urllib.parse import unquote, urlparse
 
 import boto3
 
+from asyncinfer.local.event_source import EventSource, load_handler
 from tests.results_table import create_results_table
 
 ACCOUNT = "123456789012"
@@ -367,70 +370,31 @@ class Gateway:
 
 
 class WriterDriver:
-    """Runs the real results writer on the results queue, as Lambda's SQS trigger does."""
+    """Runs the real results writer on the results queue, as Lambda's SQS trigger does.
+
+    Local mode's event source does the polling (batches, deletes, partial failures); the
+    writer reads its table and DynamoDB endpoint from the environment, as on Lambda, and
+    the previous values come back on ``stop()``.
+    """
+
+    ENVIRONMENT = ("RESULTS_TABLE_NAME", "AWS_ENDPOINT_URL_DYNAMODB")
 
     def __init__(self, moto_url: str, queue_url: str, queue_arn: str, table_name: str) -> None:
-        import os
-
-        # The writer builds its DynamoDB client from the environment, like in Lambda.
+        self._saved = {name: os.environ.get(name) for name in self.ENVIRONMENT}
         os.environ["RESULTS_TABLE_NAME"] = table_name
         os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = moto_url
-        from results_writer import handler  # the project's writer, lambda/results_writer
-
-        self.handler = handler
-        self.sqs = aws_client("sqs", moto_url)
-        self.queue_url = queue_url
-        self.queue_arn = queue_arn
-        self.invocations = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            response = self.sqs.receive_message(
-                QueueUrl=self.queue_url,
-                MaxNumberOfMessages=10,
-                WaitTimeSeconds=1,
-                AttributeNames=["All"],
-            )
-            messages = response.get("Messages", [])
-            if not messages:
-                continue
-            event = {
-                "Records": [
-                    {
-                        "messageId": m["MessageId"],
-                        "receiptHandle": m["ReceiptHandle"],
-                        "body": m["Body"],
-                        "attributes": m.get("Attributes", {}),
-                        "messageAttributes": {},
-                        "md5OfBody": m.get("MD5OfBody", ""),
-                        "eventSource": "aws:sqs",
-                        "eventSourceARN": self.queue_arn,
-                        "awsRegion": REGION,
-                    }
-                    for m in messages
-                ]
-            }
-            try:
-                result = self.handler.lambda_handler(event, None) or {}
-            except Exception as error:
-                print(f"results writer raised {error!r}")
-                continue
-            failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
-            self.invocations += 1
-            entries = [
-                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
-                for i, m in enumerate(messages)
-                if m["MessageId"] not in failed
-            ]
-            if entries:
-                self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=entries)
+        self.source = EventSource(
+            aws_client("sqs", moto_url), queue_url, queue_arn, load_handler(), region=REGION
+        )
+        self.source.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
+        self.source.stop(timeout=5)
+        for name, value in self._saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 # -- a deployed stack --------------------------------------------------------------------

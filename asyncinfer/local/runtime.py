@@ -153,17 +153,10 @@ class LocalMode:
         moto_clock.apply()
         # One log line per AWS call would bury the console's own messages.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-
-        class RequestHandler(MotoRequestHandler):
-            # TCP_NODELAY: the handler writes the status line, the headers and the body in
-            # separate sends; with Nagle's algorithm each small write can wait for the
-            # client's delayed ACK, tens of milliseconds per AWS call on loopback.
-            disable_nagle_algorithm = True
-
         moto_app = DomainDispatcherApplication(create_backend_app)
         app = wsgi_app(lambda: self.service, moto_app)
         self._server = make_server(
-            "127.0.0.1", self.port, app, threaded=True, request_handler=RequestHandler
+            "127.0.0.1", self.port, app, threaded=True, request_handler=MotoRequestHandler
         )
         self.port = int(self._server.server_address[1])
         self.url = f"http://127.0.0.1:{self.port}"

@@ -154,9 +154,14 @@ class StandIns:
 
     def close(self) -> None:
         assert self.process.stdin is not None
+        # End of stdin ends serve()'s loop, whose `finally` stops its moto server; a
+        # SIGTERM straight away killed serve() first and left moto_server running.
         self.process.stdin.close()
-        self.process.terminate()
-        self.process.wait(timeout=30)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.terminate()
+            self.process.wait(timeout=30)
 
 
 # -- measurements ------------------------------------------------------------------------

@@ -25,12 +25,18 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def load_handler(lambda_dir: Path = REPO_ROOT / "lambda") -> Callable[[dict[str, Any], Any], Any]:
-    """The real results writer handler; lambda/ is put on sys.path as Lambda's asset root."""
+def require_writer(lambda_dir: Path = REPO_ROOT / "lambda") -> Path:
+    """``lambda_dir``, once it holds the results writer; its one-line error otherwise."""
     if not (lambda_dir / "results_writer" / "handler.py").is_file():
         raise FileNotFoundError(
             f"results writer not found at {lambda_dir}/results_writer; run from the repository"
         )
+    return lambda_dir
+
+
+def load_handler(lambda_dir: Path = REPO_ROOT / "lambda") -> Callable[[dict[str, Any], Any], Any]:
+    """The real results writer handler; lambda/ is put on sys.path as Lambda's asset root."""
+    require_writer(lambda_dir)
     if str(lambda_dir) not in sys.path:
         sys.path.insert(0, str(lambda_dir))
     from results_writer.handler import lambda_handler

@@ -37,7 +37,7 @@ from botocore.config import Config
 from . import moto_clock
 from . import provision as prov
 from .endpoint_service import EndpointService, EndpointSettings, wsgi_app
-from .event_source import load_handler
+from .event_source import require_writer
 from .platform_io import StandInPlatform
 
 DEFAULT_STACK = "SageMakerAsyncInference"
@@ -190,7 +190,7 @@ class LocalMode:
     def _start_event_sources(self, aws: Any) -> None:
         """One results-writer process per SQS event source mapping of the template."""
         assert self.provisioned is not None
-        load_handler()  # fail here, with its message, if the writer's code is not found
+        require_writer()  # fail at start-up, not in the child, if the writer is missing
         queues: dict[str, str] = {
             attrs["Arn"]: attrs["QueueUrl"]
             for attrs in self.provisioned.attributes.values()

@@ -102,3 +102,14 @@ def test_it_ends_when_local_mode_dies(moto_server: str, tmp_path: Path) -> None:
     if not gone(pid, within=15):
         os.kill(pid, signal.SIGKILL)
         pytest.fail("the event source kept running after its parent died")
+
+
+def test_a_missing_results_writer_is_one_clear_error(tmp_path: Path) -> None:
+    from asyncinfer.local.event_source import require_writer
+
+    with pytest.raises(FileNotFoundError) as raised:
+        require_writer(tmp_path)
+    assert str(raised.value) == (
+        f"results writer not found at {tmp_path}/results_writer; run from the repository"
+    )
+    assert require_writer(REPO_ROOT / "lambda") == REPO_ROOT / "lambda"

@@ -34,7 +34,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from . import moto_clock
+from . import moto_speedups
 from . import provision as prov
 from .endpoint_service import EndpointService, EndpointSettings, wsgi_app
 from .event_source import require_writer
@@ -147,13 +147,12 @@ class LocalMode:
 
     def _start_server(self) -> None:
         from moto.moto_server.werkzeug_app import MotoRequestHandler
-        from moto.server import DomainDispatcherApplication, create_backend_app
         from werkzeug.serving import make_server
 
-        moto_clock.apply()
+        moto_speedups.apply()
         # One log line per AWS call would bury the console's own messages.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        moto_app = DomainDispatcherApplication(create_backend_app)
+        moto_app = moto_speedups.dispatcher()
         app = wsgi_app(lambda: self.service, moto_app)
         self._server = make_server(
             "127.0.0.1", self.port, app, threaded=True, request_handler=MotoRequestHandler

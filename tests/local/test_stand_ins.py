@@ -8,8 +8,9 @@ import time
 import boto3
 import pytest
 
-from asyncinfer.local import moto_clock
+from asyncinfer.local import moto_speedups
 from asyncinfer.local.platform_io import ObjectUnavailable, StandInPlatform
+from asyncinfer.local.provision import ACCOUNT_ID
 
 REGION = "us-east-1"
 
@@ -57,9 +58,9 @@ def test_platform_publish_reaches_a_raw_sqs_subscription(moto_in_process: None) 
     assert [json.loads(m["Body"]) for m in messages] == [{"inferenceId": "a"}]
 
 
-def test_moto_clock_keeps_sqs_visibility_delay_and_counts(moto_in_process: None) -> None:
-    moto_clock.apply()
-    moto_clock.apply()  # idempotent
+def test_moto_speedups_keep_sqs_visibility_delay_and_counts(moto_in_process: None) -> None:
+    moto_speedups.apply()
+    moto_speedups.apply()  # idempotent
     sqs = boto3.client("sqs", region_name=REGION)
     queue = sqs.create_queue(QueueName="q")["QueueUrl"]
     for index in range(5):
@@ -82,3 +83,44 @@ def test_moto_clock_keeps_sqs_visibility_delay_and_counts(moto_in_process: None)
     counts = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["All"])["Attributes"]
     assert counts["ApproximateNumberOfMessages"] == "5"
     assert counts["ApproximateNumberOfMessagesNotVisible"] == "0"
+
+
+def test_moto_speedups_keep_the_retention_period(moto_in_process: None) -> None:
+    from moto.sqs.models import sqs_backends
+
+    moto_speedups.apply()
+    sqs = boto3.client("sqs", region_name=REGION)
+    queue = sqs.create_queue(QueueName="short", Attributes={"MessageRetentionPeriod": "60"})[
+        "QueueUrl"
+    ]
+    for body in ("fresh", "old"):
+        sqs.send_message(QueueUrl=queue, MessageBody=body)
+    backend = sqs_backends[ACCOUNT_ID][REGION]
+    fresh, old = backend.get_queue("short")._messages
+    old.sent_timestamp -= 61_000  # sent 61 s ago: past the queue's 60 s retention
+    assert backend.is_message_valid_based_on_retention_period("short", fresh)
+    assert not backend.is_message_valid_based_on_retention_period("short", old)
+    # moto's receive stops at the first expired message; the patch keeps that behaviour.
+    received = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
+    assert [m["Body"] for m in received] == ["fresh"]
+
+
+def test_dispatcher_routes_each_host_as_moto_does() -> None:
+    from moto.server import DomainDispatcherApplication, create_backend_app
+
+    plain = DomainDispatcherApplication(create_backend_app)
+    cached = moto_speedups.dispatcher()
+    hosts = [
+        "s3.us-east-1.amazonaws.com",
+        "sqs.us-east-1.amazonaws.com",
+        "sns.us-east-1.amazonaws.com",
+        "dynamodb",
+        "runtime.sagemaker.us-east-1.amazonaws.com",
+        "moto_api",
+        None,
+    ]
+    for _ in range(2):  # the second round answers from the cache
+        assert [cached.get_backend_for_host(h) for h in hosts] == [
+            plain.get_backend_for_host(h) for h in hosts
+        ]
+    assert cached.get_backend_for_host("sqs.us-east-1.amazonaws.com") == "sqs"

@@ -1,0 +1,79 @@
+"""Cheaper answers to three questions moto asks on every call, so local mode keeps pace.
+
+moto (5.2, pinned by the ``local`` extra) gets the same answers slowly; each patch below
+returns exactly what moto would have, only without the repeated work that
+bench/bench_local.py found on local mode's hot path (py-spy of the local-mode process):
+
+1. The clock. "Is this message visible / delayed / past retention?" calls ``unix_time()``,
+   which builds two naive UTC datetimes (and runs an import statement) per message, and
+   SQS asks it about every message in the queue on each SendMessage (through
+   ``Queue.attributes``) and for each candidate of a ReceiveMessage. ``time.time()`` is the
+   same number of seconds since the epoch.
+2. The retention check. For every message a ReceiveMessage considers, moto computes *all*
+   of the queue's attributes (counting every message in the queue three times) to read one
+   of them, ``MessageRetentionPeriod``: receiving from a queue of n messages cost O(n^2).
+   The patch reads the queue's stored retention period directly.
+3. Routing. moto's server finds the backend for each request's host by listing its own
+   package directory on disk (``list_of_moto_modules``) and trying ~200 URL patterns, under
+   one lock that every request takes. The answer depends only on the host string, so it is
+   remembered per host.
+
+With 1,000 requests in flight, (1) and (2) made results lag further the more work arrived
+and (3) serialized every AWS call local mode serves.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any
+
+_APPLIED = "_asyncinfer_speedups"
+
+
+def apply() -> None:
+    """Patch moto's SQS models (1, 2); idempotent. The dispatcher (3) is ``dispatcher()``."""
+    from moto.sqs import models
+
+    if getattr(models, _APPLIED, False):
+        return
+    original_seconds = models.unix_time
+    original_millis = models.unix_time_millis
+
+    def unix_time(dt: datetime | None = None) -> float:
+        return time.time() if dt is None else float(original_seconds(dt))
+
+    def unix_time_millis(dt: datetime | None = None) -> float:
+        return time.time() * 1000.0 if dt is None else float(original_millis(dt))
+
+    def is_message_valid_based_on_retention_period(
+        backend: Any, queue_name: str, message: Any
+    ) -> bool:
+        retention = int(backend.get_queue(queue_name).message_retention_period)
+        return bool(retention + message.sent_timestamp / 1000 > unix_time())
+
+    models.unix_time = unix_time
+    models.unix_time_millis = unix_time_millis
+    backend_class: Any = models.SQSBackend
+    backend_class.is_message_valid_based_on_retention_period = (
+        is_message_valid_based_on_retention_period
+    )
+    setattr(models, _APPLIED, True)
+
+
+def dispatcher() -> Any:
+    """moto's server WSGI app (all services on one port), routing remembered per host."""
+    from moto.server import DomainDispatcherApplication, create_backend_app
+
+    class HostCachingDispatcher(DomainDispatcherApplication):
+        def __init__(self) -> None:
+            super().__init__(create_backend_app)
+            self._backend_for_host: dict[str | None, Any] = {}
+
+        def get_backend_for_host(self, host: str | None) -> Any:
+            # Called with self.lock held (get_application), so the dict needs no lock.
+            if host not in self._backend_for_host:
+                self._backend_for_host[host] = super().get_backend_for_host(host)
+            return self._backend_for_host[host]
+
+    return HostCachingDispatcher()

@@ -21,13 +21,12 @@ from __future__ import annotations
 
 import base64
 import collections
+import http.client
 import json
 import re
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -147,6 +146,7 @@ class EndpointService:
     ) -> None:
         self.endpoints = {settings.name: settings for settings in endpoints}
         self.model_url = model_url.rstrip("/")
+        self._container = ContainerClient(self.model_url)
         self.platform = platform
         self.region = region
         self._queues: dict[str, collections.deque[Request]] = {
@@ -373,20 +373,9 @@ class EndpointService:
             headers["Accept"] = request.accept
         if request.custom_attributes:
             headers["X-Amzn-SageMaker-Custom-Attributes"] = request.custom_attributes
-        http_request = urllib.request.Request(
-            self.model_url + "/invocations", data=payload, headers=headers, method="POST"
-        )
         try:
-            with urllib.request.urlopen(http_request, timeout=request.timeout_seconds) as reply:
-                return reply.read(), reply.headers.get("Content-Type") or "application/octet-stream"
-        except urllib.error.HTTPError as error:
-            model_message = error.read().decode("utf-8", "replace")
-            kind = "client" if error.code < 500 else "server"
-            return ModelFailure(
-                f"ClientError: Received {kind} error ({error.code}) from primary with message "
-                f'"{model_message}". See the SageMaker Endpoint logs in your account for '
-                "more information.",
-                model_message.encode(),
+            status, reply_headers, body = self._container.post(
+                "/invocations", payload, headers, timeout=request.timeout_seconds
             )
         except TimeoutError:
             return ModelFailure(
@@ -394,8 +383,18 @@ class EndpointService:
                 f"({request.timeout_seconds} s).",
                 None,
             )
-        except (urllib.error.URLError, ConnectionError):
+        except OSError:  # refused, reset: the container is down or restarting
             return None
+        if status >= 400:
+            model_message = body.decode("utf-8", "replace")
+            kind = "client" if status < 500 else "server"
+            return ModelFailure(
+                f"ClientError: Received {kind} error ({status}) from primary with message "
+                f'"{model_message}". See the SageMaker Endpoint logs in your account for '
+                "more information.",
+                body,
+            )
+        return body, reply_headers.get("Content-Type") or "application/octet-stream"
 
     def _succeed(
         self, settings: EndpointSettings, request: Request, body: bytes, content_type: str
@@ -451,6 +450,70 @@ class EndpointService:
             "eventSource": "aws:sagemaker",
             "eventName": "InferenceResult",
         }
+
+
+class ContainerClient:
+    """HTTP/1.1 calls to the model container, one kept-alive connection per worker thread.
+
+    A new TCP connection per invocation cost more CPU in this process than the rest of the
+    worker's HTTP handling (py-spy, bench/bench_local.py); SageMaker's own front end keeps
+    connections to the container open as well.
+    """
+
+    def __init__(self, url: str) -> None:
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"model URL {url!r} is not an http(s)://host:port URL")
+        self._https = parts.scheme == "https"
+        self._host = parts.hostname
+        self._port = parts.port
+        self._prefix = parts.path.rstrip("/")
+        self._local = threading.local()
+
+    def _connection(self, timeout: float) -> tuple[http.client.HTTPConnection, bool]:
+        """This thread's connection and whether it was used before (it may have gone stale)."""
+        connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.timeout = timeout
+            if connection.sock is not None:
+                connection.sock.settimeout(timeout)
+            return connection, True
+        kind = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
+        connection = kind(self._host, self._port, timeout=timeout)
+        self._local.connection = connection
+        return connection, False
+
+    def _drop(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+        self._local.connection = None
+
+    def post(
+        self, path: str, body: bytes, headers: dict[str, str], *, timeout: float
+    ) -> tuple[int, http.client.HTTPMessage, bytes]:
+        """POST and read the whole reply; OSError (TimeoutError included) when it failed."""
+        while True:
+            connection, reused = self._connection(timeout)
+            try:
+                connection.request("POST", self._prefix + path, body=body, headers=headers)
+                reply = connection.getresponse()
+                data = reply.read()
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                self._drop()
+                # A kept-alive connection the server closed while idle: the request never
+                # reached it, so one retry on a fresh connection is safe (as urllib3 does).
+                if reused:
+                    continue
+                raise
+            except (OSError, http.client.HTTPException) as error:
+                self._drop()
+                if isinstance(error, OSError):
+                    raise
+                raise ConnectionError(f"bad reply from the model container: {error}") from error
+            if reply.will_close:
+                self._drop()
+            return reply.status, reply.headers, data
 
 
 def add_body(message: dict[str, Any], body: bytes) -> None:

@@ -8,19 +8,26 @@ Writes bench/results/local.json.
    in this same run, against the same model server process local mode uses (median of
    three passes).
 2. Async throughput: N requests through InvokeEndpointAsync (boto3), timed from the first
-   invoke to the last terminal record (BatchGetItem every 0.2 s, as the client waits);
-   ratio = async throughput / model-bound limit.
+   invoke to the moment the results writer wrote the last terminal record (the records'
+   ``writtenAt``, same machine clock); ratio = async throughput / model-bound limit. The
+   bench reads the records with BatchGetItem once a second: the end time comes from the
+   records, so polling faster would only add load to the system it measures.
 
 3. Overhead: requests sent one at a time; per request, the record's latencyMs (SageMaker's
    receivedTime -> notification eventTime) minus the model's median direct time.
 
-Each request carries one CSV row by default (`--rows-per-request` for larger payloads;
-`--requests` and `--no-write` for quick tries).
+4. CPU per request of each process (this client, local mode, the model server, the results
+   writer) during the async run, from /proc: their sum bounds what the machine can do.
+
+Each is measured for two payloads (WORKLOADS): one CSV row per request and the whole data
+set (569 rows, ~100 KB) per request. `--rows-per-request N` (repeatable) picks others;
+`--requests` and `--no-write` are for quick tries.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import statistics
@@ -40,9 +47,12 @@ REQUESTS = 1000
 SEQUENTIAL = 50
 MODEL_PASSES = 3
 DATASET_ROWS = 569  # scikit-learn's breast-cancer set, which csv_rows cycles through
-# Between rounds of BatchGetItem over the pending ids (the client's wait polls likewise);
-# the async time's resolution is this, over runs of many seconds.
-POLL_SECONDS = 0.2
+# Two payloads: one CSV row per request (the async path's own cost against a ~1 ms model)
+# and the whole data set per request (a batch file, the payload async inference is for).
+WORKLOADS = (1, DATASET_ROWS)
+# Between rounds of BatchGetItem over the pending ids. The async time does not depend on it
+# (it ends at the last record's writtenAt); each round costs the stand-ins CPU.
+POLL_SECONDS = 1.0
 RESULT = REPO_ROOT / "bench" / "results" / "local.json"
 
 
@@ -65,6 +75,10 @@ def direct(model_url: str, body: bytes) -> float:
     with urllib.request.urlopen(request, timeout=30) as reply:
         reply.read()
     return time.perf_counter() - started
+
+
+def parse_time(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def wait_all(local: Local, ids: list[str], timeout: float) -> list[dict[str, str]]:
@@ -92,99 +106,158 @@ def wait_all(local: Local, ids: list[str], timeout: float) -> list[dict[str, str
     return [found[i] for i in ids]
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=REQUESTS)
-    parser.add_argument("--rows-per-request", type=int, default=1)
-    parser.add_argument("--no-write", action="store_true", help="print only (for quick tries)")
-    args = parser.parse_args()
-    requests = args.requests
-    concurrency = concurrency_from_template()
-    per = args.rows_per_request
+def payloads_for(requests: int, per: int) -> list[bytes]:
     # At most one payload per data-set row; beyond that payloads repeat, which keeps large
-    # --rows-per-request runs from formatting (and holding) millions of rows.
+    # payloads from formatting (and holding) millions of rows.
     distinct = min(requests, DATASET_ROWS)
     table = csv_rows(distinct * per)
     payloads = ["\n".join(table[n * per : (n + 1) * per]).encode() for n in range(distinct)]
-    rows = [payloads[i % distinct] for i in range(requests)]
+    return [payloads[i % distinct] for i in range(requests)]
+
+
+def processes(local: Local) -> dict[str, int]:
+    """The pids whose CPU one request costs: this client, local mode and its children."""
+    found = {"benchClient": os.getpid(), "localMode": int(local.info["pid"])}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            command = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent == found["localMode"]:
+            if "model_server" in command:
+                found["modelServer"] = int(stat.parent.name)
+            elif "event_source" in command:
+                found["resultsWriter"] = int(stat.parent.name)
+    return found
+
+
+def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
+    ticks = os.sysconf("SC_CLK_TCK")
+    used = {}
+    for name, pid in pids.items():
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        used[name] = (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+    return used
+
+
+def measure(local: Local, concurrency: int, requests: int, per: int) -> dict[str, object]:
+    """One workload: the model-bound limit, the async throughput and the overhead."""
+    rows = payloads_for(requests, per)
+    model_url = local.info["modelUrl"]
+    for body in rows[:20]:  # warm up
+        direct(model_url, body)
+    # The limit is the median of three passes: on a shared 2-core machine one pass
+    # varied from ~400 to ~1,300 requests/s.
+    passes, model_times = [], []
+    for _ in range(MODEL_PASSES):
+        started_pass = time.perf_counter()
+        with ThreadPoolExecutor(concurrency) as pool:
+            model_times = list(pool.map(lambda b: direct(model_url, b), rows))
+        passes.append(requests / (time.perf_counter() - started_pass))
+    model_rps = statistics.median(passes)
+
+    s3 = local.client("s3")
+    runtime = local.client("sagemaker-runtime")
+    bucket = local.outputs["InputBucketName"]
+    keys = [f"bench/{uuid.uuid4()}.csv" for _ in rows]
+    with ThreadPoolExecutor(16) as pool:
+        list(
+            pool.map(
+                lambda kb: s3.put_object(Bucket=bucket, Key=kb[0], Body=kb[1]),
+                zip(keys, rows, strict=True),
+            )
+        )
+
+    def invoke(key: str) -> str:
+        return str(
+            runtime.invoke_endpoint_async(
+                EndpointName=local.outputs["EndpointName"],
+                InputLocation=f"s3://{bucket}/{key}",
+                ContentType="text/csv",
+            )["InferenceId"]
+        )
+
+    pids = processes(local)
+    cpu_before = cpu_seconds(pids)
+    started = dt.datetime.now(dt.UTC)
+    with ThreadPoolExecutor(16) as pool:
+        ids = list(pool.map(invoke, keys))
+    records = wait_all(local, ids, timeout=600)
+    cpu_after = cpu_seconds(pids)
+    last_written = max(parse_time(r["writtenAt"]) for r in records)
+    async_seconds = (last_written - started).total_seconds()
+    completed = sum(r["status"] == "COMPLETED" for r in records)
+    async_rps = requests / async_seconds
+    cpu_ms = {
+        name: round((cpu_after[name] - cpu_before[name]) * 1000 / requests, 2) for name in pids
+    }
+
+    model_median_ms = (
+        statistics.median(direct(model_url, body) for body in rows[:SEQUENTIAL]) * 1000
+    )
+    overheads = []
+    for key in keys[:SEQUENTIAL]:
+        record = wait_record(local, invoke(key))
+        overheads.append(float(record["latencyMs"]) - model_median_ms)
+    cores = os.cpu_count() or 1
+    return {
+        "rowsPerRequest": per,
+        "payloadBytes": round(statistics.mean(len(body) for body in rows)),
+        "completed": completed,
+        "modelBoundRequestsPerSecond": round(model_rps, 1),
+        "modelBoundPasses": [round(p, 1) for p in passes],
+        "asyncRequestsPerSecond": round(async_rps, 1),
+        "asyncSeconds": round(async_seconds, 2),
+        "throughputRatio": round(async_rps / model_rps, 3),
+        "medianModelMs": round(model_median_ms, 2),
+        "medianModelMsUnderLoad": round(statistics.median(model_times) * 1000, 2),
+        "medianOverheadMs": round(statistics.median(overheads), 1),
+        # CPU each process spent per request during the async run. With every process
+        # busy at once, the machine cannot finish more than cores / (sum of these) per second,
+        # whatever the async path does with its time.
+        "cpuMsPerRequest": cpu_ms,
+        "cpuBoundRequestsPerSecond": round(cores * 1000 / sum(cpu_ms.values()), 1),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=REQUESTS)
+    parser.add_argument(
+        "--rows-per-request",
+        type=int,
+        action="append",
+        help=f"one workload per value (default: 1 and {DATASET_ROWS})",
+    )
+    parser.add_argument("--no-write", action="store_true", help="print only (for quick tries)")
+    args = parser.parse_args()
+    concurrency = concurrency_from_template()
     local: Local = start_local(REPO_ROOT / ".asyncinfer" / "bench")
     os.environ.update(local.info["environment"])  # fake credentials for this process's boto3
     try:
-        model_url = local.info["modelUrl"]
-        for body in rows[:20]:  # warm up
-            direct(model_url, body)
-        # The limit is the median of three passes: on a shared 2-core machine one pass
-        # varied from ~400 to ~1,300 requests/s.
-        passes, model_times = [], []
-        for _ in range(MODEL_PASSES):
-            started = time.perf_counter()
-            with ThreadPoolExecutor(concurrency) as pool:
-                model_times = list(pool.map(lambda b: direct(model_url, b), rows))
-            passes.append(requests / (time.perf_counter() - started))
-        model_rps = statistics.median(passes)
-
-        s3 = local.client("s3")
-        runtime = local.client("sagemaker-runtime")
-        bucket = local.outputs["InputBucketName"]
-        keys = [f"bench/{uuid.uuid4()}.csv" for _ in rows]
-        with ThreadPoolExecutor(16) as pool:
-            list(
-                pool.map(
-                    lambda kb: s3.put_object(Bucket=bucket, Key=kb[0], Body=kb[1]),
-                    zip(keys, rows, strict=True),
-                )
-            )
-
-        def invoke(key: str) -> str:
-            return str(
-                runtime.invoke_endpoint_async(
-                    EndpointName=local.outputs["EndpointName"],
-                    InputLocation=f"s3://{bucket}/{key}",
-                    ContentType="text/csv",
-                )["InferenceId"]
-            )
-
-        started = time.perf_counter()
-        with ThreadPoolExecutor(16) as pool:
-            ids = list(pool.map(invoke, keys))
-        records = wait_all(local, ids, timeout=600)
-        async_seconds = time.perf_counter() - started
-        completed = sum(r["status"] == "COMPLETED" for r in records)
-        async_rps = requests / async_seconds
-
-        model_median_ms = (
-            statistics.median(direct(model_url, body) for body in rows[:SEQUENTIAL]) * 1000
-        )
-        overheads = []
-        for key in keys[:SEQUENTIAL]:
-            record = wait_record(local, invoke(key))
-            overheads.append(float(record["latencyMs"]) - model_median_ms)
+        workloads = [
+            measure(local, concurrency, args.requests, per)
+            for per in args.rows_per_request or WORKLOADS
+        ]
     finally:
         local.stop()
 
     result = {
         "command": ".venv/bin/python bench/bench_local.py",
-        "requests": requests,
+        "requests": args.requests,
         "concurrency": concurrency,
-        "completed": completed,
-        "rowsPerRequest": args.rows_per_request,
-        "modelBoundRequestsPerSecond": round(model_rps, 1),
-        "modelBoundPasses": [round(p, 1) for p in passes],
-        "asyncRequestsPerSecond": round(async_rps, 1),
-        "throughputRatio": round(async_rps / model_rps, 3),
+        "cpuCount": os.cpu_count(),
         "throughputRatioTarget": 0.8,
-        "medianModelMs": round(model_median_ms, 2),
-        "medianModelMsUnderLoad": round(statistics.median(model_times) * 1000, 2),
-        "medianOverheadMs": round(statistics.median(overheads), 1),
         "medianOverheadMsTarget": 50,
+        "workloads": workloads,
         "overheadDefinition": (
             "record latencyMs (receivedTime -> eventTime) minus the model's median direct "
             "time, requests sent one at a time"
         ),
-        "asyncSeconds": round(async_seconds, 2),
         "note": (
-            "async time runs from the first InvokeEndpointAsync to the last terminal record, "
-            "read with BatchGetItem as the client waits"
+            "async time runs from the first InvokeEndpointAsync to the writtenAt of the last "
+            "terminal record"
         ),
     }
     print(json.dumps(result, indent=2))

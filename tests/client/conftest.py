@@ -23,7 +23,7 @@ from tests.results_table import create_results_table
 
 @dataclass
 class Deployment:
-    """Stand-ins shared by the session; each test deploys its own stack into them."""
+    """Stand-ins shared by the client tests; each test deploys its own stack into them."""
 
     moto_url: str
     endpoint: AsyncEndpoint
@@ -57,7 +57,10 @@ class Deployment:
         return stack
 
 
-@pytest.fixture(scope="session")
+# Package-scoped: the writer drivers stop when the client tests end. Left running, they
+# polled queues that tests/local's in-process moto (mock_aws) wipes from this process's
+# shared backends on exit, and their error lines reached later tests' captured stderr.
+@pytest.fixture(scope="package")
 def deployment(moto_server: str) -> Iterator[Deployment]:
     table_name = f"results-{uuid.uuid4().hex[:8]}"
     create_results_table(moto_server, table_name)

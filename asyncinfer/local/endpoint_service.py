@@ -506,10 +506,11 @@ class ContainerClient:
                 if reused:
                     continue
                 raise
-            except (OSError, http.client.HTTPException) as error:
+            except OSError:
                 self._drop()
-                if isinstance(error, OSError):
-                    raise
+                raise
+            except http.client.HTTPException as error:
+                self._drop()
                 raise ConnectionError(f"bad reply from the model container: {error}") from error
             if reply.will_close:
                 self._drop()

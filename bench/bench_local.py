@@ -118,25 +118,30 @@ def payloads_for(requests: int, per: int) -> list[bytes]:
 def processes(local: Local) -> dict[str, int]:
     """The pids whose CPU one request costs: this client, local mode and its children."""
     found = {"benchClient": os.getpid(), "localMode": int(local.info["pid"])}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    for entry in Path("/proc").glob("[0-9]*"):
         try:
-            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-            command = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            parent = int(stat_fields(int(entry.name))[1])
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
         except (OSError, ValueError, IndexError):
-            continue
+            continue  # gone meanwhile, or not a process we can read
         if parent == found["localMode"]:
             if "model_server" in command:
-                found["modelServer"] = int(stat.parent.name)
+                found["modelServer"] = int(entry.name)
             elif "event_source" in command:
-                found["resultsWriter"] = int(stat.parent.name)
+                found["resultsWriter"] = int(entry.name)
     return found
+
+
+def stat_fields(pid: int) -> list[str]:
+    """/proc/<pid>/stat after the command name (which may hold spaces): state, ppid, ..."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
 
 
 def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
     ticks = os.sysconf("SC_CLK_TCK")
     used = {}
     for name, pid in pids.items():
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        fields = stat_fields(pid)
         used[name] = (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
     return used
 

@@ -9,9 +9,10 @@ Writes bench/results/local.json.
    three passes).
 2. Async throughput: N requests through InvokeEndpointAsync (boto3), timed from the first
    invoke to the moment the results writer wrote the last terminal record (the records'
-   ``writtenAt``, same machine clock); ratio = async throughput / model-bound limit. The
-   bench reads the records with BatchGetItem once a second: the end time comes from the
-   records, so polling faster would only add load to the system it measures.
+   ``writtenAt``, same machine clock); ratio = async throughput / model-bound limit. While
+   the run goes, the bench only watches /local/metrics and the results queue's counts; it
+   reads the records once the system is idle, so that a reader's load is not measured as
+   the async path's.
 
 3. Overhead: requests sent one at a time; per request, the record's latencyMs (SageMaker's
    receivedTime -> notification eventTime) minus the model's median direct time.
@@ -41,6 +42,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
+from botocore.config import Config  # noqa: E402
+
 from tests.local.helpers import Local, csv_rows, start_local, wait_record  # noqa: E402
 
 REQUESTS = 1000
@@ -50,9 +53,13 @@ DATASET_ROWS = 569  # scikit-learn's breast-cancer set, which csv_rows cycles th
 # Two payloads: one CSV row per request (the async path's own cost against a ~1 ms model)
 # and the whole data set per request (a batch file, the payload async inference is for).
 WORKLOADS = (1, DATASET_ROWS)
-# Between rounds of BatchGetItem over the pending ids. The async time does not depend on it
-# (it ends at the last record's writtenAt); each round costs the stand-ins CPU.
+# Between checks that the system is idle, then between rounds of BatchGetItem over ids still
+# missing. The async time does not depend on either (it ends at the last record's writtenAt).
+IDLE_POLL_SECONDS = 0.5
 POLL_SECONDS = 1.0
+# Threads submitting requests; each boto3 client keeps one connection per thread (botocore's
+# default pool of 10 would open and close a connection per call for the other 6).
+SUBMIT_THREADS = 16
 RESULT = REPO_ROOT / "bench" / "results" / "local.json"
 
 
@@ -79,6 +86,30 @@ def direct(model_url: str, body: bytes) -> float:
 
 def parse_time(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def wait_idle(local: Local, timeout: float) -> None:
+    """Until the endpoint's backlog is empty and the writer has consumed every notification.
+
+    Checked with /local/metrics and the results queue's counts, which cost the stand-ins
+    almost nothing: reading the records themselves while the run is going would put the
+    reader's load (BatchGetItem of every pending id, each round) on the system measured.
+    """
+    sqs = local.client("sqs")
+    queue_url = local.outputs["ResultsQueueUrl"]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(local.info["metricsUrl"], timeout=30) as reply:
+            metrics = json.load(reply)
+        backlog = sum(m["ApproximateBacklogSize"] for m in metrics.values())
+        counts = sqs.get_queue_attributes(
+            QueueUrl=queue_url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        if backlog == 0 and not any(int(count) for count in counts.values()):
+            return
+        time.sleep(IDLE_POLL_SECONDS)
+    raise SystemExit(f"local mode still busy after {timeout:.0f} s")
 
 
 def wait_all(local: Local, ids: list[str], timeout: float) -> list[dict[str, str]]:
@@ -162,11 +193,12 @@ def measure(local: Local, concurrency: int, requests: int, per: int) -> dict[str
         passes.append(requests / (time.perf_counter() - started_pass))
     model_rps = statistics.median(passes)
 
-    s3 = local.client("s3")
-    runtime = local.client("sagemaker-runtime")
+    pool_config = Config(max_pool_connections=SUBMIT_THREADS)
+    s3 = local.client("s3", config=pool_config)
+    runtime = local.client("sagemaker-runtime", config=pool_config)
     bucket = local.outputs["InputBucketName"]
     keys = [f"bench/{uuid.uuid4()}.csv" for _ in rows]
-    with ThreadPoolExecutor(16) as pool:
+    with ThreadPoolExecutor(SUBMIT_THREADS) as pool:
         list(
             pool.map(
                 lambda kb: s3.put_object(Bucket=bucket, Key=kb[0], Body=kb[1]),
@@ -186,9 +218,10 @@ def measure(local: Local, concurrency: int, requests: int, per: int) -> dict[str
     pids = processes(local)
     cpu_before = cpu_seconds(pids)
     started = dt.datetime.now(dt.UTC)
-    with ThreadPoolExecutor(16) as pool:
+    with ThreadPoolExecutor(SUBMIT_THREADS) as pool:
         ids = list(pool.map(invoke, keys))
-    records = wait_all(local, ids, timeout=600)
+    wait_idle(local, timeout=600)
+    records = wait_all(local, ids, timeout=60)
     cpu_after = cpu_seconds(pids)
     last_written = max(parse_time(r["writtenAt"]) for r in records)
     async_seconds = (last_written - started).total_seconds()

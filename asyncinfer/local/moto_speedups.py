@@ -1,4 +1,4 @@
-"""Cheaper answers to three questions moto asks on every call, so local mode keeps pace.
+"""Cheaper answers to questions moto asks on every call, so local mode keeps pace.
 
 moto (5.2, pinned by the ``local`` extra) gets the same answers slowly; each patch below
 returns exactly what moto would have, only without the repeated work that
@@ -13,30 +13,57 @@ bench/bench_local.py found on local mode's hot path (py-spy of the local-mode pr
    of the queue's attributes (counting every message in the queue three times) to read one
    of them, ``MessageRetentionPeriod``: receiving from a queue of n messages cost O(n^2).
    The patch reads the queue's stored retention period directly.
-3. Routing. moto's server finds the backend for each request's host by listing its own
+3. SendMessage. Each SendMessage (and so each SNS delivery to a queue) reads one attribute,
+   ``ContentBasedDeduplication``, from ``Queue.attributes``, which also counts every message
+   in the queue three times: delivering n notifications to a queue the results writer has
+   not yet drained cost O(n^2). While SendMessage runs, the patch gives it the queue's
+   attributes without the three counts, which SendMessage never reads.
+4. Response routing to a handler method. For every request moto lists the handler class's
+   methods with ``inspect.getmembers`` to check the action is one of them. A class's methods
+   do not change, so the list is remembered per class.
+5. Routing. moto's server finds the backend for each request's host by listing its own
    package directory on disk (``list_of_moto_modules``) and trying ~200 URL patterns, under
    one lock that every request takes. The answer depends only on the host string, so it is
    remembered per host.
 
-With 1,000 requests in flight, (1) and (2) made results lag further the more work arrived
-and (3) serialized every AWS call local mode serves.
+With 1,000 requests in flight, (1), (2) and (3) made results lag further the more work
+arrived and (5) serialized every AWS call local mode serves.
 """
 
 from __future__ import annotations
 
+import functools
+import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 _APPLIED = "_asyncinfer_speedups"
+# Attributes moto computes by scanning every message of the queue.
+_MESSAGE_COUNTS = frozenset(
+    {
+        "ApproximateNumberOfMessages",
+        "ApproximateNumberOfMessagesDelayed",
+        "ApproximateNumberOfMessagesNotVisible",
+    }
+)
 
 
 def apply() -> None:
-    """Patch moto's SQS models (1, 2); idempotent. The dispatcher (3) is ``dispatcher()``."""
+    """Patch moto's SQS models and responses (1-4); idempotent. (5) is ``dispatcher()``."""
+    from moto.core import responses
     from moto.sqs import models
 
     if getattr(models, _APPLIED, False):
         return
+    _patch_clock_and_retention(models)
+    _patch_send_message(models)
+    responses.method_names_from_class = functools.cache(responses.method_names_from_class)
+    setattr(models, _APPLIED, True)
+
+
+def _patch_clock_and_retention(models: Any) -> None:
     original_seconds = models.unix_time
     original_millis = models.unix_time_millis
 
@@ -58,7 +85,40 @@ def apply() -> None:
     backend_class.is_message_valid_based_on_retention_period = (
         is_message_valid_based_on_retention_period
     )
-    setattr(models, _APPLIED, True)
+
+
+def _patch_send_message(models: Any) -> None:
+    sending = threading.local()  # how deep this thread is in SendMessage calls
+    queue_class: Any = models.Queue
+    backend_class: Any = models.SQSBackend
+    all_attributes: Callable[[Any], dict[str, Any]] = queue_class.attributes.fget
+    original_send: Callable[..., Any] = backend_class.send_message
+
+    class WithoutCounts:
+        """A queue seen by moto's ``attributes`` code with the counted attributes left out."""
+
+        BASE_ATTRIBUTES = tuple(a for a in queue_class.BASE_ATTRIBUTES if a not in _MESSAGE_COUNTS)
+
+        def __init__(self, queue: Any) -> None:
+            self._queue = queue
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._queue, name)
+
+    def attributes(queue: Any) -> dict[str, Any]:
+        if getattr(sending, "depth", 0):
+            return all_attributes(WithoutCounts(queue))
+        return all_attributes(queue)
+
+    def send_message(backend: Any, *args: Any, **kwargs: Any) -> Any:
+        sending.depth = getattr(sending, "depth", 0) + 1
+        try:
+            return original_send(backend, *args, **kwargs)
+        finally:
+            sending.depth -= 1
+
+    queue_class.attributes = property(attributes)
+    backend_class.send_message = send_message
 
 
 def dispatcher() -> Any:

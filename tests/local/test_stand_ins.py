@@ -105,6 +105,68 @@ def test_moto_speedups_keep_the_retention_period(moto_in_process: None) -> None:
     assert [m["Body"] for m in received] == ["fresh"]
 
 
+def test_moto_speedups_send_without_counting_the_queue(
+    moto_in_process: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.sqs.models import Queue
+
+    moto_speedups.apply()
+    counted = []
+    counting = Queue.approximate_number_of_messages
+    monkeypatch.setattr(
+        Queue,
+        "approximate_number_of_messages",
+        property(lambda queue: counted.append(queue.name) or counting.fget(queue)),
+    )
+    sqs = boto3.client("sqs", region_name=REGION)
+    sns = boto3.client("sns", region_name=REGION)
+    queue = sqs.create_queue(QueueName="deep")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]
+    topic = sns.create_topic(Name="t")["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn["QueueArn"])
+    counted.clear()  # reading QueueArn above counted, as GetQueueAttributes does
+    for index in range(20):
+        sqs.send_message(QueueUrl=queue, MessageBody=str(index))
+        sns.publish(TopicArn=topic, Message=str(index))
+    sqs.send_message_batch(
+        QueueUrl=queue, Entries=[{"Id": str(n), "MessageBody": str(n)} for n in range(5)]
+    )
+    assert counted == []  # no send counted the queue's messages
+    counts = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["All"])["Attributes"]
+    assert counts["ApproximateNumberOfMessages"] == "45"
+    assert counted == ["deep"]
+
+
+def test_moto_speedups_keep_fifo_content_based_deduplication(moto_in_process: None) -> None:
+    moto_speedups.apply()
+    sqs = boto3.client("sqs", region_name=REGION)
+    by_content = sqs.create_queue(
+        QueueName="by-content.fifo",
+        Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"},
+    )["QueueUrl"]
+    for _ in range(2):
+        sqs.send_message(QueueUrl=by_content, MessageBody="same", MessageGroupId="g")
+    counts = sqs.get_queue_attributes(QueueUrl=by_content, AttributeNames=["All"])["Attributes"]
+    assert counts["ApproximateNumberOfMessages"] == "1"
+    by_id = sqs.create_queue(QueueName="by-id.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    with pytest.raises(sqs.exceptions.ClientError, match="MessageDeduplicationId"):
+        sqs.send_message(QueueUrl=by_id, MessageBody="same", MessageGroupId="g")
+
+
+def test_moto_speedups_remember_each_handlers_methods() -> None:
+    import inspect
+
+    from moto.core import responses
+    from moto.sqs.responses import SQSResponse
+
+    moto_speedups.apply()
+    expected = [name for name, _ in inspect.getmembers(SQSResponse, inspect.isfunction)]
+    assert responses.method_names_from_class(SQSResponse) == expected
+    assert responses.method_names_from_class(SQSResponse) is responses.method_names_from_class(
+        SQSResponse
+    )
+
+
 def test_dispatcher_routes_each_host_as_moto_does() -> None:
     from moto.server import DomainDispatcherApplication, create_backend_app
 

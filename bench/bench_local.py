@@ -20,9 +20,17 @@ Writes bench/results/local.json.
 4. CPU per request of each process (this client, local mode, the model server, the results
    writer) during the async run, from /proc: their sum bounds what the machine can do.
 
-Each is measured for two payloads (WORKLOADS): one CSV row per request and the whole data
-set (569 rows, ~100 KB) per request. `--rows-per-request N` (repeatable) picks others;
-`--requests` and `--no-write` are for quick tries.
+Each is measured for three workloads (WORKLOADS), each a payload and the model's added
+time:
+- one CSV row per request: the async path's own cost against a ~1 ms model;
+- the whole data set (569 rows, ~120 KB) per request: a batch file, the payload async
+  inference is for;
+- one CSV row with 20 ms added by the model server (``--model-delay-ms``, a sleep): a model
+  whose time does not take this machine's CPU, as a GPU's or (on SageMaker) another
+  instance's does not. This is the case the ratio's name describes, model-bound; the first
+  two are bound by what every process costs on 2 cores (4. shows it).
+`--rows-per-request N` (repeatable) and `--model-delay-ms MS` pick others; `--requests` and
+`--no-write` are for quick tries.
 """
 
 from __future__ import annotations
@@ -50,9 +58,8 @@ REQUESTS = 1000
 SEQUENTIAL = 50
 MODEL_PASSES = 3
 DATASET_ROWS = 569  # scikit-learn's breast-cancer set, which csv_rows cycles through
-# Two payloads: one CSV row per request (the async path's own cost against a ~1 ms model)
-# and the whole data set per request (a batch file, the payload async inference is for).
-WORKLOADS = (1, DATASET_ROWS)
+# (rows per request, milliseconds the model server adds to each request); see the docstring.
+WORKLOADS = ((1, 0.0), (DATASET_ROWS, 0.0), (1, 20.0))
 # Between checks that the system is idle, then between rounds of BatchGetItem over ids still
 # missing. The async time does not depend on either (it ends at the last record's writtenAt).
 IDLE_POLL_SECONDS = 0.5
@@ -177,7 +184,9 @@ def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
     return used
 
 
-def measure(local: Local, concurrency: int, requests: int, per: int) -> dict[str, object]:
+def measure(
+    local: Local, concurrency: int, requests: int, per: int, delay_ms: float
+) -> dict[str, object]:
     """One workload: the model-bound limit, the async throughput and the overhead."""
     rows = payloads_for(requests, per)
     model_url = local.info["modelUrl"]
@@ -241,6 +250,7 @@ def measure(local: Local, concurrency: int, requests: int, per: int) -> dict[str
     cores = os.cpu_count() or 1
     return {
         "rowsPerRequest": per,
+        "modelDelayMs": delay_ms,
         "payloadBytes": round(statistics.mean(len(body) for body in rows)),
         "completed": completed,
         "modelBoundRequestsPerSecond": round(model_rps, 1),
@@ -266,20 +276,29 @@ def main() -> int:
         "--rows-per-request",
         type=int,
         action="append",
-        help=f"one workload per value (default: 1 and {DATASET_ROWS})",
+        help="one workload per value (default: the three WORKLOADS)",
+    )
+    parser.add_argument(
+        "--model-delay-ms", type=float, default=0.0, help="with --rows-per-request (default 0)"
     )
     parser.add_argument("--no-write", action="store_true", help="print only (for quick tries)")
     args = parser.parse_args()
     concurrency = concurrency_from_template()
-    local: Local = start_local(REPO_ROOT / ".asyncinfer" / "bench")
-    os.environ.update(local.info["environment"])  # fake credentials for this process's boto3
-    try:
-        workloads = [
-            measure(local, concurrency, args.requests, per)
-            for per in args.rows_per_request or WORKLOADS
-        ]
-    finally:
-        local.stop()
+    chosen = [(per, args.model_delay_ms) for per in args.rows_per_request or []] or WORKLOADS
+    workloads = []
+    for delay_ms in dict.fromkeys(delay for _, delay in chosen):  # one local mode per delay
+        local: Local = start_local(
+            REPO_ROOT / ".asyncinfer" / "bench", "--model-delay-ms", str(delay_ms)
+        )
+        os.environ.update(local.info["environment"])  # fake credentials for this boto3
+        try:
+            workloads += [
+                measure(local, concurrency, args.requests, per, delay)
+                for per, delay in chosen
+                if delay == delay_ms
+            ]
+        finally:
+            local.stop()
 
     result = {
         "command": ".venv/bin/python bench/bench_local.py",

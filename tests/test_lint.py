@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import REPO_ROOT
 
 BIN = Path(sys.executable).parent
-TYPED = ["app.py", "stacks", "lambda/results_writer", "asyncinfer"]
+TYPED = ["app.py", "stacks", "lambda/results_writer", "asyncinfer", "tests", "bench"]
 
 
 def run(*command: str) -> subprocess.CompletedProcess[str]:

@@ -220,6 +220,7 @@ class Gateway:
     def __post_init__(self) -> None:
         gateway = self
         target = urlparse(self.moto_url)
+        target_host, target_port = target.hostname or "127.0.0.1", target.port
         local = threading.local()
 
         class Handler(BaseHTTPRequestHandler):
@@ -230,7 +231,7 @@ class Gateway:
 
             def _body(self) -> bytes:
                 if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-                    chunks = []
+                    chunks: list[bytes] = []
                     while True:
                         size = int(self.rfile.readline().split(b";")[0], 16)
                         if size == 0:
@@ -326,7 +327,7 @@ class Gateway:
             def _forward(self, body: bytes) -> None:
                 connection = getattr(local, "connection", None)
                 if connection is None:
-                    connection = http.client.HTTPConnection(target.hostname, target.port)
+                    connection = http.client.HTTPConnection(target_host, target_port)
                     local.connection = connection
                 headers = {
                     k: v for k, v in self.headers.items() if k.lower() != "transfer-encoding"
@@ -338,7 +339,7 @@ class Gateway:
                 except (http.client.HTTPException, OSError):
                     connection.close()
                     local.connection = None
-                    connection = http.client.HTTPConnection(target.hostname, target.port)
+                    connection = http.client.HTTPConnection(target_host, target_port)
                     local.connection = connection
                     connection.request(self.command, self.path, body=body, headers=headers)
                     response = connection.getresponse()
@@ -358,8 +359,7 @@ class Gateway:
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
-        host, port = self._server.server_address[:2]
-        self.url = f"http://{host}:{port}"
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def stop(self) -> None:
         self._server.shutdown()

@@ -27,6 +27,7 @@ def test_help_documents_every_command_with_an_example() -> None:
         assert command in text
         assert f"asyncinfer {command}" in text  # in the examples of the top-level help
     subparsers = next(a for a in parser._actions if a.dest == "command")
+    assert isinstance(subparsers.choices, dict)
     for command in COMMANDS:
         sub_help = subparsers.choices[command].format_help()
         assert "example:" in sub_help and f"asyncinfer {command}" in sub_help, command
@@ -204,6 +205,7 @@ def test_local_command_delegates_or_says_it_is_missing(cli) -> None:
     else:
         parser = build_parser()
         subparsers = next(a for a in parser._actions if a.dest == "command")
+        assert isinstance(subparsers.choices, dict)
         assert "up" in subparsers.choices["local"].format_help()
 
 

@@ -53,10 +53,12 @@ def test_handle_is_pending_until_the_writer_records_the_result(deployment, stack
         {"inputs": "good"}, accept="application/json", custom_attributes="trace=1"
     )
     assert handle.output_location == f"{stack.outputs['OutputPath']}{handle.inference_id}.out"
-    assert handle.failure_location.startswith(stack.outputs["FailurePath"])
+    assert (handle.failure_location or "").startswith(stack.outputs["FailurePath"])
     assert handle.status() == PENDING
     assert not handle.done()
-    item = handle.record().item
+    record = handle.record()
+    assert record is not None
+    item = record.item
     assert item["endpointName"] == stack.outputs["EndpointName"]
     assert (
         item["inputLocation"]
@@ -73,7 +75,9 @@ def test_handle_is_pending_until_the_writer_records_the_result(deployment, stack
     assert handle.done()
     assert handle.status() == COMPLETED
     # The writer's record replaced the PENDING one and kept what the notification said.
-    assert handle.record().item["customAttributes"] == "trace=1"
+    final = handle.record()
+    assert final is not None
+    assert final.item["customAttributes"] == "trace=1"
 
 
 def test_options_are_passed_to_invoke_endpoint_async(deployment, stack) -> None:
@@ -199,22 +203,23 @@ def test_unprocessed_keys_are_retried(deployment, stack) -> None:
     client = make_client(deployment, stack)
     handle = client.predict_async({"inputs": "x"})
     client.wait(handle, timeout=TIMEOUT)
-    assert client.table is not None
-    dynamodb = client.table.dynamodb
+    table = client.table
+    assert table is not None
+    dynamodb = table.dynamodb
     real = dynamodb.batch_get_item
     answers: list[int] = []
 
     def partial(RequestItems):
-        keys = RequestItems[client.table.table_name]["Keys"]
+        keys = RequestItems[table.table_name]["Keys"]
         if not answers:  # first call: answer nothing, hand every key back
             answers.append(0)
             return {"Responses": {}, "UnprocessedKeys": RequestItems}
         answers.append(len(keys))
         return real(RequestItems=RequestItems)
 
-    client.table.dynamodb = type("D", (), {"batch_get_item": staticmethod(partial)})()
-    client.table._sleep = lambda _: None
-    assert set(client.table.get_many([handle.inference_id])) == {handle.inference_id}
+    table.dynamodb = type("D", (), {"batch_get_item": staticmethod(partial)})()
+    table._sleep = lambda _: None
+    assert set(table.get_many([handle.inference_id])) == {handle.inference_id}
     assert answers == [0, 1]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 import boto3
 import pytest
@@ -95,7 +96,7 @@ def test_moto_speedups_keep_the_retention_period(moto_in_process: None) -> None:
     ]
     for body in ("fresh", "old"):
         sqs.send_message(QueueUrl=queue, MessageBody=body)
-    backend = sqs_backends[ACCOUNT_ID][REGION]
+    backend: Any = sqs_backends[ACCOUNT_ID][REGION]
     fresh, old = backend.get_queue("short")._messages
     old.sent_timestamp -= 61_000  # sent 61 s ago: past the queue's 60 s retention
     assert backend.is_message_valid_based_on_retention_period("short", fresh)
@@ -111,13 +112,14 @@ def test_moto_speedups_send_without_counting_the_queue(
     from moto.sqs.models import Queue
 
     moto_speedups.apply()
-    counted = []
-    counting = Queue.approximate_number_of_messages
-    monkeypatch.setattr(
-        Queue,
-        "approximate_number_of_messages",
-        property(lambda queue: counted.append(queue.name) or counting.fget(queue)),
-    )
+    counted: list[str] = []
+    counting: property = Queue.__dict__["approximate_number_of_messages"]
+
+    def count(queue: Queue) -> int:
+        counted.append(queue.name)
+        return int(counting.__get__(queue))
+
+    monkeypatch.setattr(Queue, "approximate_number_of_messages", property(count))
     sqs = boto3.client("sqs", region_name=REGION)
     sns = boto3.client("sns", region_name=REGION)
     queue = sqs.create_queue(QueueName="deep")["QueueUrl"]

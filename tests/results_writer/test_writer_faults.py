@@ -140,7 +140,7 @@ def test_malformed_messages_and_only_those_reach_the_dead_letter_queue(
     reasons: dict[str, set[str]] = {}
     for record in logs:
         if record.levelno == logging.ERROR and record.getMessage() == "malformed notification":
-            reasons.setdefault(record.messageId, set()).add(record.reason)  # type: ignore[attr-defined]
+            reasons.setdefault(record.messageId, set()).add(record.reason)
     assert set(reasons) == set(replay.malformed)
     for message_id, fragment in replay.malformed.items():
         assert all(fragment in reason for reason in reasons[message_id]), reasons[message_id]
@@ -159,11 +159,7 @@ def test_nothing_else_is_lost_or_retried_without_cause(outcome: Any, replay: Rep
 
 def test_test_notifications_are_acknowledged_without_records(outcome: Any, replay: Replay) -> None:
     result, logs, _, _ = outcome
-    skipped = {
-        r.messageId  # type: ignore[attr-defined]
-        for r in logs
-        if r.getMessage() == "test notification skipped"
-    }
+    skipped = {r.messageId for r in logs if r.getMessage() == "test notification skipped"}
     assert skipped == replay.test_notifications
     assert all(result.receives[m] == 1 for m in replay.test_notifications)
 

@@ -120,7 +120,7 @@ def wait_idle(local: Local, timeout: float) -> None:
 
 
 def wait_all(local: Local, ids: list[str], timeout: float) -> list[dict[str, str]]:
-    """Every id's terminal record, read as the client waits: BatchGetItem of 100 keys."""
+    """Every id's terminal record: BatchGetItem of 100 keys, again for any still missing."""
     dynamodb = local.client("dynamodb")
     table = local.outputs["ResultsTableName"]
     pending, found = list(dict.fromkeys(ids)), {}

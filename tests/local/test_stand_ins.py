@@ -155,6 +155,52 @@ def test_moto_speedups_keep_fifo_content_based_deduplication(moto_in_process: No
         sqs.send_message(QueueUrl=by_id, MessageBody="same", MessageGroupId="g")
 
 
+def test_moto_speedups_delete_by_any_receipt_handle_as_moto_does(
+    moto_in_process: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.sqs.models import Message
+
+    moto_speedups.apply()
+
+    def scanned(message: Message, receipt_handle: str) -> bool:
+        raise AssertionError("delete built every message's receipt-handle list")
+
+    monkeypatch.setattr(Message, "had_receipt_handle", scanned)
+    sqs = boto3.client("sqs", region_name=REGION)
+    queue = sqs.create_queue(QueueName="deletes")["QueueUrl"]
+    for index in range(5):
+        sqs.send_message(QueueUrl=queue, MessageBody=str(index))
+
+    def receive(count: int) -> dict[str, str]:
+        messages = sqs.receive_message(
+            QueueUrl=queue, MaxNumberOfMessages=count, VisibilityTimeout=0
+        )["Messages"]
+        return {m["Body"]: m["ReceiptHandle"] for m in messages}
+
+    first = receive(2)
+    again = receive(10)  # visible at once: each message again, under a new handle
+    assert set(again) == {"0", "1", "2", "3", "4"}
+    stale = first["0"]
+    assert stale != again["0"]
+    sqs.delete_message(QueueUrl=queue, ReceiptHandle=stale)  # an older handle still deletes
+    sqs.delete_message(QueueUrl=queue, ReceiptHandle=again["0"])  # deleted before: no error
+    with pytest.raises(sqs.exceptions.ReceiptHandleIsInvalid):
+        sqs.delete_message(QueueUrl=queue, ReceiptHandle="not-a-handle")
+    reply = sqs.delete_message_batch(
+        QueueUrl=queue,
+        Entries=[
+            {"Id": "a", "ReceiptHandle": again["1"]},
+            {"Id": "b", "ReceiptHandle": "not-a-handle"},
+            {"Id": "c", "ReceiptHandle": again["2"]},
+        ],
+    )
+    assert sorted(entry["Id"] for entry in reply["Successful"]) == ["a", "c"]
+    assert [(entry["Id"], entry["Code"]) for entry in reply["Failed"]] == [
+        ("b", "ReceiptHandleIsInvalid")
+    ]
+    assert set(receive(10)) == {"3", "4"}
+
+
 def test_moto_speedups_remember_each_handlers_methods() -> None:
     import inspect
 

@@ -470,7 +470,7 @@ class ContainerClient:
         self._prefix = parts.path.rstrip("/")
         self._local = threading.local()
 
-    def _connection(self, timeout: float) -> tuple[http.client.HTTPConnection, bool]:
+    def _connection(self, timeout: float | None) -> tuple[http.client.HTTPConnection, bool]:
         """This thread's connection and whether it was used before (it may have gone stale)."""
         connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
         if connection is not None:
@@ -492,11 +492,22 @@ class ContainerClient:
     def post(
         self, path: str, body: bytes, headers: dict[str, str], *, timeout: float
     ) -> tuple[int, http.client.HTTPMessage, bytes]:
-        """POST and read the whole reply; OSError (TimeoutError included) when it failed."""
+        return self.request("POST", path, body, headers, timeout=timeout)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes,
+        headers: dict[str, str],
+        *,
+        timeout: float | None,
+    ) -> tuple[int, http.client.HTTPMessage, bytes]:
+        """Send and read the whole reply; OSError (TimeoutError included) when it failed."""
         while True:
             connection, reused = self._connection(timeout)
             try:
-                connection.request("POST", self._prefix + path, body=body, headers=headers)
+                connection.request(method, self._prefix + path, body=body, headers=headers)
                 reply = connection.getresponse()
                 data = reply.read()
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):

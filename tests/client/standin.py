@@ -18,7 +18,6 @@
 from __future__ import annotations
 
 import base64
-import http.client
 import json
 import os
 import queue
@@ -31,10 +30,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import unquote
 
 import boto3
 
+from asyncinfer.local.endpoint_service import ContainerClient
 from asyncinfer.local.event_source import EventSource, load_handler
 from tests.results_table import create_results_table
 
@@ -219,9 +219,7 @@ class Gateway:
 
     def __post_init__(self) -> None:
         gateway = self
-        target = urlparse(self.moto_url)
-        target_host, target_port = target.hostname or "127.0.0.1", target.port
-        local = threading.local()
+        upstream = ContainerClient(self.moto_url)  # kept-alive connections to moto
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -325,33 +323,19 @@ class Gateway:
                 )
 
             def _forward(self, body: bytes) -> None:
-                connection = getattr(local, "connection", None)
-                if connection is None:
-                    connection = http.client.HTTPConnection(target_host, target_port)
-                    local.connection = connection
                 headers = {
                     k: v for k, v in self.headers.items() if k.lower() != "transfer-encoding"
                 }
                 headers["Content-Length"] = str(len(body))
-                try:
-                    connection.request(self.command, self.path, body=body, headers=headers)
-                    response = connection.getresponse()
-                except (http.client.HTTPException, OSError):
-                    connection.close()
-                    local.connection = None
-                    connection = http.client.HTTPConnection(target_host, target_port)
-                    local.connection = connection
-                    connection.request(self.command, self.path, body=body, headers=headers)
-                    response = connection.getresponse()
-                data = response.read()
+                status, reply_headers, data = upstream.request(
+                    self.command, self.path, body, headers, timeout=None
+                )
                 passed = {
                     k: v
-                    for k, v in response.getheaders()
+                    for k, v in reply_headers.items()
                     if k.lower() not in {"content-length", "transfer-encoding", "connection"}
                 }
-                self._reply(response.status, data if self.command != "HEAD" else b"", passed)
-                if self.command == "HEAD":
-                    pass
+                self._reply(status, data if self.command != "HEAD" else b"", passed)
 
             do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _handle
 

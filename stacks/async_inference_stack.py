@@ -48,6 +48,7 @@ class AsyncInferenceStack(Stack):
             output_bucket=payloads.output,
             topics=topics.all,
             keys=[data_key, keys.notifications],
+            output_key=data_key,
             image_repository_arn=image_repository_arn,
             model_data_url=settings.model_data_url,
             endpoint_name=settings.endpoint_name,

@@ -88,7 +88,16 @@ class ScaleToZero(Construct):
             "ScaleOutFromZero",
             scaling_target=self.target,
             adjustment_type=appscaling.AdjustmentType.CHANGE_IN_CAPACITY,
-            cooldown=Duration.seconds(settings.scale_out_cooldown_seconds),
+            # For Auto Scaling actions CloudWatch runs the action again every period while
+            # the alarm stays in ALARM (CloudWatch User Guide, "Alarm actions"), and
+            # HasBacklogWithoutCapacity stays 1 until the first instance is InService.
+            # Within the cooldown a repeated +1 counts the capacity already added
+            # (Application Auto Scaling API Reference, StepScalingPolicyConfiguration,
+            # Cooldown), so the cooldown must outlast a cold start or one request starts a second
+            # instance. AWS's async example uses 300 s; the default of 600 s also covers a
+            # GPU image pull plus a Hub model download (the HF walkthrough's 7-9 minutes to
+            # a first result from zero).
+            cooldown=Duration.seconds(settings.scale_out_from_zero_cooldown_seconds),
             metric_aggregation_type=appscaling.MetricAggregationType.AVERAGE,
         )
         # One step: +1 instance whenever the alarm fires (metric - threshold >= 0).

@@ -136,6 +136,8 @@ class Settings:
     """Period of the `HasBacklogWithoutCapacity` alarm (10, 30 or a multiple of 60)."""
     scale_out_from_zero_evaluation_periods: int = 2
     """Periods the alarm must breach; period x periods must be <= 120 s."""
+    scale_out_from_zero_cooldown_seconds: int = 600
+    """Cooldown of the scale-out-from-zero step policy (60..3600); must cover a cold start."""
 
     # --- Results -----------------------------------------------------------------------
     results_retention_days: int = 90
@@ -474,6 +476,13 @@ def _validate_scaling(s: Settings) -> None:
         f"received {period!r}.",
     )
     _in_range(s, "scale_out_from_zero_evaluation_periods", 1, 10)
+    # CloudWatch re-runs an Auto Scaling alarm action every period while the alarm stays
+    # in ALARM, and HasBacklogWithoutCapacity stays 1 until the first instance is
+    # InService: a cooldown shorter than a cold start adds an instance per cooldown for a
+    # single request. A cold start (instance, image pull, model load) takes minutes, so
+    # below a minute is never right; an hour is the longest container start-up SageMaker
+    # allows (ContainerStartupHealthCheckTimeoutInSeconds, 60..3600).
+    _in_range(s, "scale_out_from_zero_cooldown_seconds", 60, 3600)
     _require(
         s.scale_out_from_zero_window_seconds <= 120,
         f"Settings 'scale_out_from_zero_period_seconds' x "

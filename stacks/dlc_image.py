@@ -3,11 +3,17 @@
 The DLC registry account differs by region, and CDK's `DLC_REPOSITORY_ACCOUNT` fact
 covers fewer regions than the DLCs do, so an environment-agnostic stack carries its own
 region -> account mapping and resolves it at deploy time with Fn::FindInMap.
+
+The mapping is the SageMaker Python SDK's own table for this image
+(`sagemaker/image_uri_config/huggingface.json`, inference, transformers 4.51.3 /
+pytorch 2.6.0, SDK 2.257.7); `tests/infra/test_aws_rules.py` compares the two, so a
+region the SDK adds shows up as a failing test. A region outside the table is refused by
+a template rule before CloudFormation creates anything.
 """
 
 from __future__ import annotations
 
-from aws_cdk import Aws, CfnMapping, Fn
+from aws_cdk import Aws, CfnMapping, CfnRule, CfnRuleAssertion, Fn
 from constructs import Construct
 
 from stacks.config import Settings
@@ -39,6 +45,8 @@ DLC_ACCOUNTS: dict[str, str] = {
     "me-south-1": "217643126080",
     "us-gov-east-1": "446045086412",
     "us-gov-west-1": "442386744353",
+    "us-iso-east-1": "886529160074",
+    "us-isob-east-1": "094389454867",
 }
 
 
@@ -61,6 +69,25 @@ class DlcImage(Construct):
             self,
             "RegistryAccounts",
             mapping={region: {"account": account} for region, account in DLC_ACCOUNTS.items()},
+        )
+        # Without this rule a region outside the mapping fails at Fn::FindInMap while
+        # CloudFormation is already creating resources; a rule is evaluated before any
+        # resource is created or updated (CloudFormation User Guide, "CloudFormation
+        # template Rules syntax").
+        CfnRule(
+            self,
+            "ImagePublishedInRegion",
+            assertions=[
+                CfnRuleAssertion(
+                    assert_=Fn.condition_contains(sorted(DLC_ACCOUNTS), Aws.REGION),
+                    assert_description=(
+                        f"The Hugging Face image {REPOSITORY}:{image_tag(settings)} is not "
+                        f"published in this region; deploy to one of "
+                        f"{', '.join(sorted(DLC_ACCOUNTS))}, or set image_uri to an image "
+                        f"in this region."
+                    ),
+                )
+            ],
         )
         self.registry_account = accounts.find_in_map(Aws.REGION, "account")
         self.image_uri = Fn.join(

@@ -75,13 +75,23 @@ class EncryptionKeys(Construct):
             # Holds no data of its own (messages are transient), so it follows the stack.
             removal_policy,
         )
-        # CloudWatch alarms publish to the encrypted alarm topic.
+        # CloudWatch alarms publish to the encrypted alarm topic; the topic's own policy
+        # must allow them too (stacks/monitoring.py, allow_alarms_to_publish). Key policy
+        # from the SNS Developer Guide, "Configuring AWS KMS permissions" (CloudWatch
+        # example), scoped to this account's alarms.
         self.notifications.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="AllowCloudWatchAlarmsToPublish",
                 principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
                 actions=["kms:Decrypt", "kms:GenerateDataKey"],
                 resources=["*"],
-                conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+                    "ArnLike": {
+                        "aws:SourceArn": (
+                            f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}:alarm:*"
+                        )
+                    },
+                },
             )
         )

@@ -29,6 +29,15 @@ def _ecr_repository_arn(image_uri: str) -> str:
     return f"arn:{Aws.PARTITION}:ecr:{region}:{account}:repository/{repository}"
 
 
+def log_group_arn(scope: Construct, name: str) -> str:
+    return Stack.of(scope).format_arn(
+        service="logs",
+        resource="log-group",
+        resource_name=name,
+        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+    )
+
+
 def _s3_object_arn(s3_uri: str) -> str:
     bucket, _, key = s3_uri.removeprefix("s3://").partition("/")
     return f"arn:{Aws.PARTITION}:s3:::{bucket}/{key}"
@@ -51,6 +60,7 @@ class ExecutionRole(Construct):
         output_bucket: s3.IBucket,
         topics: Sequence[sns.ITopic],
         keys: Sequence[kms.IKey],
+        output_key: kms.IKey,
         image_repository_arn: str,
         model_data_url: str | None,
         endpoint_name: str | None,
@@ -93,6 +103,16 @@ class ExecutionRole(Construct):
                 resources=[key.key_arn for key in keys],
             ),
             iam.PolicyStatement(
+                # The endpoint config's output KmsKeyId: for its other output KmsKeyId fields
+                # SageMaker states that the execution role needs kms:Encrypt and
+                # kms:DescribeKey on the key (SageMaker API Reference, TransformOutput and
+                # DataCaptureConfig, KmsKeyId); AsyncInferenceOutputConfig says nothing, so
+                # grant the same rather than find out at the first response upload.
+                sid="EncryptOutputs",
+                actions=["kms:Encrypt", "kms:DescribeKey"],
+                resources=[output_key.key_arn],
+            ),
+            iam.PolicyStatement(
                 sid="PullModelImage",
                 actions=[
                     "ecr:BatchCheckLayerAvailability",
@@ -106,22 +126,24 @@ class ExecutionRole(Construct):
                 actions=["ecr:GetAuthorizationToken"],
                 resources=["*"],
             ),
+            # CloudWatch Logs authorizes CreateLogGroup against the log group's ARN
+            # (`log-group:NAME`, no `:*`), and CreateLogStream / PutLogEvents /
+            # DescribeLogStreams against `log-group:NAME:*` (which covers its
+            # `:log-stream:...` ARNs). Service Authorization Reference, "Actions, resources,
+            # and condition keys for Amazon CloudWatch Logs".
+            iam.PolicyStatement(
+                sid="CreateEndpointLogGroup",
+                actions=["logs:CreateLogGroup"],
+                resources=[log_group_arn(self, endpoint_log_group)],
+            ),
             iam.PolicyStatement(
                 sid="WriteEndpointLogs",
                 actions=[
-                    "logs:CreateLogGroup",
                     "logs:CreateLogStream",
                     "logs:DescribeLogStreams",
                     "logs:PutLogEvents",
                 ],
-                resources=[
-                    Stack.of(self).format_arn(
-                        service="logs",
-                        resource="log-group",
-                        resource_name=f"{endpoint_log_group}:*",
-                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                    )
-                ],
+                resources=[log_group_arn(self, f"{endpoint_log_group}:*")],
             ),
             iam.PolicyStatement(
                 sid="PublishContainerMetrics",
@@ -174,6 +196,15 @@ class ExecutionRole(Construct):
             "SageMaker names the endpoint's log streams per instance at run time; the "
             "grant is limited to the endpoint log group(s).",
         )
+        if endpoint_name is None:
+            acknowledge(
+                policy,
+                f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:"
+                f"<AWS::AccountId>:log-group:{endpoint_log_group}]",
+                "CloudFormation generates the endpoint's name, so its log group name is known "
+                "only after the endpoint exists; the grant is limited to SageMaker endpoint "
+                "log groups.",
+            )
 
 
 class InferenceModel(Construct):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import Aws, Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
@@ -34,6 +35,34 @@ def variant_metric(
     )
 
 
+def allow_alarms_to_publish(topic: sns.Topic) -> None:
+    """Let this account's CloudWatch alarms publish to `topic`.
+
+    A topic policy replaces SNS's default access policy, and `enforce_ssl` creates one
+    holding only a Deny on non-TLS publishing: without this Allow, every alarm action
+    fails to publish (AWS Knowledge Center, "Why didn't I receive an SNS notification
+    for my CloudWatch alarm trigger?"). The conditions keep other accounts' alarms out
+    (SNS Developer Guide, "Example cases for Amazon SNS access control": aws:SourceArn /
+    aws:SourceAccount for service principals, against the confused deputy).
+    """
+    topic.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="AllowCloudWatchAlarmsOfThisAccount",
+            principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+            actions=["sns:Publish"],
+            resources=[topic.topic_arn],
+            conditions={
+                "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+                "ArnLike": {
+                    "aws:SourceArn": (
+                        f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}:alarm:*"
+                    )
+                },
+            },
+        )
+    )
+
+
 class Monitoring(Construct):
     """An encrypted alarm topic, the alarms that matter, and the dashboard."""
 
@@ -57,6 +86,7 @@ class Monitoring(Construct):
             master_key=key,
             enforce_ssl=True,
         )
+        allow_alarms_to_publish(self.alarm_topic)
         if settings.alarm_email:
             email = subscriptions.EmailSubscription(settings.alarm_email)
             self.alarm_topic.add_subscription(email)

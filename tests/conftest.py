@@ -36,6 +36,8 @@ os.environ.update(
     }
 )
 os.environ.pop("AWS_PROFILE", None)
+# The SageMaker Python SDK v2 (a test oracle here) prints a deprecation banner on import.
+os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
 
 
 @pytest.fixture(scope="session")

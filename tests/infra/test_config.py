@@ -66,6 +66,14 @@ BAD_CONFIGURATIONS = [
         "Setting 'image_uri' must be an ECR image URI like '123456789012.dkr.ecr.us-east-1.amazonaws.com/repo:tag'; received 'docker.io/library/nginx:latest'.",
     ),
     (
+        {"scale_out_from_zero_cooldown_seconds": "30"},
+        "Setting 'scale_out_from_zero_cooldown_seconds' must be between 60 and 3600; received 30.",
+    ),
+    (
+        {"scale_out_from_zero_cooldown_seconds": "ten minutes"},
+        "Setting 'scale_out_from_zero_cooldown_seconds' must be a whole number; received 'ten minutes'.",
+    ),
+    (
         {"scale_out_from_zero_period_seconds": "60", "scale_out_from_zero_evaluation_periods": "3"},
         "Settings 'scale_out_from_zero_period_seconds' x 'scale_out_from_zero_evaluation_periods' must be at most 120 s",
     ),

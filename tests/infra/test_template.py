@@ -216,8 +216,10 @@ def test_execution_role_is_least_privilege(default: Synthesized) -> None:
         "WriteOutputsAndFailures",
         "PublishNotifications",
         "UseEncryptionKeys",
+        "EncryptOutputs",
         "PullModelImage",
         "GetRegistryToken",
+        "CreateEndpointLogGroup",
         "WriteEndpointLogs",
         "PublishContainerMetrics",
     }
@@ -566,6 +568,7 @@ def test_cloudwatch_may_publish_alarms_through_the_notifications_key(default: Sy
         if s.get("Sid") == "AllowCloudWatchAlarmsToPublish"
     ]
     assert statement["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
-    assert statement["Condition"] == {
-        "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    assert statement["Condition"]["StringEquals"] == {
+        "aws:SourceAccount": {"Ref": "AWS::AccountId"}
     }
+    assert ":alarm:*" in json.dumps(statement["Condition"]["ArnLike"]["aws:SourceArn"])

@@ -92,6 +92,8 @@ class Settings:
     """`s3://` URI of model.tar.gz; required for `s3-artifact`, optional for `container`."""
     model_environment: Mapping[str, str] = field(default_factory=dict)
     """Extra container environment variables (JSON object)."""
+    network_isolation: bool | None = None
+    """Run the container with no network access; unset: on, except for `huggingface` (the Hub download needs it)."""
 
     # --- Endpoint ----------------------------------------------------------------------
     endpoint_name: str | None = None
@@ -175,6 +177,13 @@ class Settings:
     @property
     def uses_gpu(self) -> bool:
         return self.instance_family in GPU_FAMILIES
+
+    @property
+    def isolates_network(self) -> bool:
+        """Network isolation as deployed: the setting, or the model source's default."""
+        if self.network_isolation is not None:
+            return self.network_isolation
+        return self.model_source != "huggingface"
 
     @property
     def retain_data(self) -> bool:
@@ -384,6 +393,15 @@ def _validate_model(s: Settings) -> None:
             f"Setting 'image_uri' must be an ECR image URI like "
             f"'123456789012.dkr.ecr.us-east-1.amazonaws.com/repo:tag'; received {s.image_uri!r}.",
         )
+    # An isolated container has no outbound network (SageMaker Developer Guide, "Run
+    # training and inference containers in internet-free mode"), and the Hugging Face
+    # DLC downloads HF_MODEL_ID from the Hub when it starts.
+    _require(
+        not (s.model_source == "huggingface" and s.network_isolation),
+        "Setting 'network_isolation' must be false or unset with model_source 'huggingface' "
+        "(received true), because the container downloads the Hub model at start; package "
+        "the model as model.tar.gz with model_source 's3-artifact' to run it isolated.",
+    )
     if s.model_source == "s3-artifact":
         _require(
             s.model_data_url is not None,

@@ -12,7 +12,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from stacks.compliance import acknowledge, logical_id
+from stacks.compliance import acknowledge, logical_id, skip_checkov
 from stacks.config import Settings
 from stacks.dlc_image import DlcImage
 from stacks.storage import FAILURE_PREFIX, OUTPUT_PREFIX
@@ -231,8 +231,16 @@ class InferenceModel(Construct):
             "Resource",
             execution_role_arn=role.role_arn,
             primary_container=container,
-            enable_network_isolation=settings.model_source != "huggingface",
+            enable_network_isolation=settings.isolates_network,
         )
+        if not settings.isolates_network:
+            skip_checkov(
+                self.model,
+                "CKV_AWS_370",
+                "This model's container needs the network: the Hugging Face DLC downloads "
+                "HF_MODEL_ID from the Hub at start (or network_isolation=false was chosen); "
+                "s3-artifact and container models run isolated by default.",
+            )
 
     @property
     def model_name(self) -> str:

@@ -254,3 +254,45 @@ def test_execution_role_may_encrypt_with_and_describe_the_output_key(
     statement = _role_statements(default)["EncryptOutputs"]
     assert set(as_list(statement["Action"])) == {"kms:Encrypt", "kms:DescribeKey"}
     assert as_list(statement["Resource"]) == [output_key]
+
+
+# --- Network isolation ---------------------------------------------------------------------
+
+ISOLATION_CASES = [
+    ({}, False),  # Hugging Face: the DLC downloads the Hub model at start
+    ({"network_isolation": "false"}, False),
+    (
+        {
+            "model_source": "container",
+            "image_uri": "111122223333.dkr.ecr.eu-west-1.amazonaws.com/my-model:1.4",
+        },
+        True,
+    ),
+    (
+        {
+            "model_source": "container",
+            "image_uri": "111122223333.dkr.ecr.eu-west-1.amazonaws.com/my-model:1.4",
+            "network_isolation": "false",
+        },
+        False,
+    ),
+]
+
+
+@pytest.mark.parametrize(("context", "isolated"), ISOLATION_CASES, ids=str)
+def test_network_isolation_follows_the_model_source_and_the_setting(
+    tmp_path: Path, context: dict[str, str], isolated: bool
+) -> None:
+    from tests.infra.conftest import synthesize
+
+    synth = synthesize(context, tmp_path)
+    _, model = synth.only("AWS::SageMaker::Model")
+    assert model["Properties"]["EnableNetworkIsolation"] is isolated
+    # checkov's CKV_AWS_370 is skipped, with its reason, exactly where isolation is off.
+    skips = model.get("Metadata", {}).get("checkov", {}).get("skip", [])
+    assert [s["id"] for s in skips] == ([] if isolated else ["CKV_AWS_370"])
+
+
+def test_artifact_models_run_isolated_by_default(synthesized: Getter) -> None:
+    _, model = synthesized("artifact").only("AWS::SageMaker::Model")
+    assert model["Properties"]["EnableNetworkIsolation"] is True

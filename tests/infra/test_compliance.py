@@ -19,6 +19,8 @@ from tests.infra.conftest import CONFIGURATIONS, STACK_NAME, Synthesized
 
 Getter = Callable[[str], Synthesized]
 BIN = Path(sys.executable).parent
+# checkov pins its own boto3 and packaging, so `make setup` gives it a venv of its own.
+CHECKOV = Path(__file__).resolve().parents[2] / ".venv-checkov" / "bin" / "checkov"
 
 
 @pytest.mark.parametrize("config", sorted(CONFIGURATIONS))
@@ -116,9 +118,10 @@ def test_checkov_has_no_failed_check_without_a_reasoned_skip(
     synthesized: Getter, config: str
 ) -> None:
     synth = synthesized(config)
+    assert CHECKOV.exists(), f"checkov is not installed at {CHECKOV}; run `make setup`"
     result = subprocess.run(
         [
-            str(BIN / "checkov"),
+            str(CHECKOV),
             "--directory",
             str(synth.outdir),
             "--framework",

@@ -66,6 +66,10 @@ BAD_CONFIGURATIONS = [
         "Setting 'image_uri' must be an ECR image URI like '123456789012.dkr.ecr.us-east-1.amazonaws.com/repo:tag'; received 'docker.io/library/nginx:latest'.",
     ),
     (
+        {"network_isolation": "true"},
+        "Setting 'network_isolation' must be false or unset with model_source 'huggingface' (received true), because",
+    ),
+    (
         {"scale_out_from_zero_cooldown_seconds": "30"},
         "Setting 'scale_out_from_zero_cooldown_seconds' must be between 60 and 3600; received 30.",
     ),

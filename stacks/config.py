@@ -93,7 +93,7 @@ class Settings:
     model_environment: Mapping[str, str] = field(default_factory=dict)
     """Extra container environment variables (JSON object)."""
     network_isolation: bool | None = None
-    """Run the container with no network access; unset: on, except for `huggingface` (the Hub download needs it)."""
+    """Container without network access; unset: on, off for `huggingface` (Hub download)."""
 
     # --- Endpoint ----------------------------------------------------------------------
     endpoint_name: str | None = None

@@ -8,7 +8,7 @@ from aws_cdk import CfnOutput, RemovalPolicy, Stack
 from constructs import Construct
 
 from stacks.autoscaling import ScaleToZero
-from stacks.config import Settings
+from stacks.config import Settings, is_gpu_type
 from stacks.encryption import EncryptionKeys
 from stacks.endpoint import AsyncEndpoint
 from stacks.model import ExecutionRole, InferenceModel, model_image
@@ -40,7 +40,7 @@ class AsyncInferenceStack(Stack):
         topics = NotificationTopics(self, "Notifications", key=keys.notifications)
 
         # 3. The model runs with a role that can do exactly that, and no more.
-        image_uri, image_repository_arn = model_image(self, settings)
+        image = model_image(self, settings)
         execution = ExecutionRole(
             self,
             "Execution",
@@ -49,13 +49,34 @@ class AsyncInferenceStack(Stack):
             topics=topics.all,
             keys=[data_key, keys.notifications],
             output_key=data_key,
-            image_repository_arn=image_repository_arn,
+            image_repository_arn=image.repository_arn,
             model_data_url=settings.model_data_url,
             endpoint_name=settings.endpoint_name,
         )
+        preferred_type = settings.pool_instance_types[0]
         model = InferenceModel(
-            self, "Model", settings=settings, image_uri=image_uri, role=execution.role
+            self,
+            "Model",
+            settings=settings,
+            image_uri=image.uri_for(preferred_type),
+            role=execution.role,
         )
+        # An instance pool whose type needs the other image (GPU vs CPU) runs a model of
+        # its own on that image (InstancePool.ModelNameOverride).
+        pool_models: dict[str, str] = {}
+        other_types = [
+            t for t in settings.pool_instance_types if image.uri_for(t) != model.image_uri
+        ]
+        if other_types:
+            other_model = InferenceModel(
+                self,
+                "GpuModel" if is_gpu_type(other_types[0]) else "CpuModel",
+                settings=settings,
+                image_uri=image.uri_for(other_types[0]),
+                role=execution.role,
+            )
+            other_model.node.add_dependency(execution.policy)
+            pool_models = dict.fromkeys(other_types, other_model.model_name)
         # CreateModel checks that SageMaker can pull the image with the role's permissions.
         model.node.add_dependency(execution.policy)
 
@@ -65,6 +86,7 @@ class AsyncInferenceStack(Stack):
             "Endpoint",
             settings=settings,
             model_name=model.model_name,
+            pool_models=pool_models,
             output_path=payloads.output_path(),
             failure_path=payloads.failure_path(),
             success_topic=topics.success,

@@ -50,21 +50,22 @@ DLC_ACCOUNTS: dict[str, str] = {
 }
 
 
-def image_tag(settings: Settings) -> str:
+def image_tag(settings: Settings, *, gpu: bool) -> str:
     """`2.6.0-transformers4.51.3-gpu-py312-cu124-ubuntu22.04` or the `cpu` equivalent."""
     device = (
         f"gpu-{settings.hf_python_version}-{settings.hf_cuda_version}"
-        if settings.uses_gpu
+        if gpu
         else f"cpu-{settings.hf_python_version}"
     )
     return f"{settings.hf_dlc_version}-{device}-{settings.hf_os_version}"
 
 
 class DlcImage(Construct):
-    """The Hugging Face DLC image for the stack's region, plus its ECR repository ARN."""
+    """The Hugging Face DLC images (CPU and GPU) for the stack's region, and their repository."""
 
     def __init__(self, scope: Construct, construct_id: str, *, settings: Settings) -> None:
         super().__init__(scope, construct_id)
+        self._settings = settings
         accounts = CfnMapping(
             self,
             "RegistryAccounts",
@@ -81,7 +82,8 @@ class DlcImage(Construct):
                 CfnRuleAssertion(
                     assert_=Fn.condition_contains(sorted(DLC_ACCOUNTS), Aws.REGION),
                     assert_description=(
-                        f"The Hugging Face image {REPOSITORY}:{image_tag(settings)} is not "
+                        f"The Hugging Face image "
+                        f"{REPOSITORY}:{image_tag(settings, gpu=settings.uses_gpu)} is not "
                         f"published in this region; deploy to one of "
                         f"{', '.join(sorted(DLC_ACCOUNTS))}, or set image_uri to an image "
                         f"in this region."
@@ -90,17 +92,6 @@ class DlcImage(Construct):
             ],
         )
         self.registry_account = accounts.find_in_map(Aws.REGION, "account")
-        self.image_uri = Fn.join(
-            "",
-            [
-                self.registry_account,
-                ".dkr.ecr.",
-                Aws.REGION,
-                ".",
-                Aws.URL_SUFFIX,
-                f"/{REPOSITORY}:{image_tag(settings)}",
-            ],
-        )
         self.repository_arn = Fn.join(
             "",
             [
@@ -111,5 +102,18 @@ class DlcImage(Construct):
                 ":",
                 self.registry_account,
                 f":repository/{REPOSITORY}",
+            ],
+        )
+
+    def image_uri(self, *, gpu: bool) -> str:
+        return Fn.join(
+            "",
+            [
+                self.registry_account,
+                ".dkr.ecr.",
+                Aws.REGION,
+                ".",
+                Aws.URL_SUFFIX,
+                f"/{REPOSITORY}:{image_tag(self._settings, gpu=gpu)}",
             ],
         )

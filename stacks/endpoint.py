@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
@@ -11,6 +14,27 @@ from constructs import Construct
 from stacks.config import Settings
 
 VARIANT_NAME = "AllTraffic"
+
+
+def _instance_properties(settings: Settings, pool_models: Mapping[str, str]) -> dict[str, Any]:
+    """`InstanceType`, or `InstancePools` in priority order when several types are set.
+
+    Instance pools replace the variant's InstanceType; SageMaker provisions from priority 1
+    first and falls back on insufficient capacity, for asynchronous endpoints and with auto
+    scaling too (SageMaker Developer Guide, "Deploy to multiple instance types with
+    instance pools"). A pool whose type needs another image names its own model.
+    """
+    if not settings.instance_types:
+        return {"instance_type": settings.instance_type}
+    pools = [
+        sagemaker.CfnEndpointConfig.InstancePoolProperty(
+            instance_type=instance_type,
+            priority=priority,
+            model_name_override=pool_models.get(instance_type),
+        )
+        for priority, instance_type in enumerate(settings.instance_types, start=1)
+    ]
+    return {"instance_pools": pools}
 
 
 class AsyncEndpoint(Construct):
@@ -23,6 +47,7 @@ class AsyncEndpoint(Construct):
         *,
         settings: Settings,
         model_name: str,
+        pool_models: Mapping[str, str],
         output_path: str,
         failure_path: str,
         success_topic: sns.ITopic,
@@ -44,8 +69,8 @@ class AsyncEndpoint(Construct):
                     variant_name=VARIANT_NAME,
                     model_name=model_name,
                     initial_instance_count=settings.initial_instance_count,
-                    instance_type=settings.instance_type,
                     initial_variant_weight=1,
+                    **_instance_properties(settings, pool_models),
                 )
             ],
             kms_key_id=settings.volume_kms_key_arn,

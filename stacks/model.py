@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from aws_cdk import ArnFormat, Aws, Stack
 from aws_cdk import aws_iam as iam
@@ -13,7 +14,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from stacks.compliance import acknowledge, logical_id, skip_checkov
-from stacks.config import Settings
+from stacks.config import Settings, is_gpu_type
 from stacks.dlc_image import DlcImage
 from stacks.storage import FAILURE_PREFIX, OUTPUT_PREFIX
 
@@ -220,6 +221,7 @@ class InferenceModel(Construct):
         role: iam.IRole,
     ) -> None:
         super().__init__(scope, construct_id)
+        self.image_uri = image_uri
         environment = dict(model_environment(settings))
         container = sagemaker.CfnModel.ContainerDefinitionProperty(
             image=image_uri,
@@ -269,10 +271,29 @@ def model_environment(settings: Settings) -> dict[str, str]:
     return environment
 
 
-def model_image(scope: Construct, settings: Settings) -> tuple[str, str]:
-    """(image URI, ECR repository ARN) of the model container."""
+@dataclass(frozen=True)
+class ModelImage:
+    """The model container image: one URI per device (CPU/GPU), and its ECR repository."""
+
+    cpu_uri: str
+    gpu_uri: str
+    repository_arn: str
+
+    def uri_for(self, instance_type: str) -> str:
+        return self.gpu_uri if is_gpu_type(instance_type) else self.cpu_uri
+
+
+def model_image(scope: Construct, settings: Settings) -> ModelImage:
+    """The Hugging Face DLC (CPU and GPU builds), or the one image the settings name."""
     if settings.model_source == "huggingface" and settings.image_uri is None:
         dlc = DlcImage(scope, "DlcImage", settings=settings)
-        return dlc.image_uri, dlc.repository_arn
+        return ModelImage(
+            cpu_uri=dlc.image_uri(gpu=False),
+            gpu_uri=dlc.image_uri(gpu=True),
+            repository_arn=dlc.repository_arn,
+        )
     assert settings.image_uri is not None, "validated by Settings"
-    return settings.image_uri, _ecr_repository_arn(settings.image_uri)
+    repository_arn = _ecr_repository_arn(settings.image_uri)
+    return ModelImage(
+        cpu_uri=settings.image_uri, gpu_uri=settings.image_uri, repository_arn=repository_arn
+    )

@@ -4,6 +4,8 @@ still synthesizes, lints and scans clean. Each test names the AWS document it fo
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -296,3 +298,65 @@ def test_network_isolation_follows_the_model_source_and_the_setting(
 def test_artifact_models_run_isolated_by_default(synthesized: Getter) -> None:
     _, model = synthesized("artifact").only("AWS::SageMaker::Model")
     assert model["Properties"]["EnableNetworkIsolation"] is True
+
+
+# --- Instance pools ------------------------------------------------------------------------
+
+
+def test_instance_types_become_instance_pools_with_the_matching_image(tmp_path: Path) -> None:
+    # Pools replace InstanceType, priority 1 first (SageMaker API Reference, InstancePool);
+    # a CPU pool behind GPU pools runs the CPU build of the DLC through ModelNameOverride.
+    from tests.infra.conftest import synthesize
+
+    synth = synthesize({"instance_types": "ml.g6.xlarge,ml.g5.xlarge,ml.m5.xlarge"}, tmp_path)
+    _, config = synth.only("AWS::SageMaker::EndpointConfig")
+    (variant,) = config["Properties"]["ProductionVariants"]
+    assert "InstanceType" not in variant
+    pools = variant["InstancePools"]
+    assert [(p["InstanceType"], p["Priority"]) for p in pools] == [
+        ("ml.g6.xlarge", 1),
+        ("ml.g5.xlarge", 2),
+        ("ml.m5.xlarge", 3),
+    ]
+    models = synth.resources("AWS::SageMaker::Model")
+    primary = synth.logical_id_of("/Model/Resource")
+    cpu = synth.logical_id_of("/CpuModel/Resource")
+    assert set(models) == {primary, cpu}
+    assert variant["ModelName"] == {"Fn::GetAtt": [primary, "ModelName"]}
+    assert "ModelNameOverride" not in pools[0] and "ModelNameOverride" not in pools[1]
+    assert pools[2]["ModelNameOverride"] == {"Fn::GetAtt": [cpu, "ModelName"]}
+
+    def tag(logical_id: str) -> str:
+        return str(models[logical_id]["Properties"]["PrimaryContainer"]["Image"]["Fn::Join"][1][-1])
+
+    assert "-gpu-py312-cu124-" in tag(primary)
+    assert "-cpu-py312-" in tag(cpu)
+    # The CPU model can pull its image and start only once the role's policy exists too.
+    policy = synth.logical_id_of("/Execution/Policy/Resource")
+    assert policy in models[cpu]["DependsOn"]
+    # CloudFormation's schema for AWS::SageMaker::EndpointConfig takes this shape.
+    template = synth.outdir / "SageMakerAsyncInference.template.json"
+    linted = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), "--format", "parseable", str(template)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert linted.returncode & 0b110 == 0, linted.stdout + linted.stderr
+
+
+def test_one_image_for_every_pool_when_the_image_is_given(tmp_path: Path) -> None:
+    from tests.infra.conftest import synthesize
+
+    synth = synthesize(
+        {
+            "model_source": "container",
+            "image_uri": "111122223333.dkr.ecr.eu-west-1.amazonaws.com/my-model:1.4",
+            "instance_types": "ml.g5.xlarge,ml.g4dn.xlarge",
+        },
+        tmp_path,
+    )
+    synth.only("AWS::SageMaker::Model")
+    _, config = synth.only("AWS::SageMaker::EndpointConfig")
+    pools = config["Properties"]["ProductionVariants"][0]["InstancePools"]
+    assert all("ModelNameOverride" not in p for p in pools)

@@ -66,6 +66,24 @@ BAD_CONFIGURATIONS = [
         "Setting 'image_uri' must be an ECR image URI like '123456789012.dkr.ecr.us-east-1.amazonaws.com/repo:tag'; received 'docker.io/library/nginx:latest'.",
     ),
     (
+        {
+            "instance_types": "ml.g6.xlarge,ml.g5.xlarge,ml.g5.2xlarge,ml.g4dn.xlarge,ml.m5.xlarge,ml.c5.xlarge"
+        },
+        "Setting 'instance_types' must list at most 5 instance types (one per instance pool); received 6.",
+    ),
+    (
+        {"instance_types": "ml.g5.xlarge,ml.g5.xlarge"},
+        "Setting 'instance_types' lists 'ml.g5.xlarge' more than once; each instance pool needs a type of its own.",
+    ),
+    (
+        {"instance_types": "ml.g5.xlarge,g5.2xlarge"},
+        "Setting 'instance_types' must look like 'ml.m5.xlarge'; received 'g5.2xlarge'.",
+    ),
+    (
+        {"instance_types": "ml.m5.xlarge,ml.inf2.xlarge"},
+        "Setting 'instance_types' 'ml.inf2.xlarge' needs a Neuron or Arm image",
+    ),
+    (
         {"network_isolation": "true"},
         "Setting 'network_isolation' must be false or unset with model_source 'huggingface' (received true), because",
     ),

@@ -51,7 +51,7 @@ test: synth
 lint: setup
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m mypy app.py stacks lambda/results_writer asyncinfer tests bench
+	$(PY) -m mypy app.py stacks lambda/results_writer lambda/endpoint_drain asyncinfer tests bench
 
 bench: setup
 	@for script in bench/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done

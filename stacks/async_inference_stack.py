@@ -10,7 +10,8 @@ from constructs import Construct
 from stacks.autoscaling import ScaleToZero
 from stacks.config import Settings, is_gpu_type
 from stacks.encryption import EncryptionKeys
-from stacks.endpoint import AsyncEndpoint
+from stacks.endpoint import AsyncEndpoint, endpoint_name_pattern
+from stacks.endpoint_drain import EndpointDrainProvider
 from stacks.model import ExecutionRole, InferenceModel, model_image
 from stacks.monitoring import Monitoring
 from stacks.notifications import NotificationTopics
@@ -96,13 +97,36 @@ class AsyncInferenceStack(Stack):
         )
 
         # 5. It costs nothing while idle and starts an instance for the first request.
-        if settings.autoscaling_enabled:
+        # Scaling belongs to one endpoint generation, like the endpoint itself.
+        generation = endpoint.generation
+        scaling = (
             ScaleToZero(
                 self,
-                "Scaling",
+                f"Scaling{generation}",
                 settings=settings,
                 endpoint_name=endpoint.endpoint_name,
             )
+            if settings.autoscaling_enabled
+            else None
+        )
+        # A new generation (instance type change) replaces the endpoint; the old one's
+        # queue drains before CloudFormation deletes it (docs/updates.md).
+        drain = EndpointDrainProvider(
+            self,
+            "EndpointDrain",
+            key=data_key,
+            log_retention_days=settings.log_retention_days,
+            endpoint_name_pattern=endpoint_name_pattern(settings),
+            removal_policy=removal_policy,
+        ).drain(
+            self,
+            f"DrainEndpoint{generation}",
+            endpoint_name=endpoint.endpoint_name,
+            timeout_seconds=settings.endpoint_drain_timeout_minutes * 60,
+        )
+        # Deleted first, so the old generation still scales (out of zero too) while it drains.
+        if scaling is not None:
+            drain.node.add_dependency(scaling)
 
         # 6. Every notification becomes one record in the results table.
         results_table = ResultsTable(self, "Results", key=data_key, removal_policy=removal_policy)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,6 +16,34 @@ from constructs import Construct
 from stacks.config import Settings
 
 VARIANT_NAME = "AllTraffic"
+GENERATION_LENGTH = 8
+
+
+def endpoint_generation(settings: Settings) -> str:
+    """A short digest of what SageMaker refuses to change on an autoscaled variant.
+
+    SageMaker rejects an UpdateEndpoint that changes the instance type of a variant
+    registered with Application Auto Scaling, or removes such a variant; changing its
+    model is allowed (SageMaker Developer Guide, "Update endpoints that use auto
+    scaling"). Everything that decides the variant's instance types or its name goes in.
+    """
+    identity = {"variant": VARIANT_NAME, "instanceTypes": list(settings.pool_instance_types)}
+    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+    return digest[:GENERATION_LENGTH]
+
+
+def generation_endpoint_name(settings: Settings) -> str | None:
+    """`<endpoint_name>-<generation>`: two generations exist at once during a change."""
+    if settings.endpoint_name is None:
+        return None  # CloudFormation generates a new name for each generation
+    return f"{settings.endpoint_name}-{endpoint_generation(settings)}"
+
+
+def endpoint_name_pattern(settings: Settings) -> str:
+    """Every generation's endpoint name, as an IAM resource pattern (ARNs are lower case)."""
+    if settings.endpoint_name is None:
+        return "*"
+    return f"{settings.endpoint_name.lower()}-*"
 
 
 def _instance_properties(settings: Settings, pool_models: Mapping[str, str]) -> dict[str, Any]:
@@ -88,11 +118,15 @@ class AsyncEndpoint(Construct):
                 ),
             ),
         )
+        # The generation is part of the endpoint's construct id: a change SageMaker refuses
+        # on an autoscaled variant gives CloudFormation a new endpoint to create (and the
+        # old one to delete after the update), instead of an UpdateEndpoint that fails.
+        self.generation = endpoint_generation(settings)
         self.endpoint = sagemaker.CfnEndpoint(
             self,
-            "Resource",
+            f"Generation{self.generation}",
             endpoint_config_name=self.config.attr_endpoint_config_name,
-            endpoint_name=settings.endpoint_name,
+            endpoint_name=generation_endpoint_name(settings),
             # Every AsyncInferenceConfig change replaces the endpoint config and so updates
             # the endpoint; without this the update would reset the instance count that
             # autoscaling has set (e.g. back to 1 on an endpoint scaled to zero).

@@ -11,7 +11,15 @@ import pytest
 from tests.conftest import REPO_ROOT
 
 BIN = Path(sys.executable).parent
-TYPED = ["app.py", "stacks", "lambda/results_writer", "asyncinfer", "tests", "bench"]
+TYPED = [
+    "app.py",
+    "stacks",
+    "lambda/results_writer",
+    "lambda/endpoint_drain",
+    "asyncinfer",
+    "tests",
+    "bench",
+]
 
 
 def run(*command: str) -> subprocess.CompletedProcess[str]:

@@ -230,7 +230,10 @@ def _joined(value: Any) -> str:
 
 @pytest.mark.parametrize(
     ("configuration", "log_group"),
-    [("default", "/aws/sagemaker/Endpoints/*"), ("gpu", "/aws/sagemaker/Endpoints/sentiment-gpu")],
+    [
+        ("default", "/aws/sagemaker/Endpoints/*"),
+        ("gpu", "/aws/sagemaker/Endpoints/sentiment-gpu-*"),
+    ],
 )
 def test_create_log_group_is_granted_on_the_log_group_arn(
     synthesized: Getter, configuration: str, log_group: str

@@ -130,7 +130,7 @@ BAD_CONFIGURATIONS = [
     ),
     (
         {"endpoint_name": "bad_name!"},
-        "Setting 'endpoint_name' must be 1-63 letters, digits or hyphens",
+        "Setting 'endpoint_name' must be 1-54 letters, digits or hyphens",
     ),
     ({"instnce_type": "ml.m5.xlarge"}, "Unknown setting 'instnce_type'"),
 ]

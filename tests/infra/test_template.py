@@ -424,7 +424,9 @@ def test_writer_is_batched_reports_partial_failures_and_is_bounded(default: Synt
     assert properties["MaximumBatchingWindowInSeconds"] == 1
     assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert properties["ScalingConfig"] == {"MaximumConcurrency": 10}
-    _, function = default.only("AWS::Lambda::Function")
+    function = default.template["Resources"][
+        default.logical_id_of("/ResultsWriter/Function/Resource")
+    ]
     function_properties = function["Properties"]
     assert function_properties["Handler"] == "results_writer.handler.lambda_handler"
     assert function_properties["Runtime"] == "python3.14"

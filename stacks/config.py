@@ -150,8 +150,8 @@ class Settings:
     """Period of the `HasBacklogWithoutCapacity` alarm (10, 30 or a multiple of 60)."""
     scale_out_from_zero_evaluation_periods: int = 2
     """Periods the alarm must breach; period x periods must be <= 120 s."""
-    endpoint_drain_timeout_minutes: int = 110
-    """Longest an old endpoint may drain its queue after an instance type change (5..110)."""
+    endpoint_drain_timeout_minutes: int = 50
+    """Longest an old endpoint may drain its queue after an instance type change (5..55)."""
     scale_out_from_zero_cooldown_seconds: int = 600
     """Cooldown of the scale-out-from-zero step policy (60..3600); must cover a cold start."""
 
@@ -537,9 +537,10 @@ def _validate_scaling(s: Settings) -> None:
     # below a minute is never right; an hour is the longest container start-up SageMaker
     # allows (ContainerStartupHealthCheckTimeoutInSeconds, 60..3600).
     _in_range(s, "scale_out_from_zero_cooldown_seconds", 60, 3600)
-    # Below the drain's own settle time nothing could drain; above 110 minutes the custom
-    # resource provider's two-hour limit would end the wait before this setting does.
-    _in_range(s, "endpoint_drain_timeout_minutes", 5, 110)
+    # Below the drain's own settle time nothing could drain; CloudFormation waits at most
+    # an hour for a custom resource (ServiceTimeout <= 3600 s), and the drain needs a few
+    # minutes of that to answer.
+    _in_range(s, "endpoint_drain_timeout_minutes", 5, 55)
     _require(
         s.scale_out_from_zero_window_seconds <= 120,
         f"Settings 'scale_out_from_zero_period_seconds' x "

@@ -16,9 +16,9 @@ from constructs import Construct, IConstruct
 from stacks.compliance import acknowledge, ignore_cfn_lint, logical_id, skip_checkov
 from stacks.results import LAMBDA_SOURCE
 
-# The Provider framework waits at most two hours for isComplete (its Step Functions
-# waiter; CDK custom_resources.Provider, totalTimeout).
-PROVIDER_TIMEOUT = Duration.hours(2)
+# CloudFormation waits at most an hour for a custom resource to answer
+# (AWS::CloudFormation::CustomResource, ServiceTimeout: 1 to 3600 s, default 3600).
+CUSTOM_RESOURCE_TIMEOUT = Duration.hours(1)
 
 
 class EndpointDrainProvider(Construct):
@@ -121,7 +121,7 @@ class EndpointDrainProvider(Construct):
             on_event_handler=on_event,
             is_complete_handler=is_complete,
             query_interval=Duration.minutes(1),
-            total_timeout=PROVIDER_TIMEOUT,
+            total_timeout=CUSTOM_RESOURCE_TIMEOUT,
             log_group=self.log_group,
             provider_function_env_encryption=key,
         )
@@ -162,6 +162,7 @@ class EndpointDrainProvider(Construct):
             construct_id,
             service_token=self.provider.service_token,
             resource_type="Custom::EndpointDrain",
+            service_timeout=CUSTOM_RESOURCE_TIMEOUT,
             properties={
                 "EndpointName": endpoint_name,
                 "DrainTimeoutSeconds": str(timeout_seconds),

@@ -19,6 +19,9 @@ from asyncinfer.errors import AsyncInferenceError, PayloadTooLargeError
 # Asynchronous inference accepts payloads "up to 1 GB". Taken as 10^9 bytes, the stricter
 # reading: failing here is cheaper than SageMaker failing the request after upload.
 MAX_PAYLOAD_BYTES = 1_000_000_000
+# InvokeEndpointAsync's inline Body: "up to 128,000 bytes" (Developer Guide, "Invoke an
+# Asynchronous Endpoint"; AsyncBodyBlob max 128000 in the pinned botocore's model).
+MAX_INLINE_BYTES = 128_000
 
 _SUFFIX_TYPES = {
     ".json": "application/json",
@@ -40,6 +43,12 @@ class Payload:
     data: bytes | None = None
     file: IO[bytes] | None = None
     name: str = "payload"
+
+    def read(self) -> bytes:
+        """The whole payload (for an inline request, which is at most 128,000 bytes)."""
+        if self.data is not None:
+            return self.data
+        return self.open().read()
 
     def open(self) -> IO[bytes]:
         if self.data is not None:

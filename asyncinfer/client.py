@@ -652,7 +652,11 @@ class Run:
         try:
             while True:
                 # 1. Keep the pool fed without reading the whole input, a group at a time.
-                while not exhausted and len(submitting) < 2 * self.concurrency:
+                # Refill only when a whole group fits (or the window is smaller than one),
+                # so the PENDING records of fresh ids go 25 to a BatchWriteItem instead of a
+                # few per call as single submissions finish.
+                window = 2 * self.concurrency
+                while not exhausted and window - len(submitting) >= min(PENDING_GROUP, window):
                     group: list[tuple[WorkItem, Payload]] = []
                     while len(group) < PENDING_GROUP and (
                         len(submitting) + len(group) < 2 * self.concurrency

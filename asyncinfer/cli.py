@@ -98,6 +98,18 @@ def _invoke_options(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="InvocationTimeoutSeconds (processing, max 3600)",
     )
+    group.add_argument(
+        "--output-path-extension",
+        metavar="PATH",
+        help="S3OutputPathExtension: a path appended to the endpoint's output path",
+    )
+    group.add_argument(
+        "--inline",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="send the payload in the request (Body, at most 128,000 bytes) or through S3 "
+        "(default: inline when it fits)",
+    )
 
 
 def build_parser(*, load_local: bool = True) -> argparse.ArgumentParser:
@@ -125,7 +137,8 @@ def build_parser(*, load_local: bool = True) -> argparse.ArgumentParser:
 
     submit = command(
         "submit",
-        "upload a payload, invoke the endpoint, print the inference id (or the result)",
+        "invoke the endpoint with a payload (inline or uploaded), print the inference id "
+        "(or the result)",
         "asyncinfer submit tweet.json --wait",
     )
     submit.add_argument("file", metavar="FILE|-", help="payload file, or - for stdin")
@@ -133,6 +146,9 @@ def build_parser(*, load_local: bool = True) -> argparse.ArgumentParser:
     submit.add_argument("--timeout", type=float, metavar="SECONDS", help="give up waiting after")
     submit.add_argument("--inference-id", metavar="ID", help="InferenceId (default: a UUID)")
     submit.add_argument("-o", "--output", metavar="FILE", help="with --wait: write result here")
+    submit.add_argument(
+        "--filename", metavar="NAME", help="Filename: the output object's name (default: ID.out)"
+    )
     _invoke_options(submit)
 
     status = command(
@@ -268,6 +284,8 @@ def _invoke_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "custom_attributes": args.custom_attributes,
         "request_ttl_seconds": args.request_ttl,
         "invocation_timeout_seconds": args.invocation_timeout,
+        "s3_output_path_extension": args.output_path_extension,
+        "inline": args.inline,
     }
 
 
@@ -298,7 +316,9 @@ def cmd_submit(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> in
         if not source.is_file():
             raise ConfigurationError(f"payload file {args.file!r} does not exist or is not a file")
     payload = to_payload(source, args.content_type)
-    options = InvokeOptions(inference_id=args.inference_id, **_invoke_kwargs(args))
+    options = InvokeOptions(
+        inference_id=args.inference_id, filename=args.filename, **_invoke_kwargs(args)
+    )
     handle = client.submit(payload, options)
     if not args.wait:
         stdout.write(handle.inference_id + "\n")

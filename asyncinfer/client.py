@@ -1,7 +1,8 @@
-"""AsyncInferenceClient: upload, invoke, and wait on the results table instead of S3.
+"""AsyncInferenceClient: invoke, and wait on the results table instead of S3.
 
-Submission = upload the payload to the input bucket, ``InvokeEndpointAsync`` with its
-location, then a conditional PENDING record so ``status`` answers at once. Waiting reads
+Submission = ``InvokeEndpointAsync`` with the payload inline (``Body``, up to 128,000
+bytes) or uploaded to the input bucket first (``InputLocation``), then a conditional
+PENDING record so ``status`` answers at once. Waiting reads
 the results table the results writer fills from SageMaker's notifications (batched for
 many ids, see results.py); without a table it falls back to looking for the output and
 failure objects in S3.
@@ -12,6 +13,7 @@ from __future__ import annotations
 import base64
 import concurrent.futures as cf
 import contextlib
+import dataclasses
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -31,8 +33,9 @@ from asyncinfer.errors import (
     InferenceFailedError,
     InferenceNotFoundError,
     InferenceTimeoutError,
+    PayloadTooLargeError,
 )
-from asyncinfer.payloads import Payload, deserialize, to_payload
+from asyncinfer.payloads import MAX_INLINE_BYTES, Payload, deserialize, to_payload
 from asyncinfer.results import (
     COMPLETED,
     FAILED,
@@ -64,6 +67,23 @@ class InvokeOptions:
     inference_id: str | None = None
     request_ttl_seconds: int | None = None
     invocation_timeout_seconds: int | None = None
+    s3_output_path_extension: str | None = None
+    filename: str | None = None
+    # True: always Body (refused above MAX_INLINE_BYTES); False: always through S3;
+    # None: inline when the payload fits.
+    inline: bool | None = None
+
+    def sends_inline(self, payload: Payload) -> bool:
+        """Whether this payload goes in the request (Body) rather than through S3."""
+        if self.inline is None:
+            return payload.size <= MAX_INLINE_BYTES
+        if self.inline and payload.size > MAX_INLINE_BYTES:
+            raise PayloadTooLargeError(
+                f"payload {payload.name} is {payload.size:,} bytes; an inline request "
+                f"(Body) takes at most {MAX_INLINE_BYTES:,} bytes, so send it through S3 "
+                f"(inline=False / --no-inline)"
+            )
+        return self.inline
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:
@@ -211,11 +231,11 @@ class AsyncInferenceClient:
     def predict(
         self, data: Any, *, timeout: float | None = None, deserialize: bool = True, **options: Any
     ) -> Any:
-        """Upload, invoke, block until the result is in and return it (deserialised)."""
+        """Invoke, block until the result is in and return it (deserialised)."""
         return self.predict_async(data, **options).result(timeout, deserialize=deserialize)
 
     def predict_async(self, data: Any, **options: Any) -> InferenceHandle:
-        """Upload and invoke; return a handle at once."""
+        """Invoke; return a handle at once."""
         return self.submit(to_payload(data, options.get("content_type")), InvokeOptions(**options))
 
     def submit(
@@ -225,40 +245,36 @@ class AsyncInferenceClient:
         *,
         write_pending: bool = True,
     ) -> InferenceHandle:
-        """Upload and invoke; then record PENDING unless the caller batches those writes."""
+        """Invoke (uploading first unless the payload goes inline); then record PENDING
+        unless the caller batches those writes."""
         options = options or InvokeOptions()
         inference_id = options.inference_id or str(uuid.uuid4())
-        key = f"{self.input_prefix}{inference_id}"
-        input_location = self.input_location(inference_id)
         content_type = options.content_type or payload.content_type
         what = f"inference {inference_id}"
         with translate_errors(what):
-            body = payload.open()
-            try:
-                if payload.data is not None:
-                    self.aws("s3").put_object(
-                        Bucket=self.input_bucket, Key=key, Body=payload.data,
-                        ContentType=content_type,
-                    )  # fmt: skip
-                else:
-                    # upload_fileobj switches to multipart for large files.
-                    self.aws("s3").upload_fileobj(
-                        body, self.input_bucket, key, ExtraArgs={"ContentType": content_type}
-                    )
-            finally:
-                if payload.file is not None:
-                    payload.file.close()
             params: dict[str, Any] = {
                 "EndpointName": self.endpoint_name,
-                "InputLocation": input_location,
                 "InferenceId": inference_id,
                 "ContentType": content_type,
             }
+            # Inline (Body) or uploaded (InputLocation): exactly one, as the API requires.
+            input_location = None
+            try:
+                if options.sends_inline(payload):
+                    params["Body"] = payload.read()
+                else:
+                    input_location = self._upload(payload, inference_id, content_type)
+                    params["InputLocation"] = input_location
+            finally:
+                if payload.file is not None:
+                    payload.file.close()
             for name, value in (
                 ("Accept", options.accept),
                 ("CustomAttributes", options.custom_attributes),
                 ("RequestTTLSeconds", options.request_ttl_seconds),
                 ("InvocationTimeoutSeconds", options.invocation_timeout_seconds),
+                ("S3OutputPathExtension", options.s3_output_path_extension),
+                ("Filename", options.filename),
             ):
                 if value is not None:
                     params[name] = value
@@ -280,11 +296,24 @@ class AsyncInferenceClient:
                 self.table.put_pending(**self.pending_fields(handle))
         return handle
 
+    def _upload(self, payload: Payload, inference_id: str, content_type: str) -> str:
+        """Put the payload at this request's input location; return that location."""
+        key = f"{self.input_prefix}{inference_id}"
+        if payload.data is not None:
+            self.aws("s3").put_object(
+                Bucket=self.input_bucket, Key=key, Body=payload.data, ContentType=content_type
+            )
+        else:
+            # upload_fileobj switches to multipart for large files.
+            self.aws("s3").upload_fileobj(
+                payload.open(), self.input_bucket, key, ExtraArgs={"ContentType": content_type}
+            )
+        return self.input_location(inference_id)
+
     def input_location(self, inference_id: str) -> str:
         return f"s3://{self.input_bucket}/{self.input_prefix}{inference_id}"
 
     def pending_fields(self, handle: InferenceHandle) -> dict[str, Any]:
-        assert handle.input_location is not None
         return {
             "inference_id": handle.inference_id,
             "endpoint_name": self.endpoint_name,
@@ -460,11 +489,12 @@ class AsyncInferenceClient:
         ``Outcome.key`` is the item's position in ``items``; ``value`` holds the result or
         ``error`` the reason it failed (a failed item never stops the others).
         """
-        if options.get("inference_id"):
-            raise ConfigurationError(
-                "map() got inference_id; expected none, since every item needs its own id "
-                "(use predict_async per item to choose ids)"
-            )
+        for name, what in (("inference_id", "id"), ("filename", "output file")):
+            if options.get(name):
+                raise ConfigurationError(
+                    f"map() got {name}; expected none, since every item needs its own {what} "
+                    f"(use predict_async per item to choose them)"
+                )
         invoke = InvokeOptions(**options)
 
         def payload_of(item: Any) -> Callable[[], Payload]:
@@ -556,14 +586,7 @@ class Run:
 
     def _submit(self, work: WorkItem, payload: Payload, write_pending: bool) -> InferenceHandle:
         assert work.inference_id is not None
-        options = InvokeOptions(
-            content_type=self.options.content_type,
-            accept=self.options.accept,
-            custom_attributes=self.options.custom_attributes,
-            inference_id=work.inference_id,
-            request_ttl_seconds=self.options.request_ttl_seconds,
-            invocation_timeout_seconds=self.options.invocation_timeout_seconds,
-        )
+        options = dataclasses.replace(self.options, inference_id=work.inference_id)
         try:
             return self.client.submit(payload, options, write_pending=write_pending)
         except AsyncInferenceError:
@@ -591,10 +614,14 @@ class Run:
             work.inference_id = str(uuid.uuid4())
             if table is None:
                 continue
+            try:
+                inline = self.options.sends_inline(payload)
+            except PayloadTooLargeError:
+                continue  # refused by its own submission, which reports it
             items[work.inference_id] = table.pending_item(
                 inference_id=work.inference_id,
                 endpoint_name=self.client.endpoint_name,
-                input_location=self.client.input_location(work.inference_id),
+                input_location=None if inline else self.client.input_location(work.inference_id),
                 request_content_type=self.options.content_type or payload.content_type,
                 accept=self.options.accept,
                 custom_attributes=self.options.custom_attributes,
@@ -625,7 +652,11 @@ class Run:
         try:
             while True:
                 # 1. Keep the pool fed without reading the whole input, a group at a time.
-                while not exhausted and len(submitting) < 2 * self.concurrency:
+                # Refill only when a whole group fits (or the window is smaller than one),
+                # so the PENDING records of fresh ids go 25 to a BatchWriteItem instead of a
+                # few per call as single submissions finish.
+                window = 2 * self.concurrency
+                while not exhausted and window - len(submitting) >= min(PENDING_GROUP, window):
                     group: list[tuple[WorkItem, Payload]] = []
                     while len(group) < PENDING_GROUP and (
                         len(submitting) + len(group) < 2 * self.concurrency

@@ -19,6 +19,9 @@ from asyncinfer.errors import AsyncInferenceError, PayloadTooLargeError
 # Asynchronous inference accepts payloads "up to 1 GB". Taken as 10^9 bytes, the stricter
 # reading: failing here is cheaper than SageMaker failing the request after upload.
 MAX_PAYLOAD_BYTES = 1_000_000_000
+# InvokeEndpointAsync's inline Body: "up to 128,000 bytes" (Developer Guide, "Invoke an
+# Asynchronous Endpoint"; AsyncBodyBlob max 128000 in the pinned botocore's model).
+MAX_INLINE_BYTES = 128_000
 
 _SUFFIX_TYPES = {
     ".json": "application/json",
@@ -39,7 +42,13 @@ class Payload:
     content_type: str
     data: bytes | None = None
     file: IO[bytes] | None = None
-    name: str = "payload"
+    name: str = "(payload)"  # how messages name it: a quoted path, or its kind
+
+    def read(self) -> bytes:
+        """The whole payload (for an inline request, which is at most 128,000 bytes)."""
+        if self.data is not None:
+            return self.data
+        return self.open().read()
 
     def open(self) -> IO[bytes]:
         if self.data is not None:
@@ -62,11 +71,15 @@ def to_payload(data: Any, content_type: str | None = None) -> Payload:
     if isinstance(data, bytes | bytearray | memoryview):
         raw = bytes(data)
         check_size(len(raw), "(bytes)")
-        return Payload(len(raw), content_type or "application/octet-stream", data=raw)
+        return Payload(
+            len(raw), content_type or "application/octet-stream", data=raw, name="(bytes)"
+        )
     if isinstance(data, str):
         raw = data.encode("utf-8")
         check_size(len(raw), "(str)")
-        return Payload(len(raw), content_type or "text/plain; charset=utf-8", data=raw)
+        return Payload(
+            len(raw), content_type or "text/plain; charset=utf-8", data=raw, name="(str)"
+        )
     if isinstance(data, os.PathLike):
         path = Path(data)
         try:
@@ -77,7 +90,7 @@ def to_payload(data: Any, content_type: str | None = None) -> Payload:
             ) from None
         check_size(size, repr(str(path)))
         guessed = _SUFFIX_TYPES.get(path.suffix.lower(), "application/octet-stream")
-        return Payload(size, content_type or guessed, file=path.open("rb"), name=str(path))
+        return Payload(size, content_type or guessed, file=path.open("rb"), name=repr(str(path)))
     if hasattr(data, "read"):
         name = repr(getattr(data, "name", "(file object)"))
         try:
@@ -88,7 +101,9 @@ def to_payload(data: Any, content_type: str | None = None) -> Payload:
             # Not seekable (a pipe): read it, but never more than one byte past the limit.
             raw = data.read(MAX_PAYLOAD_BYTES + 1)
             check_size(len(raw), name)
-            return Payload(len(raw), content_type or "application/octet-stream", data=raw)
+            return Payload(
+                len(raw), content_type or "application/octet-stream", data=raw, name=name
+            )
         check_size(size, name)
         return Payload(size, content_type or "application/octet-stream", file=data, name=name)
     try:
@@ -99,7 +114,7 @@ def to_payload(data: Any, content_type: str | None = None) -> Payload:
             f"a path, a binary file or a JSON-serialisable value"
         ) from None
     check_size(len(raw), "(JSON)")
-    return Payload(len(raw), content_type or "application/json", data=raw)
+    return Payload(len(raw), content_type or "application/json", data=raw, name="(JSON)")
 
 
 def deserialize(body: bytes, content_type: str | None) -> Any:

@@ -126,7 +126,7 @@ class ResultsTable:
         *,
         inference_id: str,
         endpoint_name: str,
-        input_location: str,
+        input_location: str | None,
         request_content_type: str | None = None,
         accept: str | None = None,
         custom_attributes: str | None = None,
@@ -138,12 +138,13 @@ class ResultsTable:
             "inferenceId": inference_id,
             "status": PENDING,
             "endpointName": endpoint_name,
-            "inputLocation": input_location,
             "eventTime": iso_time(submitted),
             "expiresAt": int((submitted + timedelta(days=self.retention_days)).timestamp()),
         }
         # Absent when unknown, never empty strings (design contract).
+        # An inline request (Body) has no input object, so no inputLocation.
         for key, value in (
+            ("inputLocation", input_location),
             ("requestContentType", request_content_type),
             ("accept", accept),
             ("customAttributes", custom_attributes),

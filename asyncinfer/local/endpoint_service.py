@@ -2,11 +2,13 @@
 
 ``EndpointService`` accepts the request exactly as botocore's ``sagemaker-runtime`` client
 sends it (``POST /endpoints/<name>/async-invocations``, parameters in
-``X-Amzn-SageMaker-*`` headers) and answers HTTP 202 with ``{"InferenceId": ...}`` and the
-``X-Amzn-SageMaker-OutputLocation`` / ``-FailureLocation`` headers. Accepted requests wait
-in a queue; workers take them in order, read the input from S3, call the model's
-``POST /invocations``, write ``output/<id>.out`` or ``failure/<id>-error.out`` and publish
-the notification (the shape of ../shared/vectors) to the success or error topic.
+``X-Amzn-SageMaker-*`` headers, an inline payload as the HTTP body) and answers HTTP 202
+with ``{"InferenceId": ...}`` and the ``X-Amzn-SageMaker-OutputLocation`` /
+``-FailureLocation`` headers. Accepted requests wait in a queue; workers take them in
+order, read the input from S3 (or take the inline body), call the model's
+``POST /invocations``, write the output or failure object (``output/<id>.out``,
+``failure/<id>-error.out``, or where ``S3OutputPathExtension`` and ``Filename`` say) and
+publish the notification (the shape of ../shared/vectors) to the success or error topic.
 
 ``MaxConcurrentInvocationsPerInstance`` x instance count bounds the calls to the container,
 as on SageMaker, where the limit is on requests the platform sends to the container at
@@ -33,11 +35,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from .faults import Faults
 from .platform_io import ObjectUnavailable
 from .provision import ACCOUNT_ID
 
 INVOKE_PATH = re.compile(r"^/endpoints/([^/]+)/async-invocations$")
+# InvokeEndpointAsync's input shapes in the pinned botocore's sagemaker-runtime model
+# (service-2.json: AsyncBodyBlob, S3OutputPathExtensionHeader, FilenameHeader). botocore
+# checks only minimum lengths client-side; SageMaker answers the rest with ValidationError
+# ("Body and InputLocation are mutually exclusive. Provide exactly one of them.", same model).
+MAX_INLINE_BODY = 128_000
+MAX_PATH_EXTENSION = 512
+PATH_EXTENSION = re.compile(r"^(?!s3:|https:)[a-zA-Z0-9!_.*'()/-]+$")
+MAX_FILENAME = 32
+FILENAME = re.compile(r"^(?!.*\..*\.)[a-zA-Z0-9][a-zA-Z0-9-_\.]*$")
 DEFAULT_TTL_SECONDS = 6 * 3600
+DEFAULT_CONTENT_TYPE = "application/octet-stream"
 DEFAULT_INVOCATION_TIMEOUT_SECONDS = 900
 MAX_INCLUDED_BODY = 128 * 1024
 # While the model server is unreachable a worker keeps its request (still in the backlog)
@@ -64,8 +77,8 @@ def split_s3(uri: str) -> tuple[str, str]:
 class Request:
     inference_id: str
     endpoint_name: str
-    input_location: str
-    content_type: str
+    input_location: str | None
+    content_type: str | None  # None: the request named none (see _process)
     accept: str | None
     custom_attributes: str | None
     ttl_seconds: int
@@ -74,6 +87,7 @@ class Request:
     received_at: float = field(default_factory=time.monotonic)
     output_location: str = ""
     failure_location: str = ""
+    body: bytes | None = field(default=None, repr=False)  # an inline payload
 
 
 @dataclass(frozen=True)
@@ -82,6 +96,7 @@ class ModelFailure:
 
     reason: str
     body: bytes | None
+    content_type: str = "text/plain"
 
 
 @dataclass
@@ -126,7 +141,7 @@ class EndpointSettings:
 class Platform(Protocol):
     """SageMaker's own S3 and SNS calls (``platform_io.StandInPlatform`` in local mode)."""
 
-    def get_object(self, bucket: str, key: str) -> bytes: ...
+    def get_object(self, bucket: str, key: str) -> tuple[bytes, str | None]: ...
 
     def put_object(self, bucket: str, key: str, body: bytes, content_type: str) -> None: ...
 
@@ -161,6 +176,8 @@ class EndpointService:
         }
         self._cond = threading.Condition()
         self._stopping = False
+        # A fault hook (PUT /local/faults): while set, workers take no queued request.
+        self.paused = False
         self._threads: list[threading.Thread] = []
         self.counters: collections.Counter[str] = collections.Counter()
 
@@ -201,7 +218,7 @@ class EndpointService:
     # -- the API --------------------------------------------------------------------------
 
     def invoke(
-        self, endpoint_name: str, headers: dict[str, str]
+        self, endpoint_name: str, headers: dict[str, str], body: bytes = b""
     ) -> tuple[int, dict[str, str], bytes]:
         """One InvokeEndpointAsync call: (status, headers, body) as SageMaker answers."""
         settings = self.endpoints.get(endpoint_name)
@@ -213,10 +230,14 @@ class EndpointService:
             )
         get = {key.lower(): value for key, value in headers.items()}.get
         input_location = get("x-amzn-sagemaker-inputlocation")
-        if not input_location:
-            return error_response(
-                400, "ValidationError", "InputLocation is required by this local endpoint."
-            )
+        problem = request_problem(
+            input_location,
+            body,
+            get("x-amzn-sagemaker-s3outputpathextension"),
+            get("x-amzn-sagemaker-filename"),
+        )
+        if problem:
+            return error_response(400, "ValidationError", problem)
         try:
             ttl = int(get("x-amzn-sagemaker-requestttlseconds") or DEFAULT_TTL_SECONDS)
             timeout = int(
@@ -235,31 +256,42 @@ class EndpointService:
         request = Request(
             inference_id=inference_id,
             endpoint_name=endpoint_name,
-            input_location=input_location,
-            content_type=get("x-amzn-sagemaker-content-type") or "application/octet-stream",
+            input_location=input_location or None,
+            content_type=get("x-amzn-sagemaker-content-type"),
             accept=get("x-amzn-sagemaker-accept"),
             custom_attributes=get("x-amzn-sagemaker-custom-attributes"),
             ttl_seconds=ttl,
             timeout_seconds=timeout,
             received_time=iso_now(),
+            body=None if input_location else body,
         )
-        request.output_location = settings.output_path.rstrip("/") + f"/{inference_id}.out"
+        request.output_location, failure_location = result_locations(
+            settings,
+            inference_id,
+            get("x-amzn-sagemaker-s3outputpathextension"),
+            get("x-amzn-sagemaker-filename"),
+        )
         response_headers = {
             "Content-Type": "application/json",
             "X-Amzn-SageMaker-OutputLocation": request.output_location,
         }
-        if settings.failure_path:
-            request.failure_location = (
-                settings.failure_path.rstrip("/") + f"/{inference_id}-error.out"
-            )
-            response_headers["X-Amzn-SageMaker-FailureLocation"] = request.failure_location
+        if failure_location:
+            request.failure_location = failure_location
+            response_headers["X-Amzn-SageMaker-FailureLocation"] = failure_location
         with self._cond:
             if self._stopping:
                 return error_response(503, "ServiceUnavailable", "local mode is shutting down.")
             self._queues[endpoint_name].append(request)
             self.counters["accepted"] += 1
+            self.counters[f"{endpoint_name}:accepted"] += 1
             self._cond.notify()
         return 202, response_headers, json.dumps({"InferenceId": inference_id}).encode()
+
+    def set_paused(self, paused: bool) -> None:
+        """The fault hook's pause: workers leave queued requests in the queue while set."""
+        with self._cond:
+            self.paused = paused
+            self._cond.notify_all()
 
     def metrics(self) -> dict[str, dict[str, float]]:
         """The backlog metrics per endpoint, as CloudWatch's AWS/SageMaker namespace names them."""
@@ -283,6 +315,8 @@ class EndpointService:
                     "InvocationsProcesssed": self.counters[f"{name}:processed"],
                     "InvocationFailures": self.counters[f"{name}:failed"],
                     "ExpiredRequests": self.counters[f"{name}:expired"],
+                    # Local mode's own count (async endpoints publish no Invocations metric).
+                    "AcceptedRequests": self.counters[f"{name}:accepted"],
                 }
         return found
 
@@ -291,7 +325,7 @@ class EndpointService:
     def _next(self, settings: EndpointSettings) -> Request | None:
         queue = self._queues[settings.name]
         with self._cond:
-            while not queue and not self._stopping:
+            while (not queue or self.paused) and not self._stopping:
                 self._cond.wait(timeout=1.0)
             if self._stopping:
                 return None
@@ -333,19 +367,30 @@ class EndpointService:
         """
         if self._expired(settings, request):
             return
-        try:
-            bucket, key = split_s3(request.input_location)
-            payload = self.platform.get_object(bucket, key)
-        except (ObjectUnavailable, ValueError) as error:
-            reason = getattr(error, "code", None) or str(error)
-            self._fail(
-                settings,
-                request,
-                f"ClientError: Failed to download input data from {request.input_location}: "
-                f"{reason}.",
-                None,
-            )
-            return
+        if request.body is not None:
+            payload = request.body
+        else:
+            assert request.input_location is not None
+            try:
+                bucket, key = split_s3(request.input_location)
+                payload, object_type = self.platform.get_object(bucket, key)
+            except (ObjectUnavailable, ValueError) as error:
+                reason = getattr(error, "code", None) or str(error)
+                self._fail(
+                    settings,
+                    request,
+                    f"ClientError: Failed to download input data from "
+                    f"{request.input_location}: {reason}.",
+                    None,
+                )
+                return
+            # A request without ContentType (the SageMaker Python SDK's AsyncPredictor sends
+            # none; it sets the serializer's type on the uploaded object instead) passes the
+            # input object's Content-Type on to the container. AWS does not document this
+            # (docs/local-mode.md); it is what lets the SDK's CSV and JSON serializers reach
+            # a container that dispatches on Content-Type.
+            if request.content_type is None and object_type:
+                request.content_type = object_type
         while True:
             with self._model_slots[settings.name]:
                 outcome = self._invoke_model(request, payload)
@@ -359,7 +404,7 @@ class EndpointService:
             if self._expired(settings, request):
                 return
         if isinstance(outcome, ModelFailure):
-            self._fail(settings, request, outcome.reason, outcome.body)
+            self._fail(settings, request, outcome.reason, outcome.body, outcome.content_type)
         else:
             self._succeed(settings, request, *outcome)
 
@@ -368,7 +413,7 @@ class EndpointService:
     ) -> tuple[bytes, str] | ModelFailure | None:
         """The container call: (body, content type), the failure to notify, or None when
         the model server could not be reached."""
-        headers = {"Content-Type": request.content_type}
+        headers = {"Content-Type": request.content_type or DEFAULT_CONTENT_TYPE}
         if request.accept:
             headers["Accept"] = request.accept
         if request.custom_attributes:
@@ -414,31 +459,42 @@ class EndpointService:
             self.platform.publish(settings.success_topic, json.dumps(message))
 
     def _fail(
-        self, settings: EndpointSettings, request: Request, reason: str, body: bytes | None
+        self,
+        settings: EndpointSettings,
+        request: Request,
+        reason: str,
+        model_body: bytes | None,
+        body_type: str = "text/plain",
     ) -> None:
         self.counters[f"{settings.name}:failed"] += 1
         message = self._message(request, "Failed")
         message["failureReason"] = reason
         if request.failure_location:
             bucket, key = split_s3(request.failure_location)
-            self.platform.put_object(
-                bucket, key, body if body is not None else reason.encode(), "text/plain"
+            document, document_type = (
+                (model_body, body_type)
+                if model_body is not None
+                else (reason.encode(), "text/plain")
             )
+            self.platform.put_object(bucket, key, document, document_type)
             message["responseParameters"] = {"failureLocation": request.failure_location}
-        if body is not None and "ERROR_NOTIFICATION_TOPIC" in settings.include_response_in:
-            add_body(message, body)
+        if model_body is not None and "ERROR_NOTIFICATION_TOPIC" in settings.include_response_in:
+            add_body(message, model_body)
         self.counters["notified"] += 1
         if settings.error_topic:
             self.platform.publish(settings.error_topic, json.dumps(message))
 
     def _message(self, request: Request, status: str) -> dict[str, Any]:
-        parameters = {"contentType": request.content_type}
+        parameters = {"contentType": request.content_type or DEFAULT_CONTENT_TYPE}
         if request.accept:
             parameters["accept"] = request.accept
         if request.custom_attributes:
             parameters["customAttributes"] = request.custom_attributes
         parameters["endpointName"] = request.endpoint_name
-        parameters["inputLocation"] = request.input_location
+        # An inline request has no input object. AWS does not document the notification of
+        # one; local mode leaves the field out, the shape the results writer must tolerate.
+        if request.input_location:
+            parameters["inputLocation"] = request.input_location
         return {
             "awsRegion": self.region,
             "eventTime": iso_now(),
@@ -528,6 +584,66 @@ class ContainerClient:
             return reply.status, reply.headers, data
 
 
+def request_problem(
+    input_location: str | None, body: bytes, extension: str | None, filename: str | None
+) -> str | None:
+    """SageMaker's ValidationError message for these parameters, or None when they are valid.
+
+    The constraints are the pinned botocore model's (see MAX_INLINE_BODY); the message
+    wording follows AWS's "1 validation error detected" form, the exact text is not
+    documented.
+    """
+    if input_location and body:
+        return (
+            "Body and InputLocation are mutually exclusive; provide exactly one of them, not both."
+        )
+    if not input_location and not body:
+        return "Either Body or InputLocation must be provided; provide exactly one of them."
+    if len(body) > MAX_INLINE_BODY:
+        return (
+            "1 validation error detected: Value at 'body' failed to satisfy constraint: "
+            f"Member must have length less than or equal to {MAX_INLINE_BODY}"
+        )
+    for name, value, limit, pattern in (
+        ("s3OutputPathExtension", extension, MAX_PATH_EXTENSION, PATH_EXTENSION),
+        ("filename", filename, MAX_FILENAME, FILENAME),
+    ):
+        if value is None:
+            continue
+        if len(value) > limit:
+            return (
+                f"1 validation error detected: Value '{value}' at '{name}' failed to satisfy "
+                f"constraint: Member must have length less than or equal to {limit}"
+            )
+        if not pattern.match(value):
+            return (
+                f"1 validation error detected: Value '{value}' at '{name}' failed to satisfy "
+                f"constraint: Member must satisfy regular expression pattern: {pattern.pattern}"
+            )
+    return None
+
+
+def result_locations(
+    settings: EndpointSettings, inference_id: str, extension: str | None, filename: str | None
+) -> tuple[str, str | None]:
+    """Where the output and the failure object of one request go.
+
+    InvokeEndpointAsync (API reference): S3OutputPathExtension "is appended to the Amazon
+    S3 output path where the inference response payload is stored"; Filename names "the
+    inference response payload stored in Amazon S3. If not specified, Amazon SageMaker AI
+    generates a filename based on the inference ID". Neither says how the failure object is
+    named; local mode appends the extension to S3FailurePath too and keeps the failure
+    object's name `<id>-error.out` (unverified: clients must use the FailureLocation the
+    call returns, as they must the OutputLocation).
+    """
+    suffix = f"/{extension.strip('/')}" if extension and extension.strip("/") else ""
+    output = settings.output_path.rstrip("/") + suffix + f"/{filename or inference_id + '.out'}"
+    failure = None
+    if settings.failure_path:
+        failure = settings.failure_path.rstrip("/") + suffix + f"/{inference_id}-error.out"
+    return output, failure
+
+
 def add_body(message: dict[str, Any], body: bytes) -> None:
     # SageMaker includes the response only up to 128 KB; larger ones stay in S3 only.
     if len(body) <= MAX_INCLUDED_BODY:
@@ -548,33 +664,53 @@ def error_response(status: int, code: str, message: str) -> tuple[int, dict[str,
     )
 
 
-def wsgi_app(service_ref: Callable[[], EndpointService | None], moto_app: Any) -> Any:
-    """One WSGI app: the SageMaker runtime routes and /local/metrics here, the rest to moto."""
+def wsgi_app(
+    service_ref: Callable[[], EndpointService | None], moto_app: Any, faults: Faults | None = None
+) -> Any:
+    """One WSGI app: the SageMaker runtime routes and /local/* here, the rest to moto.
+
+    ``faults`` (``/local/faults``) adds latency to, or throttles, the calls of any service
+    before they are answered, as a far region or an exhausted quota would.
+    """
+    faults = faults or Faults()
+
+    def reply(
+        start_response: Callable[..., Any], status: int, headers: dict[str, str], body: bytes
+    ) -> Iterable[bytes]:
+        reason = {200: "OK", 202: "Accepted", 400: "Bad Request"}.get(status, "Error")
+        headers["Content-Length"] = str(len(body))
+        start_response(f"{status} {reason}", list(headers.items()))
+        return [body]
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "")
-        match = INVOKE_PATH.match(path)
         service = service_ref()
+        if path.startswith("/local/"):
+            if path == "/local/metrics" and method == "GET" and service is not None:
+                body = json.dumps(service.metrics()).encode()
+                return reply(start_response, 200, {"Content-Type": "application/json"}, body)
+            if path == "/local/faults":
+                status, body = faults.handle(method, read_body(environ), service)
+                return reply(start_response, status, {"Content-Type": "application/json"}, body)
+        answer = faults.apply(environ)
+        if answer is not None:
+            return reply(start_response, *answer)
+        match = INVOKE_PATH.match(path)
         if match and method == "POST" and service is not None:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-            if length:
-                environ["wsgi.input"].read(length)  # inline bodies are not supported locally
             headers = {
                 key[5:].replace("_", "-"): value
                 for key, value in environ.items()
                 if key.startswith("HTTP_")
             }
             name = urllib.parse.unquote(match.group(1))
-            status, response_headers, body = service.invoke(name, headers)
-        elif path == "/local/metrics" and method == "GET" and service is not None:
-            status, response_headers = 200, {"Content-Type": "application/json"}
-            body = json.dumps(service.metrics()).encode()
-        else:
-            return moto_app(environ, start_response)
-        reason = {200: "OK", 202: "Accepted", 400: "Bad Request"}.get(status, "Error")
-        response_headers["Content-Length"] = str(len(body))
-        start_response(f"{status} {reason}", list(response_headers.items()))
-        return [body]
+            status, response_headers, body = service.invoke(name, headers, read_body(environ))
+            return reply(start_response, status, response_headers, body)
+        return moto_app(environ, start_response)
 
     return app
+
+
+def read_body(environ: dict[str, Any]) -> bytes:
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    return bytes(environ["wsgi.input"].read(length)) if length else b""

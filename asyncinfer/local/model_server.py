@@ -82,6 +82,24 @@ def parse_csv(body: bytes) -> np.ndarray:
     return np.asarray(values, dtype=np.float32)
 
 
+def parse_json(body: bytes) -> np.ndarray:
+    """A JSON array of rows of N_FEATURES numbers (or one such row) -> a 2-D float array."""
+    try:
+        document = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise InvalidInput("payload is not JSON; expected an array of rows of numbers") from None
+    if not isinstance(document, list) or not document:
+        raise InvalidInput("payload must be a non-empty JSON array of rows of numbers")
+    rows = document if isinstance(document[0], list) else [document]
+    for number, row in enumerate(rows, start=1):
+        if not isinstance(row, list) or len(row) != N_FEATURES:
+            size = len(row) if isinstance(row, list) else type(row).__name__
+            raise InvalidInput(f"row {number} has {size} values; expected {N_FEATURES} numbers")
+        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in row):
+            raise InvalidInput(f"row {number} holds a value that is not a number")
+    return np.asarray(rows, dtype=np.float32)
+
+
 class ModelServer:
     """The HTTP server; thread-safe counters of requests in flight for tests and the bench."""
 
@@ -106,9 +124,26 @@ class ModelServer:
         self._thread: threading.Thread | None = None
 
     def predict(self, body: bytes) -> bytes:
-        features = parse_csv(body)
-        scores = self.booster.predict(self._xgb.DMatrix(features))
-        return ("\n".join(f"{float(score):.6f}" for score in scores) + "\n").encode()
+        return self.answer(body, "text/csv", None)[0]
+
+    def answer(self, body: bytes, content_type: str, accept: str | None) -> tuple[bytes, str]:
+        """Scores for CSV or JSON rows, as CSV or (Accept: application/json) a JSON array."""
+        if content_type == "text/csv":
+            features = parse_csv(body)
+        elif content_type == "application/json":
+            features = parse_json(body)
+        else:
+            raise InvalidInput(
+                f"unsupported content type {content_type!r}; expected text/csv or application/json"
+            )
+        scores = [
+            round(float(score), 6) for score in self.booster.predict(self._xgb.DMatrix(features))
+        ]
+        if "application/json" in (accept or ""):
+            return json.dumps(scores).encode(), "application/json"
+        return (
+            "\n".join(f"{score:.6f}" for score in scores) + "\n"
+        ).encode(), "text/csv; charset=utf-8"
 
     def _enter(self) -> None:
         with self._lock:
@@ -214,17 +249,20 @@ def _handler(server: ModelServer) -> type[BaseHTTPRequestHandler]:
                 self._reply(404, b"not found\n", "text/plain")
                 return
             server._enter()
+            wants_json = False
             try:
                 if server.delay_seconds:
                     time.sleep(server.delay_seconds)
                 content_type = (self.headers.get("Content-Type") or "text/csv").split(";")[0]
-                if content_type.strip().lower() != "text/csv":
-                    raise InvalidInput(
-                        f"unsupported content type {content_type!r}; expected text/csv"
-                    )
-                reply = (200, server.predict(body), "text/csv; charset=utf-8")
+                content_type = content_type.strip().lower()
+                wants_json = content_type == "application/json"
+                reply = (200, *server.answer(body, content_type, self.headers.get("Accept")))
             except InvalidInput as error:
-                reply = (400, str(error).encode(), "text/plain")
+                # A JSON request gets its error as JSON, as framework containers answer.
+                if wants_json:
+                    reply = (400, json.dumps({"message": str(error)}).encode(), "application/json")
+                else:
+                    reply = (400, str(error).encode(), "text/plain")
             except Exception as error:  # a real container answers 500 on a model fault
                 reply = (500, f"{type(error).__name__}: {error}".encode(), "text/plain")
             finally:

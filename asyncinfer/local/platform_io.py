@@ -37,13 +37,15 @@ class StandInPlatform:
         self._s3 = s3_backends[account_id][get_partition(region)]
         self._sns = sns_backends[account_id][region]
 
-    def get_object(self, bucket: str, key: str) -> bytes:
+    def get_object(self, bucket: str, key: str) -> tuple[bytes, str | None]:
+        """The object's bytes and its Content-Type (None when it was stored without one)."""
         if bucket not in self._s3.buckets:
             raise ObjectUnavailable("NoSuchBucket")
         found = self._s3.get_object(bucket, key)
         if found is None:
             raise ObjectUnavailable("NoSuchKey")
-        return bytes(found.value)
+        content_type = found.metadata.get("Content-Type")
+        return bytes(found.value), str(content_type) if content_type else None
 
     def put_object(self, bucket: str, key: str, body: bytes, content_type: str) -> None:
         if bucket not in self._s3.buckets:

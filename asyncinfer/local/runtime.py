@@ -38,6 +38,7 @@ from . import moto_speedups
 from . import provision as prov
 from .endpoint_service import EndpointService, EndpointSettings, wsgi_app
 from .event_source import require_writer
+from .faults import Faults
 from .platform_io import StandInPlatform
 
 DEFAULT_STACK = "SageMakerAsyncInference"
@@ -96,6 +97,7 @@ class LocalMode:
         self.outputs_file = state_dir / "outputs.json"
         self.info_file = state_dir / "local.json"
         self.service: EndpointService | None = None
+        self.faults = Faults()
         self.event_sources: list[tuple[subprocess.Popen[bytes], str]] = []
         self._results_sqs: Any = None
         self._server: Any = None
@@ -153,7 +155,7 @@ class LocalMode:
         # One log line per AWS call would bury the console's own messages.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         moto_app = moto_speedups.dispatcher()
-        app = wsgi_app(lambda: self.service, moto_app)
+        app = wsgi_app(lambda: self.service, moto_app, self.faults)
         self._server = make_server(
             "127.0.0.1", self.port, app, threaded=True, request_handler=MotoRequestHandler
         )
@@ -234,6 +236,7 @@ class LocalMode:
             "endpointUrl": self.url,
             "modelUrl": model_url,
             "metricsUrl": self.url + "/local/metrics",
+            "faultsUrl": self.url + "/local/faults",
             "outputsFile": str(self.outputs_file.resolve()),
             "stackName": self.stack_name,
             "environment": environment(self.url),

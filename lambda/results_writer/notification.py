@@ -69,6 +69,10 @@ def parse(body: object) -> Notification | None:
         )
     event_time = _time(message, "eventTime", required=True)
     assert event_time is not None
+    # An inline request (InvokeEndpointAsync with Body, June 2026) has no input object; AWS
+    # does not document its notification, so requestParameters.inputLocation may be absent,
+    # null, empty or anything else: the record then has no inputLocation and is still whole
+    # (to_item keeps only non-empty strings).
     request = message.get("requestParameters") or {}
     response = message.get("responseParameters") or {}
     body_field = message.get("responseBody")

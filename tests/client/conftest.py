@@ -1,88 +1,107 @@
-"""A deployed stack stood in for over loopback HTTP, and a way to run the CLI in-process."""
+"""The client tests run against local mode: the stack's own template, provisioned in moto,
+with local mode's endpoint service and the project's real results writer.
+
+Local mode runs in a child process (as `asyncinfer local up` does) with the tests' own model
+container (sentiment_model.py, ``--model-url``), so results are exact. Faults (added
+latency, throttling, a paused endpoint) are set through local mode's ``/local/faults``
+and cleared after every test; counts of requests come from ``/local/faults`` (per
+service) and ``/local/metrics`` (requests each endpoint accepted).
+"""
 
 from __future__ import annotations
 
 import io
-import uuid
+import json
+import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
+from asyncinfer import AsyncInferenceClient
 from asyncinfer.cli import main
-from tests.client.standin import (
-    AsyncEndpoint,
-    Gateway,
-    Stack,
-    WriterDriver,
-    deploy_stack,
-)
-from tests.results_table import create_results_table
+from tests.client.sentiment_model import SentimentModel
+from tests.local.helpers import Local, start_local
+
+STACK = "SageMakerAsyncInference"
 
 
 @dataclass
 class Deployment:
-    """Stand-ins shared by the client tests; each test deploys its own stack into them."""
+    """Local mode with the sentiment model; what the client tests read and steer."""
 
-    moto_url: str
-    endpoint: AsyncEndpoint
-    gateway: Gateway
-    table_name: str
-    drivers: list[WriterDriver] = field(default_factory=list)
+    local: Local
+    model: SentimentModel
 
     @property
     def url(self) -> str:
-        return self.gateway.url
+        return self.local.url
 
-    def deploy(self, *, with_table: bool = True, **kwargs: Any) -> Stack:
-        stack = deploy_stack(
-            self.moto_url,
-            self.endpoint,
-            stack_name=f"Stack{uuid.uuid4().hex[:8]}",
-            table_name=self.table_name if with_table else None,
-            with_table=with_table,
-            **kwargs,
+    @property
+    def outputs(self) -> dict[str, str]:
+        return self.local.outputs
+
+    @property
+    def outputs_file(self) -> Path:
+        return self.local.outputs_file
+
+    def aws(self, service: str) -> Any:
+        return boto3.client(service, endpoint_url=self.url, region_name="us-east-1")
+
+    def client(self, **kwargs: Any) -> AsyncInferenceClient:
+        kwargs.setdefault("poll_interval", 0.1)
+        return AsyncInferenceClient.from_stack(
+            outputs_file=self.outputs_file, endpoint_url=self.url, **kwargs
         )
-        if with_table:
-            outputs = stack.outputs
-            self.drivers.append(
-                WriterDriver(
-                    self.moto_url,
-                    outputs["ResultsQueueUrl"],
-                    outputs["ResultsQueueArn"],
-                    self.table_name,
-                )
-            )
-        return stack
+
+    def faults(self, method: str = "GET", **fields: Any) -> dict[str, Any]:
+        body = json.dumps(fields).encode() if fields else None
+        request = urllib.request.Request(self.url + "/local/faults", data=body, method=method)
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            return dict(json.loads(reply.read()))
+
+    def requests(self, service: str) -> int:
+        """AWS requests local mode has seen for a signing name (``s3``, ``sagemaker``...)."""
+        return int(self.faults()["requests"].get(service, 0))
+
+    def accepted(self) -> int:
+        """Requests the stack's endpoint has accepted so far."""
+        with urllib.request.urlopen(self.url + "/local/metrics", timeout=10) as reply:
+            metrics = json.loads(reply.read())
+        return int(metrics[self.outputs["EndpointName"]]["AcceptedRequests"])
+
+    def outputs_variant(self, directory: Path, **changes: str | None) -> Path:
+        """An outputs file like local mode's with some keys changed (None: removed)."""
+        outputs = dict(self.outputs)
+        for key, value in changes.items():
+            if value is None:
+                outputs.pop(key, None)
+            else:
+                outputs[key] = value
+        path = directory / f"outputs-{len(list(directory.glob('outputs-*')))}.json"
+        path.write_text(json.dumps({STACK: outputs}))
+        return path
 
 
-# Package-scoped: the writer drivers stop when the client tests end. Left running, they
-# polled queues that tests/local's in-process moto (mock_aws) wipes from this process's
-# shared backends on exit, and their error lines reached later tests' captured stderr.
 @pytest.fixture(scope="package")
-def deployment(moto_server: str) -> Iterator[Deployment]:
-    table_name = f"results-{uuid.uuid4().hex[:8]}"
-    create_results_table(moto_server, table_name)
-    endpoint = AsyncEndpoint(moto_server)
-    gateway = Gateway(moto_server, endpoint)
-    deployment = Deployment(moto_server, endpoint, gateway, table_name)
+def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    model = SentimentModel()
+    local = start_local(tmp_path_factory.mktemp("client-local"), "--model-url", model.url)
     try:
-        yield deployment
+        yield Deployment(local, model)
     finally:
-        for driver in deployment.drivers:
-            driver.stop()
-        gateway.stop()
-        endpoint.stop()
+        local.stop()
+        model.stop()
 
 
 @pytest.fixture
-def stack(deployment: Deployment) -> Iterator[Stack]:
-    """A fresh stack; the gateway's knobs are reset after the test."""
-    yield deployment.deploy()
-    deployment.gateway.throttle = None
-    deployment.gateway.delay_seconds = 0.0
-    deployment.endpoint.gate.set()
+def stack(deployment: Deployment) -> Iterator[Deployment]:
+    """The deployment, with every fault cleared after the test."""
+    yield deployment
+    deployment.faults("DELETE")
 
 
 @dataclass
@@ -93,12 +112,14 @@ class CliResult:
 
 
 @pytest.fixture
-def cli(deployment: Deployment, stack: Stack) -> Callable[..., CliResult]:
-    """Run ``asyncinfer`` in-process against the test's stack through the gateway."""
+def cli(stack: Deployment) -> Callable[..., CliResult]:
+    """Run ``asyncinfer`` in-process against local mode (its outputs file unless given)."""
 
-    def run(*argv: str, target: Stack | None = None) -> CliResult:
+    def run(*argv: str, outputs_file: Path | None = None) -> CliResult:
         out, err = io.StringIO(), io.StringIO()
-        connection = ["--endpoint-url", deployment.url, "--stack", (target or stack).name]
+        connection = [
+            "--endpoint-url", stack.url, "--outputs-file", str(outputs_file or stack.outputs_file)
+        ]  # fmt: skip
         code = main([*connection, *argv], stdout=out, stderr=err)
         return CliResult(code, out.getvalue(), err.getvalue())
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
 import asyncinfer.batch
-from asyncinfer import AsyncInferenceClient
 from asyncinfer.batch import Summary
 
 TIMEOUT = "60"
@@ -29,6 +29,7 @@ def test_jsonl_batch_joins_inputs_with_results_and_reports_bad_lines(
     lines.append(json.dumps("this one will FAIL"))
     source.write_text("\n".join(lines) + "\n\n")  # a trailing blank line is no item
     output = tmp_path / "results.jsonl"
+    before = deployment.accepted()
     result = cli("batch", str(source), "--wrap", "inputs", "-o", str(output), "--timeout", TIMEOUT)
     assert result.code == 1  # some items failed
     entries = read_output(output)
@@ -47,7 +48,7 @@ def test_jsonl_batch_joins_inputs_with_results_and_reports_bad_lines(
         assert entry["input"] in tweets
         assert entry["result"][0]["label"] == "POSITIVE"
         assert entry["latencyMs"] >= 0
-    assert deployment.gateway.invocations[stack.outputs["EndpointName"]] == 21
+    assert deployment.accepted() - before == 21
     summary = result.err
     assert "completed               20" in summary
     assert "failed                  2" in summary
@@ -110,7 +111,7 @@ def test_interrupted_batch_resumes_without_duplicates(
     total = 40
     source.write_text("".join(json.dumps({"inputs": f"good {i}"}) + "\n" for i in range(total)))
     output = tmp_path / "out.jsonl"
-    endpoint = stack.outputs["EndpointName"]
+    base = deployment.accepted()
     real_read_items = asyncinfer.batch.read_items
 
     def interrupted(options):  # Ctrl-C while item 15 is being read
@@ -123,14 +124,14 @@ def test_interrupted_batch_resumes_without_duplicates(
     first = cli("batch", str(source), "-o", str(output), "--concurrency", "4")
     assert first.code == 130
     assert "rerun the same command to resume" in first.err
-    sent_first = deployment.gateway.invocations[endpoint]
+    sent_first = deployment.accepted() - base
     assert 0 < sent_first <= 14
     monkeypatch.setattr(asyncinfer.batch, "read_items", real_read_items)
     second = cli(
         "batch", str(source), "-o", str(output), "--concurrency", "4", "--timeout", TIMEOUT
     )
     assert second.code == 0, second.err
-    assert deployment.gateway.invocations[endpoint] == total  # nothing was sent twice
+    assert deployment.accepted() - base == total  # nothing was sent twice
     entries = read_output(output)
     assert sorted(entries) == list(range(1, total + 1))
     assert all(e["status"] == "COMPLETED" for e in entries.values())
@@ -138,7 +139,7 @@ def test_interrupted_batch_resumes_without_duplicates(
     third = cli("batch", str(source), "-o", str(output))
     assert third.code == 0
     assert "already done (resumed)  40" in third.err
-    assert deployment.gateway.invocations[endpoint] == total
+    assert deployment.accepted() - base == total
 
 
 def test_items_cut_off_mid_submission_are_resent_unless_their_result_is_in(
@@ -147,25 +148,26 @@ def test_items_cut_off_mid_submission_are_resent_unless_their_result_is_in(
     source = tmp_path / "in.jsonl"
     source.write_text('{"inputs": "love"}\n{"inputs": "good"}\n')
     output = tmp_path / "out.jsonl"
-    client = AsyncInferenceClient.from_stack(stack.name, endpoint_url=deployment.url)
-    accepted = client.predict_async({"inputs": "love"}, inference_id="accepted-before-crash")
+    client = deployment.client()
+    accepted_id = f"accepted-before-crash-{uuid.uuid4().hex[:8]}"
+    never_id = f"never-accepted-{uuid.uuid4().hex[:8]}"
+    accepted = client.predict_async({"inputs": "love"}, inference_id=accepted_id)
     client.wait(accepted, timeout=60)  # its result is in the table
     manifest = Path(str(output) + ".manifest")
     manifest.write_text(
         json.dumps({"event": "submitting", "line": 1, "inferenceId": accepted.inference_id})
         + "\n"
-        + json.dumps({"event": "submitting", "line": 2, "inferenceId": "never-accepted"})
+        + json.dumps({"event": "submitting", "line": 2, "inferenceId": never_id})
         + "\n"
         + '{"event": "submitted", "li'  # a line cut short by the crash
     )
-    endpoint = stack.outputs["EndpointName"]
-    before = deployment.gateway.invocations[endpoint]
+    before = deployment.accepted()
     result = cli("batch", str(source), "-o", str(output), "--timeout", TIMEOUT)
     assert result.code == 0, result.err
-    assert deployment.gateway.invocations[endpoint] == before + 1  # only line 2 went out
+    assert deployment.accepted() == before + 1  # only line 2 went out
     entries = read_output(output)
-    assert entries[1]["inferenceId"] == "accepted-before-crash"
-    assert entries[2]["inferenceId"] == "never-accepted"  # resent under the same id
+    assert entries[1]["inferenceId"] == accepted_id
+    assert entries[2]["inferenceId"] == never_id  # resent under the same id
 
 
 def test_summary_percentiles_are_nearest_rank() -> None:
@@ -174,3 +176,45 @@ def test_summary_percentiles_are_nearest_rank() -> None:
     assert summary.percentile(0.95) == 95.0
     assert Summary().percentile(0.5) is None
     assert Summary().table().splitlines()[-1].split() == ["p95", "latency", "-"]
+
+
+def test_batch_of_mixed_sizes_resumes_inline_and_uploaded_items(
+    cli, deployment, tmp_path: Path, monkeypatch
+) -> None:
+    """Small lines go inline, a line over 128,000 bytes through S3; both resume."""
+    source = tmp_path / "mixed.jsonl"
+    big = "love " * 26_000  # about 130,000 bytes once wrapped
+    lines = [json.dumps(f"good {i}") for i in range(6)]
+    lines.insert(3, json.dumps(big))
+    source.write_text("\n".join(lines) + "\n")
+    output = tmp_path / "mixed.results.jsonl"
+    base = deployment.accepted()
+    s3_before = deployment.requests("s3")
+    real_read_items = asyncinfer.batch.read_items
+
+    def interrupted(options):  # Ctrl-C while line 6 is being read
+        for item in real_read_items(options):
+            if item.line == 6:
+                raise KeyboardInterrupt
+            yield item
+
+    monkeypatch.setattr(asyncinfer.batch, "read_items", interrupted)
+    first = cli("batch", str(source), "--wrap", "inputs", "-o", str(output), "--concurrency", "1")
+    assert first.code == 130
+    monkeypatch.setattr(asyncinfer.batch, "read_items", real_read_items)
+    second = cli(
+        "batch", str(source), "--wrap", "inputs", "-o", str(output), "--timeout", TIMEOUT
+    )  # fmt: skip
+    assert second.code == 0, second.err
+    assert deployment.accepted() - base == 7  # nothing sent twice
+    entries = read_output(output)
+    assert sorted(entries) == list(range(1, 8))
+    assert all(e["status"] == "COMPLETED" for e in entries.values())
+    assert entries[4]["result"][0]["label"] == "POSITIVE"
+    # The big line was uploaded once (and its result read back at most once).
+    assert deployment.requests("s3") - s3_before <= 2
+    client = deployment.client()
+    record = client.records([client.handle(entries[4]["inferenceId"])])[entries[4]["inferenceId"]]
+    assert record is not None and record.input_location is not None
+    small = client.records([client.handle(entries[1]["inferenceId"])])[entries[1]["inferenceId"]]
+    assert small is not None and small.input_location is None

@@ -1,4 +1,4 @@
-"""Every CLI command against the stand-ins, in-process and once through the console script."""
+"""Every CLI command against local mode, in-process and once through the console script."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import io
 import json
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
 
-from asyncinfer import AsyncInferenceClient
 from asyncinfer.cli import build_parser, main, parse_since
 from asyncinfer.errors import ConfigurationError
 from tests.client.conftest import assert_one_line_error
@@ -38,7 +38,8 @@ def test_console_script_runs_the_cli(deployment, stack, tmp_path: Path) -> None:
     payload = tmp_path / "tweet.json"
     payload.write_text(json.dumps({"inputs": "I love this"}))
     completed = subprocess.run(
-        [str(ASYNCINFER), "--endpoint-url", deployment.url, "--stack", stack.name,
+        [str(ASYNCINFER), "--endpoint-url", deployment.url,
+         "--outputs-file", str(deployment.outputs_file),
          "submit", str(payload), "--wait", "--timeout", TIMEOUT],
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
@@ -52,7 +53,7 @@ def test_submit_prints_the_inference_id(cli, deployment, stack, tmp_path: Path) 
     result = cli("submit", str(payload), "--custom-attributes", "k=v")
     assert result.code == 0, result.err
     inference_id = result.out.strip()
-    client = AsyncInferenceClient.from_stack(stack.name, endpoint_url=deployment.url)
+    client = deployment.client()
     record = client.records([client.handle(inference_id)])[inference_id]
     assert record is not None and record.item["customAttributes"] == "k=v"
     assert record.item["requestContentType"] == "application/json"  # guessed from .json
@@ -84,12 +85,12 @@ def test_submit_wait_on_a_failure_prints_reason_and_location(cli, tmp_path: Path
 
 
 def test_status_of_several_ids(cli, deployment, stack, tmp_path: Path) -> None:
-    client = AsyncInferenceClient.from_stack(stack.name, endpoint_url=deployment.url)
+    client = deployment.client()
     good = client.predict_async({"inputs": "love"})
     bad = client.predict_async({"inputs": "FAIL"})
     client.wait(good, timeout=60)
     client.wait(bad, timeout=60)
-    deployment.endpoint.gate.clear()
+    deployment.faults("PUT", paused=True)
     waiting = client.predict_async({"inputs": "later"})
     result = cli("status", good.inference_id, bad.inference_id, waiting.inference_id, "nope")
     lines = result.out.splitlines()
@@ -105,7 +106,7 @@ def test_status_of_several_ids(cli, deployment, stack, tmp_path: Path) -> None:
 
 
 def test_result_to_stdout_and_to_a_file(cli, deployment, stack, tmp_path: Path) -> None:
-    client = AsyncInferenceClient.from_stack(stack.name, endpoint_url=deployment.url)
+    client = deployment.client()
     handle = client.predict_async({"inputs": "love"})
     client.wait(handle, timeout=60)
     printed = cli("result", handle.inference_id)
@@ -118,12 +119,12 @@ def test_result_to_stdout_and_to_a_file(cli, deployment, stack, tmp_path: Path) 
 
 
 def test_result_waits_when_asked(cli, deployment, stack) -> None:
-    client = AsyncInferenceClient.from_stack(stack.name, endpoint_url=deployment.url)
-    deployment.endpoint.gate.clear()
+    client = deployment.client()
+    deployment.faults("PUT", paused=True)
     handle = client.predict_async({"inputs": "love"})
     pending = cli("result", handle.inference_id)
     assert_one_line_error(pending, handle.inference_id, "still PENDING")
-    deployment.endpoint.gate.set()
+    deployment.faults("PUT", paused=False)
     waited = cli("result", handle.inference_id, "--wait", "--timeout", TIMEOUT)
     assert waited.code == 0, waited.err
     assert json.loads(waited.out)[0]["label"] == "POSITIVE"
@@ -133,28 +134,42 @@ def test_result_of_an_unknown_id(cli) -> None:
     assert_one_line_error(cli("result", "no-such-id"), "no-such-id", "no record")
 
 
-def test_failures_lists_this_endpoints_failures_with_reasons(cli, deployment, stack) -> None:
-    other = deployment.deploy()  # same results table, another endpoint
-    mine = AsyncInferenceClient.from_stack(stack.name, endpoint_url=deployment.url)
-    theirs = AsyncInferenceClient.from_stack(other.name, endpoint_url=deployment.url)
+def test_failures_lists_this_endpoints_failures_with_reasons(
+    cli, deployment, stack, vectors_dir: Path
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    since = (datetime.now(UTC) - timedelta(seconds=1)).isoformat().replace("+00:00", "Z")
+    mine = deployment.client()
     failed = [mine.predict_async({"inputs": f"FAIL {i}"}) for i in range(2)]
     fine = mine.predict_async({"inputs": "love"})
-    foreign = theirs.predict_async({"inputs": "FAIL elsewhere"})
-    for handle in [*failed, fine, foreign]:
-        handle.client.wait(handle, timeout=60)
-    result = cli("failures", "--since", "1h")
+    # Another endpoint's failure in the same results table, through the results queue.
+    foreign = json.loads((vectors_dir / "error-with-failure-location.json").read_text())
+    foreign["inferenceId"] = f"foreign-{fine.inference_id}"
+    foreign["requestParameters"]["endpointName"] = "another-endpoint"
+    foreign["eventTime"] = (
+        datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    )
+    deployment.aws("sqs").send_message(
+        QueueUrl=stack.outputs["ResultsQueueUrl"], MessageBody=json.dumps(foreign)
+    )
+    for handle in [*failed, fine]:
+        mine.wait(handle, timeout=60)
+    mine.wait(mine.handle(foreign["inferenceId"]), timeout=60)
+    result = cli("failures", "--since", since)
     assert result.code == 0, result.err
     listed = result.out.splitlines()
-    assert len(listed) == 2
     for handle in failed:
         line = next(line for line in listed if handle.inference_id in line)
         assert "model refused input" in line and handle.failure_location in line
-    assert "2 failed inference(s)" in result.err
-    everywhere = cli("failures", "--since", "1h", "--all-endpoints", "--json")
+    assert not any(fine.inference_id in line for line in listed)
+    assert not any(foreign["inferenceId"] in line for line in listed)  # not this endpoint
+    assert f"{len(listed)} failed inference(s)" in result.err
+    everywhere = cli("failures", "--since", since, "--all-endpoints", "--json")
     ids = {json.loads(line)["inferenceId"] for line in everywhere.out.splitlines()}
-    assert {foreign.inference_id, *(h.inference_id for h in failed)} <= ids
+    assert {foreign["inferenceId"], *(h.inference_id for h in failed)} <= ids
     assert fine.inference_id not in ids
-    assert cli("failures", "--since", "1h", "--limit", "1").out.count("\n") == 1
+    assert cli("failures", "--since", since, "--limit", "1").out.count("\n") == 1
 
 
 def test_failures_since_rejects_nonsense(cli) -> None:
@@ -177,7 +192,8 @@ def test_connection_options_work_after_the_command(deployment, stack, tmp_path: 
     payload.write_text(json.dumps({"inputs": "x"}))
     out, err = io.StringIO(), io.StringIO()
     code = main(
-        ["submit", str(payload), "--endpoint-url", deployment.url, "--stack", stack.name],
+        ["submit", str(payload), "--endpoint-url", deployment.url,
+         "--outputs-file", str(deployment.outputs_file)],
         stdout=out, stderr=err,
     )  # fmt: skip
     assert code == 0, err.getvalue()
@@ -190,7 +206,8 @@ def test_endpoint_url_from_the_environment(deployment, stack, tmp_path: Path, mo
     payload.write_text(json.dumps({"inputs": "love"}))
     out, err = io.StringIO(), io.StringIO()
     code = main(
-        ["--stack", stack.name, "submit", str(payload), "--wait", "--timeout", TIMEOUT],
+        ["--outputs-file", str(deployment.outputs_file),
+         "submit", str(payload), "--wait", "--timeout", TIMEOUT],
         stdout=out, stderr=err,
     )  # fmt: skip
     assert code == 0, err.getvalue()
@@ -214,17 +231,15 @@ def test_redrive_moves_dead_letters_back_through_the_writer(
 ) -> None:
     """`asyncinfer redrive` finds both queues from the stack and delegates to asyncinfer.redrive."""
     pytest.importorskip("asyncinfer.redrive")
-    from tests.client.standin import aws_client
-
     message = json.loads((vectors_dir / "success.json").read_text())
-    inference_id = f"redriven-{stack.name}"
+    inference_id = f"redriven-{uuid.uuid4()}"
     message["inferenceId"] = inference_id
     message["requestParameters"]["endpointName"] = stack.outputs["EndpointName"]
-    sqs = aws_client("sqs", deployment.moto_url)
+    sqs = deployment.aws("sqs")
     sqs.send_message(QueueUrl=stack.outputs["DeadLetterQueueUrl"], MessageBody=json.dumps(message))
     result = cli("redrive")
     assert result.code == 0, result.err
-    client = AsyncInferenceClient.from_stack(stack.name, endpoint_url=deployment.url)
+    client = deployment.client()
     record = client.wait(client.handle(inference_id), timeout=60)
     assert record.status == "COMPLETED"
     assert record.output_location == message["responseParameters"]["outputLocation"]
@@ -233,3 +248,25 @@ def test_redrive_moves_dead_letters_back_through_the_writer(
         AttributeNames=["ApproximateNumberOfMessages"],
     )
     assert left["Attributes"]["ApproximateNumberOfMessages"] == "0"
+
+
+def test_submit_inline_or_through_s3_and_output_naming(cli, deployment, tmp_path: Path) -> None:
+    payload = tmp_path / "tweet.json"
+    payload.write_text(json.dumps({"inputs": "I love this"}))
+    s3_before = deployment.requests("s3")
+    inline = cli("submit", str(payload), "--wait", "--timeout", TIMEOUT)
+    assert inline.code == 0, inline.err
+    assert deployment.requests("s3") == s3_before  # nothing uploaded, nothing read
+    uploaded = cli(
+        "submit", str(payload), "--no-inline", "--output-path-extension", "cli/run1",
+        "--filename", "tweet.out",
+    )  # fmt: skip
+    assert uploaded.code == 0, uploaded.err
+    inference_id = uploaded.out.strip()
+    record = deployment.client().wait(deployment.client().handle(inference_id), timeout=60)
+    assert record.output_location == f"{deployment.outputs['OutputPath']}cli/run1/tweet.out"
+    assert record.input_location == (
+        f"s3://{deployment.outputs['InputBucketName']}/requests/{inference_id}"
+    )
+    shown = cli("result", inference_id)
+    assert json.loads(shown.out) == json.loads(inline.out)

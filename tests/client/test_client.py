@@ -1,23 +1,27 @@
-"""The Python API end to end: stand-in endpoint -> SNS -> SQS -> real results writer -> table."""
+"""The Python API end to end on local mode: endpoint -> SNS -> SQS -> results writer -> table."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 
 import pytest
 
 from asyncinfer import AsyncInferenceClient, InferenceFailedError
-from asyncinfer.errors import ConfigurationError, EndpointNotFoundError, InferenceTimeoutError
+from asyncinfer.errors import (
+    ConfigurationError,
+    EndpointNotFoundError,
+    InferenceTimeoutError,
+    PayloadTooLargeError,
+)
+from asyncinfer.payloads import MAX_INLINE_BYTES
 from asyncinfer.results import COMPLETED, PENDING
-from tests.client.standin import aws_client
 
 TIMEOUT = 60  # generous: only a hang would reach it
 
 
-def make_client(deployment, stack, **kwargs) -> AsyncInferenceClient:
-    return AsyncInferenceClient.from_stack(
-        stack.name, endpoint_url=deployment.url, poll_interval=0.1, **kwargs
-    )
+def make_client(deployment, stack=None, **kwargs) -> AsyncInferenceClient:
+    return deployment.client(**kwargs)
 
 
 def count_calls(client: AsyncInferenceClient, service: str) -> Counter[str]:
@@ -48,7 +52,7 @@ def test_predict_returns_csv_rows_and_raw_bytes(deployment, stack) -> None:
 
 def test_handle_is_pending_until_the_writer_records_the_result(deployment, stack) -> None:
     client = make_client(deployment, stack)
-    deployment.endpoint.gate.clear()  # the endpoint holds every request
+    stack.faults("PUT", paused=True)  # the endpoint holds every request
     handle = client.predict_async(
         {"inputs": "good"}, accept="application/json", custom_attributes="trace=1"
     )
@@ -60,17 +64,14 @@ def test_handle_is_pending_until_the_writer_records_the_result(deployment, stack
     assert record is not None
     item = record.item
     assert item["endpointName"] == stack.outputs["EndpointName"]
-    assert (
-        item["inputLocation"]
-        == f"s3://{stack.outputs['InputBucketName']}/requests/{handle.inference_id}"
-    )
+    assert "inputLocation" not in item  # a small payload went inline: no input object
     assert item["customAttributes"] == "trace=1"
     assert item["accept"] == "application/json"
     assert item["requestContentType"] == "application/json"
     assert item["expiresAt"] > 0
     with pytest.raises(InferenceTimeoutError, match=handle.inference_id):
         handle.result(timeout=0.3)
-    deployment.endpoint.gate.set()
+    stack.faults("PUT", paused=False)
     assert handle.result(timeout=TIMEOUT) == [{"label": "POSITIVE", "score": 0.54}]
     assert handle.done()
     assert handle.status() == COMPLETED
@@ -123,23 +124,89 @@ def test_waiting_reads_the_table_not_s3(deployment, stack) -> None:
     client = make_client(deployment, stack)
     s3_calls = count_calls(client, "s3")
     table_calls = count_calls(client, "dynamodb")
+    runtime_calls = count_calls(client, "sagemaker-runtime")
     assert client.predict({"inputs": "love"}, timeout=TIMEOUT)[0]["label"] == "POSITIVE"
     assert table_calls["BatchGetItem"] >= 1
-    # One upload and one download of the result; no HeadObject polling.
-    assert s3_calls == Counter({"PutObject": 1, "GetObject": 1})
+    # Inline, and the stack includes the response in the notification (the record
+    # carries it): one API call to submit, none to S3 at all, no HeadObject polling.
+    assert runtime_calls == Counter({"InvokeEndpointAsync": 1})
+    assert s3_calls == Counter()
 
 
-def test_result_comes_from_the_notification_body_when_included(deployment) -> None:
-    stack = deployment.deploy(include_response_body=True)
+def test_no_inline_uploads_the_payload_first(deployment, stack) -> None:
     client = make_client(deployment, stack)
     s3_calls = count_calls(client, "s3")
-    assert client.predict({"inputs": "great"}, timeout=TIMEOUT)[0]["label"] == "POSITIVE"
-    assert "GetObject" not in s3_calls  # the record carried the body
+    sent: list[dict] = []
+    client.aws("sagemaker-runtime").meta.events.register(
+        "before-call.sagemaker-runtime.InvokeEndpointAsync",
+        lambda params, **_: sent.append(params),
+    )
+    handle = client.predict_async({"inputs": "love"}, inline=False)
+    assert handle.result(timeout=TIMEOUT)[0]["label"] == "POSITIVE"
+    assert s3_calls == Counter({"PutObject": 1})
+    assert sent[0]["body"] == b""
+    assert sent[0]["headers"]["X-Amzn-SageMaker-InputLocation"] == handle.input_location
+    assert handle.input_location == (
+        f"s3://{stack.outputs['InputBucketName']}/requests/{handle.inference_id}"
+    )
+    record = handle.record()
+    assert record is not None and record.item["inputLocation"] == handle.input_location
 
 
-def test_without_a_table_waiting_falls_back_to_s3(deployment) -> None:
-    stack = deployment.deploy(with_table=False)
+def test_payloads_over_the_inline_limit_go_through_s3_and_back(deployment, stack) -> None:
+    """Above 128,000 bytes the payload is uploaded; a reply over 128 KiB is not in the
+    notification, so the result is read from the output object."""
     client = make_client(deployment, stack)
+    s3_calls = count_calls(client, "s3")
+    payload = bytes(range(256)) * 550  # 140,800 bytes, > 128 KiB
+    assert client.predict(payload, timeout=TIMEOUT) == payload[::-1]
+    assert s3_calls == Counter({"PutObject": 1, "GetObject": 1})
+    inline = bytes(MAX_INLINE_BYTES)  # exactly the limit still goes inline
+    s3_calls.clear()
+    assert client.predict_async(inline).input_location is None
+    assert "PutObject" not in s3_calls
+
+
+def test_forced_inline_payload_over_the_limit_is_refused(deployment, stack) -> None:
+    client = make_client(deployment, stack)
+    runtime_calls = count_calls(client, "sagemaker-runtime")
+    with pytest.raises(PayloadTooLargeError) as raised:
+        client.predict_async(bytes(MAX_INLINE_BYTES + 1), inline=True)
+    assert str(raised.value) == (
+        "payload (bytes) is 128,001 bytes; an inline request (Body) takes at most 128,000 "
+        "bytes, so send it through S3 (inline=False / --no-inline)"
+    )
+    assert runtime_calls == Counter()
+
+
+def test_output_path_extension_and_filename_name_the_output(deployment, stack) -> None:
+    client = make_client(deployment, stack)
+    handle = client.predict_async(
+        {"inputs": "love"}, s3_output_path_extension="runs/7", filename="tweet.json"
+    )
+    assert handle.output_location == f"{stack.outputs['OutputPath']}runs/7/tweet.json"
+    assert handle.failure_location == (
+        f"{stack.outputs['FailurePath']}runs/7/{handle.inference_id}-error.out"
+    )
+    record = client.wait(handle, timeout=TIMEOUT)
+    assert record.output_location == handle.output_location  # the writer's record
+    bucket, _, key = handle.output_location[5:].partition("/")
+    stored = deployment.aws("s3").get_object(Bucket=bucket, Key=key)
+    assert json.loads(stored["Body"].read())[0]["label"] == "POSITIVE"
+    failed = client.predict_async({"inputs": "FAIL"}, s3_output_path_extension="runs/7")
+    with pytest.raises(InferenceFailedError) as raised:
+        failed.result(timeout=TIMEOUT)
+    assert raised.value.failure_location == failed.failure_location
+    bucket, _, key = (failed.failure_location or "")[5:].partition("/")
+    assert deployment.aws("s3").head_object(Bucket=bucket, Key=key)["ContentLength"] > 0
+
+
+def test_without_a_table_waiting_falls_back_to_s3(deployment, stack, tmp_path) -> None:
+    client = AsyncInferenceClient.from_stack(
+        outputs_file=deployment.outputs_variant(tmp_path, ResultsTableName=None),
+        endpoint_url=deployment.url,
+        poll_interval=0.1,
+    )
     assert client.table is None
     s3_calls = count_calls(client, "s3")
     assert client.predict({"inputs": "love"}, timeout=TIMEOUT)[0]["label"] == "POSITIVE"
@@ -153,6 +220,7 @@ def test_without_a_table_waiting_falls_back_to_s3(deployment) -> None:
 def test_map_yields_every_item_with_its_result_or_error(deployment, stack) -> None:
     client = make_client(deployment, stack)
     items = [{"inputs": f"good {i}"} for i in range(25)] + [{"inputs": "FAIL"}]
+    before = deployment.accepted()
     outcomes = list(client.map(items, concurrency=4, timeout=TIMEOUT))
     assert sorted(o.key for o in outcomes) == list(range(26))
     failed = [o for o in outcomes if not o.ok]
@@ -162,7 +230,7 @@ def test_map_yields_every_item_with_its_result_or_error(deployment, stack) -> No
         if outcome.ok:
             assert outcome.value[0]["label"] == "POSITIVE"
             assert outcome.item == items[outcome.key]
-    assert deployment.gateway.invocations[stack.outputs["EndpointName"]] == 26
+    assert deployment.accepted() - before == 26
 
 
 def test_pending_write_never_regresses_a_terminal_record(deployment, stack) -> None:
@@ -241,18 +309,22 @@ def test_map_writes_pending_records_in_groups_before_invoking(deployment, stack)
     assert order.index("BatchWriteItem") < order.index("InvokeEndpointAsync")
 
 
-def test_pending_record_of_a_request_that_was_never_accepted_is_removed(deployment) -> None:
-    stack = deployment.deploy()
-    client = make_client(deployment, stack)
-    del deployment.endpoint.endpoints[stack.outputs["EndpointName"]]
+def test_pending_record_of_a_request_that_was_never_accepted_is_removed(
+    deployment, stack, tmp_path
+) -> None:
+    missing = "deleted-endpoint"
+    client = AsyncInferenceClient.from_stack(
+        outputs_file=deployment.outputs_variant(tmp_path, EndpointName=missing),
+        endpoint_url=deployment.url,
+    )
     dynamodb_calls = count_calls(client, "dynamodb")
     with pytest.raises(EndpointNotFoundError):
         list(client.map([{"inputs": "x"}], concurrency=1, timeout=TIMEOUT))
     assert dynamodb_calls["BatchWriteItem"] == 1 and dynamodb_calls["DeleteItem"] == 1
-    scan = aws_client("dynamodb", deployment.moto_url).scan(
+    scan = deployment.aws("dynamodb").scan(
         TableName=stack.outputs["ResultsTableName"],
         FilterExpression="endpointName = :e",
-        ExpressionAttributeValues={":e": {"S": stack.outputs["EndpointName"]}},
+        ExpressionAttributeValues={":e": {"S": missing}},
     )
     assert scan["Items"] == []
 
@@ -261,3 +333,15 @@ def test_map_refuses_one_inference_id_for_every_item() -> None:
     client = AsyncInferenceClient(endpoint_name="endpoint", input_bucket="bucket")
     with pytest.raises(ConfigurationError, match="every item needs its own id"):
         client.map([1, 2], inference_id="same")
+    with pytest.raises(ConfigurationError, match="every item needs its own output file"):
+        client.map([1, 2], filename="same.out")
+
+
+def test_map_sends_small_items_inline_and_large_ones_through_s3(deployment, stack) -> None:
+    client = make_client(deployment, stack)
+    s3_calls = count_calls(client, "s3")
+    large = bytes(MAX_INLINE_BYTES + 10)
+    outcomes = list(client.map([b"ab", large, b"cd"], concurrency=2, timeout=TIMEOUT))
+    values = {o.key: o.value for o in outcomes}
+    assert values == {0: b"ba", 1: large[::-1], 2: b"dc"}
+    assert s3_calls["PutObject"] == 1

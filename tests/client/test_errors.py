@@ -35,19 +35,30 @@ def test_no_credentials(cli, no_credentials) -> None:
 
 def test_no_credentials_in_the_api(deployment, stack, no_credentials) -> None:
     with pytest.raises(CredentialsError, match="no AWS credentials"):
-        AsyncInferenceClient.from_stack(stack.name, endpoint_url=deployment.url)
+        AsyncInferenceClient.from_stack("SageMakerAsyncInference", endpoint_url=deployment.url)
 
 
 def test_payload_over_1_gb_is_refused_before_upload(cli, deployment, tmp_path: Path) -> None:
     huge = tmp_path / "huge.bin"
     with huge.open("wb") as handle:  # sparse: takes no disk space, reports 1 GB + 1 byte
         handle.truncate(MAX_PAYLOAD_BYTES + 1)
-    s3_before = deployment.gateway.requests["s3"]
-    invokes_before = sum(deployment.gateway.invocations.values())
+    s3_before = deployment.requests("s3")
+    invokes_before = deployment.requests("sagemaker")
     result = cli("submit", str(huge))
     assert_one_line_error(result, "huge.bin", "1,000,000,001 bytes", "at most 1,000,000,000")
-    assert deployment.gateway.requests["s3"] == s3_before  # nothing was uploaded
-    assert sum(deployment.gateway.invocations.values()) == invokes_before
+    assert deployment.requests("s3") == s3_before  # nothing was uploaded
+    assert deployment.requests("sagemaker") == invokes_before
+
+
+def test_forced_inline_payload_over_128000_bytes_is_refused(
+    cli, deployment, tmp_path: Path
+) -> None:
+    big = tmp_path / "big.bin"
+    big.write_bytes(bytes(128_001))
+    invokes_before = deployment.requests("sagemaker")
+    result = cli("submit", str(big), "--inline")
+    assert_one_line_error(result, "'", "big.bin", "128,001 bytes", "at most 128,000 bytes")
+    assert deployment.requests("sagemaker") == invokes_before
 
 
 def test_payload_size_is_checked_without_reading(deployment, stack) -> None:
@@ -68,59 +79,48 @@ def test_payload_size_is_checked_without_reading(deployment, stack) -> None:
 
     with pytest.raises(PayloadTooLargeError, match="2,000,000,000 bytes"):
         to_payload(Reported())
-    client = AsyncInferenceClient.from_stack(stack.name, endpoint_url=deployment.url)
+    client = deployment.client()
     with pytest.raises(PayloadTooLargeError):
         client.predict_async(Reported())
 
 
 def test_endpoint_not_found(cli, deployment, stack, tmp_path: Path) -> None:
-    del deployment.endpoint.endpoints[stack.outputs["EndpointName"]]  # deleted behind our back
+    # The stack's outputs name an endpoint that is gone (deleted behind our back).
+    gone = deployment.outputs_variant(tmp_path, EndpointName="deleted-endpoint")
     payload = tmp_path / "p.json"
     payload.write_text(json.dumps({"inputs": "x"}))
     assert_one_line_error(
-        cli("submit", str(payload)), "endpoint not found", stack.outputs["EndpointName"]
+        cli("submit", str(payload), outputs_file=gone), "endpoint not found", "deleted-endpoint"
     )
-    client = AsyncInferenceClient.from_stack(stack.name, endpoint_url=deployment.url)
+    client = AsyncInferenceClient.from_stack(outputs_file=gone, endpoint_url=deployment.url)
     with pytest.raises(EndpointNotFoundError):
         client.predict_async({"inputs": "x"})
 
 
 def test_endpoint_not_found_stops_a_batch_at_once(cli, deployment, stack, tmp_path: Path) -> None:
-    del deployment.endpoint.endpoints[stack.outputs["EndpointName"]]
+    gone = deployment.outputs_variant(tmp_path, EndpointName="deleted-endpoint")
     source = tmp_path / "in.jsonl"
     source.write_text("".join(json.dumps({"inputs": f"{i}"}) + "\n" for i in range(50)))
-    before = deployment.gateway.requests["sagemaker"]
-    result = cli("batch", str(source), "--concurrency", "2")
+    before = deployment.requests("sagemaker")
+    result = cli("batch", str(source), "--concurrency", "2", outputs_file=gone)
     assert_one_line_error(result, "endpoint not found")
     # Stopped after the first answers instead of sending all 50 into the same error.
-    assert deployment.gateway.requests["sagemaker"] - before < 10
-
-
-def throttle_first(count: int, service: str = "sagemaker"):
-    remaining = [count]
-
-    def throttle(seen: str) -> bool:
-        if seen == service and remaining[0] > 0:
-            remaining[0] -= 1
-            return True
-        return False
-
-    return throttle
+    assert deployment.requests("sagemaker") - before < 10
 
 
 def test_throttling_is_retried_with_backoff(cli, deployment, stack, tmp_path: Path) -> None:
-    deployment.gateway.throttle = throttle_first(2)
-    before = deployment.gateway.requests["sagemaker"]
+    deployment.faults("PUT", throttle={"sagemaker": 2})
+    before = deployment.requests("sagemaker")
     payload = tmp_path / "p.json"
     payload.write_text(json.dumps({"inputs": "love"}))
     result = cli("submit", str(payload), "--wait", "--timeout", "60")
     assert result.code == 0, result.err
     assert json.loads(result.out)[0]["label"] == "POSITIVE"
-    assert deployment.gateway.requests["sagemaker"] - before == 3  # 2 throttled + 1 accepted
+    assert deployment.requests("sagemaker") - before == 3  # 2 throttled + 1 accepted
 
 
 def test_throttling_that_persists_is_reported(cli, deployment, tmp_path: Path) -> None:
-    deployment.gateway.throttle = lambda service: service == "sagemaker"
+    deployment.faults("PUT", throttle={"sagemaker": -1})
     payload = tmp_path / "p.json"
     payload.write_text(json.dumps({"inputs": "love"}))
     result = cli("--max-attempts", "2", "submit", str(payload))
@@ -135,7 +135,7 @@ def test_throttled_batch_items_are_reported_and_the_rest_continue(
     output = tmp_path / "out.jsonl"
     # Two attempts per call, so the first two throttle answers exhaust one item's retries
     # (concurrency 1 keeps the order deterministic).
-    deployment.gateway.throttle = throttle_first(2)
+    deployment.faults("PUT", throttle={"sagemaker": 2})
     result = cli(
         "--max-attempts", "2", "batch", str(source), "-o", str(output), "--concurrency", "1",
         "--timeout", "60",
@@ -150,9 +150,7 @@ def test_throttled_batch_items_are_reported_and_the_rest_continue(
 
 
 def test_throttled_error_in_the_api(deployment, stack) -> None:
-    deployment.gateway.throttle = lambda service: service == "sagemaker"
-    client = AsyncInferenceClient.from_stack(
-        stack.name, endpoint_url=deployment.url, max_attempts=2
-    )
+    deployment.faults("PUT", throttle={"sagemaker": -1})
+    client = deployment.client(max_attempts=2)
     with pytest.raises(ThrottledError):
         client.predict_async({"inputs": "x"})

@@ -12,12 +12,22 @@ from asyncinfer import AsyncInferenceClient, MissingOutputsError, StackNotFoundE
 from asyncinfer.cli import main
 from asyncinfer.errors import ConfigurationError
 from asyncinfer.stack_outputs import outputs_from_file
-from tests.client.conftest import CliResult, assert_one_line_error
-from tests.client.standin import aws_client
+from tests.client.conftest import STACK, CliResult, assert_one_line_error
+
+
+def create_stack(deployment, name: str, outputs: dict[str, str]) -> None:
+    """A CloudFormation stack in local mode's moto holding just these outputs (local mode
+    provisions the template's resources itself and creates no stack)."""
+    template = {
+        "Resources": {"Marker": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {key: {"Value": value} for key, value in outputs.items()},
+    }
+    deployment.aws("cloudformation").create_stack(StackName=name, TemplateBody=json.dumps(template))
 
 
 def test_from_stack_reads_the_outputs_through_cloudformation(deployment, stack) -> None:
-    client = AsyncInferenceClient.from_stack(stack.name, endpoint_url=deployment.url)
+    create_stack(deployment, "Described", stack.outputs)
+    client = AsyncInferenceClient.from_stack("Described", endpoint_url=deployment.url)
     assert client.endpoint_name == stack.outputs["EndpointName"]
     assert client.input_bucket == stack.outputs["InputBucketName"]
     assert client.table is not None
@@ -26,17 +36,15 @@ def test_from_stack_reads_the_outputs_through_cloudformation(deployment, stack) 
 
 def test_from_stack_reads_an_outputs_file(tmp_path: Path, deployment, stack) -> None:
     path = tmp_path / "outputs.json"
-    path.write_text(json.dumps({stack.name: stack.outputs, "Other": {"EndpointName": "x"}}))
-    client = AsyncInferenceClient.from_stack(
-        stack.name, outputs_file=path, endpoint_url=deployment.url
-    )
+    path.write_text(json.dumps({STACK: stack.outputs, "Other": {"EndpointName": "x"}}))
+    client = AsyncInferenceClient.from_stack(STACK, outputs_file=path, endpoint_url=deployment.url)
     assert client.endpoint_name == stack.outputs["EndpointName"]
 
 
 def test_outputs_file_with_one_stack_needs_no_name(tmp_path: Path, stack) -> None:
     path = tmp_path / "outputs.json"
-    path.write_text(json.dumps({stack.name: stack.outputs}))
-    assert outputs_from_file(path).stack_name == stack.name
+    path.write_text(json.dumps({STACK: stack.outputs}))
+    assert outputs_from_file(path).stack_name == STACK
 
 
 def test_outputs_file_with_several_stacks_asks_for_a_name(tmp_path: Path, stack) -> None:
@@ -60,7 +68,7 @@ def test_stack_not_found(deployment) -> None:
 
 def test_stack_not_found_in_outputs_file(tmp_path: Path, stack) -> None:
     path = tmp_path / "outputs.json"
-    path.write_text(json.dumps({stack.name: stack.outputs}))
+    path.write_text(json.dumps({STACK: stack.outputs}))
     with pytest.raises(StackNotFoundError, match="'Elsewhere' is not in outputs file"):
         outputs_from_file(path, "Elsewhere")
 
@@ -80,13 +88,7 @@ def test_cli_missing_outputs_file_is_one_line(tmp_path: Path, cli) -> None:
 
 
 def test_missing_outputs(deployment) -> None:
-    template = {
-        "Resources": {"Marker": {"Type": "AWS::SNS::Topic"}},
-        "Outputs": {"EndpointName": {"Value": "endpoint"}},
-    }
-    aws_client("cloudformation", deployment.moto_url).create_stack(
-        StackName="HalfStack", TemplateBody=json.dumps(template)
-    )
+    create_stack(deployment, "HalfStack", {"EndpointName": "endpoint"})
     with pytest.raises(MissingOutputsError, match="has no output InputBucketName") as raised:
         AsyncInferenceClient.from_stack("HalfStack", endpoint_url=deployment.url)
     assert "found: EndpointName" in str(raised.value)

@@ -39,3 +39,45 @@ def test_expect_100_continue_is_answered_at_once(model: ModelServer) -> None:
     assert interim.startswith(b"HTTP/1.1 100")
     assert reply.startswith(b"HTTP/1.1 200")
     assert 0.0 <= float(reply.partition(b"\r\n\r\n")[2]) <= 1.0
+
+
+def post(
+    model: ModelServer, body: bytes, content_type: str, accept: str = ""
+) -> tuple[int, str, bytes]:
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", model.port, timeout=10)
+    headers = {"Content-Type": content_type, **({"Accept": accept} if accept else {})}
+    connection.request("POST", "/invocations", body=body, headers=headers)
+    reply = connection.getresponse()
+    data = reply.read()
+    connection.close()
+    return reply.status, reply.headers.get("Content-Type", ""), data
+
+
+def test_json_rows_in_and_json_scores_out_match_csv(model: ModelServer) -> None:
+    import json
+
+    rows = csv_rows(2)
+    as_json = json.dumps([[float(v) for v in row.split(",")] for row in rows]).encode()
+    status, content_type, body = post(model, as_json, "application/json", "application/json")
+    assert (status, content_type) == (200, "application/json")
+    expected = [float(v) for v in model.predict("\n".join(rows).encode()).split()]
+    assert json.loads(body) == expected
+    # One row alone is accepted too; without Accept the answer is CSV.
+    status, content_type, body = post(
+        model, json.dumps(json.loads(as_json)[0]).encode(), "application/json"
+    )
+    assert status == 200 and content_type.startswith("text/csv")
+    assert float(body) == expected[0]
+
+
+def test_a_json_request_gets_its_error_as_json(model: ModelServer) -> None:
+    import json
+
+    status, content_type, body = post(model, b"[[1, 2]]", "application/json")
+    assert (status, content_type) == (400, "application/json")
+    assert json.loads(body) == {"message": "row 1 has 2 values; expected 30 numbers"}
+    status, content_type, body = post(model, b"1,2\n", "text/csv")
+    assert (status, content_type) == (400, "text/plain")
+    assert body == b"row 1 has 2 columns; expected 30 numbers"

@@ -1,0 +1,71 @@
+"""Notifications of inline requests (InvokeEndpointAsync with Body): no input object.
+
+AWS does not document how such a notification names its input, so every shape a missing
+input could take must still become a complete record: the field absent, null, empty, or
+of another type, and requestParameters itself absent.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from results_writer import handler
+from results_writer.notification import parse
+
+from tests.results_table import create_results_table
+from tests.results_writer.harness import scan_records, sqs_event
+
+MISSING_INPUT = {
+    "absent": lambda parameters: parameters.pop("inputLocation"),
+    "null": lambda parameters: parameters.update(inputLocation=None),
+    "empty": lambda parameters: parameters.update(inputLocation=""),
+    "not a string": lambda parameters: parameters.update(inputLocation={"inline": True}),
+}
+
+
+@pytest.fixture
+def table(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    name = create_results_table(moto_server)
+    monkeypatch.setenv("RESULTS_TABLE_NAME", name)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", moto_server)
+    handler.runtime.cache_clear()
+    yield name
+    handler.runtime.cache_clear()
+
+
+def vector(vectors_dir: Path, name: str) -> dict[str, Any]:
+    return dict(json.loads((vectors_dir / name).read_text()))
+
+
+@pytest.mark.parametrize("shape", sorted(MISSING_INPUT))
+@pytest.mark.parametrize("name", ["success.json", "error-with-failure-location.json"])
+def test_a_notification_without_input_location_is_a_complete_record(
+    moto_server: str, table: str, vectors_dir: Path, shape: str, name: str
+) -> None:
+    message = vector(vectors_dir, name)
+    MISSING_INPUT[shape](message["requestParameters"])
+    message["inferenceId"] = f"inline-{shape.replace(' ', '-')}-{name}"
+    result = handler.lambda_handler(sqs_event([json.dumps(message)]), None)
+    assert result == {"batchItemFailures": []}
+    record = scan_records(moto_server, table)[message["inferenceId"]]
+    assert "inputLocation" not in record
+    assert record["status"] == ("COMPLETED" if name == "success.json" else "FAILED")
+    assert record["endpointName"] == message["requestParameters"]["endpointName"]
+    assert record["requestContentType"] == message["requestParameters"]["contentType"]
+    location = "outputLocation" if name == "success.json" else "failureLocation"
+    assert record[location] == message["responseParameters"][location]
+    assert record["latencyMs"] >= 0 and record["expiresAt"] > 0
+
+
+def test_a_notification_without_request_parameters_is_still_parsed(vectors_dir: Path) -> None:
+    message = copy.deepcopy(vector(vectors_dir, "success.json"))
+    del message["requestParameters"]
+    notification = parse(json.dumps(message))
+    assert notification is not None
+    assert notification.status == "COMPLETED"
+    assert notification.request == {}

@@ -525,6 +525,8 @@ def test_outputs_are_the_clients_contract(default: Synthesized) -> None:
         "DeadLetterQueueUrl",
         "DeadLetterQueueArn",
         "DataKeyArn",
+        "AlarmTopicArn",
+        "DeadLetterQueueAlarmName",
     }
 
 

@@ -79,10 +79,11 @@ RESULT_INTERVAL = Duration.seconds(30)
 ALARM_TIMEOUT = Duration.minutes(5)
 ALARM_INTERVAL = Duration.seconds(15)
 
-# CloudWatch's alarm history wording for an action it ran ("Successfully executed action
-# <ARN>"; a refused one reads "Failed to execute action <ARN>. Received error: ..."), as the
-# console's alarm History tab and DescribeAlarmHistory with HistoryItemType=Action show it
-# (CloudWatch API Reference, DescribeAlarmHistory / AlarmHistoryItem.HistorySummary).
+# CloudWatch's alarm history summary for an action it ran: "Successfully executed action
+# <ARN>" (a refused publish reads "Failed to execute action <ARN>. Received error: ...").
+# HistorySummary is a free-text field (CloudWatch API Reference, AlarmHistoryItem); this
+# wording is *unverified* here: if a real run words it otherwise, the wait times out and
+# the assertion's failure shows the actual history items.
 SNS_ACTION_SUCCEEDED = "^Successfully executed action "
 
 
@@ -206,9 +207,11 @@ class AsyncInferenceProof:
 
     def force_alarm(self) -> IApiCall:
         """SetAlarmState to ALARM: CloudWatch runs the alarm's actions on that change."""
-        # "The alarm state changes ... and any actions associated with the new state are then
-        # executed" (CloudWatch API Reference, SetAlarmState). The state goes back at the
-        # next evaluation.
+        # SetAlarmState "temporarily sets the state of an alarm for testing purposes. When the
+        # updated state differs from the previous value, the action configured for the
+        # appropriate state is invoked" (CloudWatch API Reference, SetAlarmState). The
+        # dead-letter queue is empty during the run, so the alarm is OK or INSUFFICIENT_DATA
+        # before, and the next evaluation sets it back.
         return self.assertions.aws_api_call(
             "CloudWatch",
             "setAlarmState",

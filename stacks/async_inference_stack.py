@@ -140,7 +140,7 @@ class AsyncInferenceStack(Stack):
         )
 
         # 7. Alarms and a dashboard over the whole flow.
-        Monitoring(
+        monitoring = Monitoring(
             self,
             "Monitoring",
             settings=settings,
@@ -166,6 +166,11 @@ class AsyncInferenceStack(Stack):
             "DeadLetterQueueUrl": (writer.dead_letter_queue.queue_url, "Unwritable notifications"),
             "DeadLetterQueueArn": (writer.dead_letter_queue.queue_arn, "Unwritable notifications"),
             "DataKeyArn": (data_key.key_arn, "KMS key encrypting payloads and results"),
+            "AlarmTopicArn": (monitoring.alarm_topic.topic_arn, "Every alarm notifies this topic"),
+            "DeadLetterQueueAlarmName": (
+                monitoring.dead_letter_queue_alarm.alarm_name,
+                "Alarm on notifications waiting in the dead-letter queue",
+            ),
         }
         for output_id, (value, description) in outputs.items():
             CfnOutput(self, output_id, value=value, description=description)

@@ -115,6 +115,14 @@ class Monitoring(Construct):
             created.add_alarm_action(alarm_action)
             return created
 
+        self.dead_letter_queue_alarm = alarm(
+            "DeadLetterQueueAlarm",
+            "Notifications could not be written and wait in the dead-letter queue",
+            dead_letter_queue.metric_approximate_number_of_messages_visible(
+                period=ONE_MINUTE, statistic="Maximum"
+            ),
+            1,
+        )
         self.alarms = [
             alarm(
                 "InvocationFailuresAlarm",
@@ -134,14 +142,7 @@ class Monitoring(Construct):
                 writer.metric_errors(period=FIVE_MINUTES, statistic="Sum"),
                 1,
             ),
-            alarm(
-                "DeadLetterQueueAlarm",
-                "Notifications could not be written and wait in the dead-letter queue",
-                dead_letter_queue.metric_approximate_number_of_messages_visible(
-                    period=ONE_MINUTE, statistic="Maximum"
-                ),
-                1,
-            ),
+            self.dead_letter_queue_alarm,
             alarm(
                 "OldestRequestAlarm",
                 "A request has waited in the endpoint queue too long",

@@ -68,3 +68,4 @@ def test_dependencies_are_pinned() -> None:
                 assert "==" in line, f"{name}: {line} is not pinned"
     package = (REPO_ROOT / "package.json").read_text()
     assert '"aws-cdk": "2.1148.1"' in package
+    assert '"@aws-cdk/integ-runner": "2.197.10"' in package

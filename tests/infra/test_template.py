@@ -529,6 +529,8 @@ def test_outputs_are_the_clients_contract(default: Synthesized) -> None:
         "DeadLetterQueueUrl",
         "DeadLetterQueueArn",
         "DataKeyArn",
+        "AlarmTopicArn",
+        "DeadLetterQueueAlarmName",
     }
 
 

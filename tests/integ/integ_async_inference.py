@@ -1,0 +1,291 @@
+#!/usr/bin/env python3
+"""Proof in your own account: the whole async flow, end to end, then nothing left behind.
+
+A CDK app with one `IntegTest` (aws-cdk.integ-tests-alpha). Deploying it creates this
+project's stack (`AsyncInferenceInteg`, a small CPU instance, removal_policy=destroy) and
+an assertion stack whose custom resources, in order:
+
+1. put a good payload (`{"inputs": ...}`, what the default text-classification model reads)
+   into the input bucket and InvokeEndpointAsync on it;
+2. wait until the results table holds a COMPLETED record for that inference id whose
+   `outputLocation` is the one SageMaker answered, and HeadObject that output;
+3. put a payload the model rejects (not JSON, sent as application/json) and invoke on it;
+4. wait until its record is FAILED;
+5. force the dead-letter-queue alarm into ALARM (SetAlarmState) and wait until the alarm's
+   action history shows a successful SNS action.
+
+Any failed call or expectation fails the deployment; `make integ` then destroys both
+stacks either way. The file name follows integ-runner's Python convention (`integ_*.py`),
+and its snapshot lives beside it in `integ_async_inference.py.snapshot/`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+# Run as a script (`python tests/integ/integ_async_inference.py`), Python puts this file's
+# folder on sys.path, not the repository root where `stacks/` lives.
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+import aws_cdk as cdk  # noqa: E402
+from aws_cdk import Aws, CfnOutput, Duration, Fn  # noqa: E402
+from aws_cdk.integ_tests_alpha import (  # noqa: E402
+    AwsApiCall,
+    ExpectedResult,
+    IApiCall,
+    IntegTest,
+    Match,
+)
+
+from stacks.async_inference_stack import AsyncInferenceStack  # noqa: E402
+from stacks.config import Settings  # noqa: E402
+
+TEST_NAME = "AsyncInference"
+# Not the default stack name, so a proof run never touches a user's real deployment.
+STACK_NAME = "AsyncInferenceInteg"
+SETTINGS = Settings(
+    stack_name=STACK_NAME,
+    # The smallest general-purpose CPU instance that holds the Hugging Face CPU image and
+    # the default ~0.5 GB sentiment model (8 GiB memory).
+    instance_type="ml.m5.large",
+    max_capacity=1,
+    removal_policy="destroy",
+    data_retention_days=1,
+    results_retention_days=1,
+    log_retention_days=1,
+)
+
+GOOD_KEY = "integ/good.json"
+# The default model is a Hugging Face text-classification pipeline: it reads {"inputs": ...}.
+GOOD_BODY = json.dumps({"inputs": "I love async inference"})
+BAD_KEY = "integ/bad.json"
+# Sent as application/json but not JSON: the Hugging Face inference toolkit's handler turns
+# any error while decoding or predicting into a 400 (PredictionException(str(e), 400) in
+# sagemaker_huggingface_inference_toolkit/handler_service.py, `handle`), which SageMaker
+# reports as a failed invocation on the error topic.
+BAD_BODY = "this is not JSON"
+CONTENT_TYPE = "application/json"
+
+# A cold start (instance, image pull, model download from the Hub) takes minutes; if
+# autoscaling took the instance away, scale-out from zero adds a few more.
+RESULT_TIMEOUT = Duration.minutes(25)
+RESULT_INTERVAL = Duration.seconds(30)
+ALARM_TIMEOUT = Duration.minutes(5)
+ALARM_INTERVAL = Duration.seconds(15)
+
+# CloudWatch's alarm history summary for an action it ran: "Successfully executed action
+# <ARN>" (a refused publish reads "Failed to execute action <ARN>. Received error: ...").
+# HistorySummary is a free-text field (CloudWatch API Reference, AlarmHistoryItem); this
+# wording is *unverified* here: if a real run words it otherwise, the wait times out and
+# the assertion's failure shows the actual history items.
+SNS_ACTION_SUCCEEDED = "^Successfully executed action "
+
+
+def cdk_json_context() -> dict[str, Any]:
+    """cdk.json's context (feature flags): the integ stack is the app's stack, flag for flag."""
+    context: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
+    return context
+
+
+def stack_output(stack: cdk.Stack, output_id: str) -> str:
+    """The value behind one of the stack's outputs (the contract the client relies on too).
+
+    Read from the assertion stack, the value becomes a cross-stack reference.
+    """
+    output = stack.node.find_child(output_id)
+    assert isinstance(output, CfnOutput), f"{output_id} is not an output of {stack.stack_name}"
+    return str(output.value)
+
+
+class AsyncInferenceProof:
+    """The assertions: one chain of API calls against the deployed stack."""
+
+    def __init__(self, integ: IntegTest, stack: cdk.Stack) -> None:
+        self.assertions = integ.assertions
+        self.endpoint_name = stack_output(stack, "EndpointName")
+        self.input_bucket = stack_output(stack, "InputBucketName")
+        self.output_bucket = stack_output(stack, "OutputBucketName")
+        self.table_name = stack_output(stack, "ResultsTableName")
+        self.data_key_arn = stack_output(stack, "DataKeyArn")
+        self.alarm_name = stack_output(stack, "DeadLetterQueueAlarmName")
+        self.alarm_topic_arn = stack_output(stack, "AlarmTopicArn")
+
+        good_upload, good_invocation = self.submit(GOOD_KEY, GOOD_BODY)
+        completed = self.wait_for_record(good_invocation, "COMPLETED")
+        output_exists = self.head_output(good_invocation)
+        bad_upload, bad_invocation = self.submit(BAD_KEY, BAD_BODY)
+        failed = self.wait_for_record(bad_invocation, "FAILED")
+        forced_alarm = self.force_alarm()
+        notified = self.wait_for_sns_action()
+
+        # One step at a time, in this order: each step's custom resource waits for the
+        # previous one (CloudFormation would otherwise run them in parallel).
+        self.steps: list[IApiCall] = [
+            good_upload,
+            good_invocation,
+            completed,
+            output_exists,
+            bad_upload,
+            bad_invocation,
+            failed,
+            forced_alarm,
+            notified,
+        ]
+        for before, after in itertools.pairwise(self.steps):
+            before.next(after)
+
+    def submit(self, key: str, body: str) -> tuple[IApiCall, IApiCall]:
+        """PutObject the payload, then InvokeEndpointAsync on its S3 location."""
+        upload = self.assertions.aws_api_call(
+            "S3", "putObject", {"Bucket": self.input_bucket, "Key": key, "Body": body}
+        )
+        # The bucket encrypts with the data key (SSE-KMS): writing needs GenerateDataKey.
+        # (Amazon S3 User Guide, "Using server-side encryption with AWS KMS keys":
+        # permissions for uploading an object.)
+        self._allow(upload, ["kms:GenerateDataKey"], [self.data_key_arn])
+        invoke = self.assertions.aws_api_call(
+            "SageMakerRuntime",
+            "invokeEndpointAsync",
+            {
+                "EndpointName": self.endpoint_name,
+                "InputLocation": f"s3://{self.input_bucket}/{key}",
+                "ContentType": CONTENT_TYPE,
+            },
+        )
+        return upload, invoke
+
+    def wait_for_record(self, invocation: IApiCall, status: str) -> IApiCall:
+        """GetItem the request's record until it is terminal with `status`."""
+        expected_item: dict[str, Any] = {"status": {"S": status}}
+        if status == "COMPLETED":
+            # The record points at the output SageMaker announced for this request.
+            expected_item["outputLocation"] = {"S": invocation.get_att_string("OutputLocation")}
+        record = self.assertions.aws_api_call(
+            "DynamoDB",
+            "getItem",
+            {
+                "TableName": self.table_name,
+                "Key": {"inferenceId": {"S": invocation.get_att_string("InferenceId")}},
+                "ConsistentRead": True,
+            },
+        )
+        record.expect(ExpectedResult.object_like({"Item": expected_item}))
+        waited = record.wait_for_assertions(
+            total_timeout=RESULT_TIMEOUT, interval=RESULT_INTERVAL, backoff_rate=1
+        )
+        # The waiter's own provider makes the call (integ-tests-alpha README: "When executing
+        # waitForAssertion(), it is necessary to add an IAM policy using
+        # waiterProvider.addToRolePolicy()"). It is granted dynamodb:GetItem from the call's
+        # name; the table is encrypted with the data key, so reading needs kms:Decrypt too.
+        self._allow(waited, ["kms:Decrypt"], [self.data_key_arn], waiter=True)
+        return waited
+
+    def head_output(self, invocation: IApiCall) -> IApiCall:
+        """HeadObject the announced output: it exists, encrypted with the data key."""
+        # OutputLocation is s3://<bucket>/output/<name>: split on "/" the key is parts 3 and 4
+        # (the stack's output path has exactly one prefix segment, `output`).
+        parts = Fn.split("/", invocation.get_att_string("OutputLocation"))
+        key = Fn.join("/", [Fn.select(3, parts), Fn.select(4, parts)])
+        head = self.assertions.aws_api_call(
+            "S3", "headObject", {"Bucket": self.output_bucket, "Key": key}
+        )
+        head.expect(ExpectedResult.object_like({"ServerSideEncryption": "aws:kms"}))
+        # HeadObject is authorized as s3:GetObject (Amazon S3 API Reference, HeadObject).
+        self._allow(
+            head,
+            ["s3:GetObject"],
+            [f"arn:{Aws.PARTITION}:s3:::{self.output_bucket}/*"],
+        )
+        self._allow(head, ["kms:Decrypt"], [self.data_key_arn])
+        return head
+
+    def force_alarm(self) -> IApiCall:
+        """SetAlarmState to ALARM: CloudWatch runs the alarm's actions on that change."""
+        # SetAlarmState "temporarily sets the state of an alarm for testing purposes. When the
+        # updated state differs from the previous value, the action configured for the
+        # appropriate state is invoked" (CloudWatch API Reference, SetAlarmState). The
+        # dead-letter queue is empty during the run, so the alarm is OK or INSUFFICIENT_DATA
+        # before, and the next evaluation sets it back.
+        return self.assertions.aws_api_call(
+            "CloudWatch",
+            "setAlarmState",
+            {
+                "AlarmName": self.alarm_name,
+                "StateValue": "ALARM",
+                "StateReason": "Integration test: is the alarm topic reachable from CloudWatch?",
+            },
+        )
+
+    def wait_for_sns_action(self) -> IApiCall:
+        """DescribeAlarmHistory(Action) until CloudWatch reports the SNS publish succeeded."""
+        history = self.assertions.aws_api_call(
+            "CloudWatch",
+            "describeAlarmHistory",
+            {"AlarmName": self.alarm_name, "HistoryItemType": "Action", "MaxRecords": 10},
+        )
+        history.expect(
+            ExpectedResult.object_like(
+                {
+                    "AlarmHistoryItems": Match.array_with(
+                        [
+                            Match.object_like(
+                                {
+                                    # An ARN has no regex metacharacters but "." (none in
+                                    # an SNS topic ARN's partition, region or name).
+                                    "HistorySummary": Match.string_like_regexp(
+                                        SNS_ACTION_SUCCEEDED + self.alarm_topic_arn
+                                    )
+                                }
+                            )
+                        ]
+                    )
+                }
+            )
+        )
+        waited = history.wait_for_assertions(
+            total_timeout=ALARM_TIMEOUT, interval=ALARM_INTERVAL, backoff_rate=1
+        )
+        # The providers grant each call's own action (cloudwatch:DescribeAlarmHistory) by name.
+        return waited
+
+    @staticmethod
+    def _allow(
+        call: IApiCall, actions: list[str], resources: list[str], *, waiter: bool = False
+    ) -> None:
+        assert isinstance(call, AwsApiCall)
+        provider = call.waiter_provider if waiter else call.provider
+        assert provider is not None, "wait_for_assertions() creates the waiter provider"
+        provider.add_to_role_policy({"Effect": "Allow", "Action": actions, "Resource": resources})
+
+
+def build_integ_app(outdir: str | None = None) -> cdk.App:
+    app = cdk.App(context=cdk_json_context(), outdir=outdir, analytics_reporting=False)
+    stack = AsyncInferenceStack(
+        app,
+        STACK_NAME,
+        settings=SETTINGS,
+        description="SageMaker Asynchronous Inference: integration test (deleted after the run)",
+        analytics_reporting=False,
+    )
+    integ = IntegTest(
+        app,
+        TEST_NAME,
+        test_cases=[stack],
+        # Deploy the current app only. The update workflow (deploy the committed snapshot,
+        # then the change) needs region-agnostic snapshots and is off by default anyway.
+        stack_update_workflow=False,
+        # Asset contents (the results writer's code) change without changing the system.
+        diff_assets=False,
+    )
+    AsyncInferenceProof(integ, stack)
+    return app
+
+
+if __name__ == "__main__":
+    build_integ_app().synth()

@@ -1,0 +1,254 @@
+"""What the in-account proof asserts, read from its synthesized assertion stack, offline.
+
+integ-tests-alpha turns each assertion into a `Custom::DeployAssert@SdkCall...` resource
+whose properties hold the service, the API, its parameters (each JSON-encoded) and the
+expected result; `next()` becomes a DependsOn, and `wait_for_assertions()` a Step
+Functions state machine that retries the call. These tests read those resources back, so
+a broken or weakened integ test fails here without an AWS account.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from tests.integ.conftest import IntegAssembly
+
+SDK_CALL = "Custom::DeployAssert@SdkCall"
+
+
+@dataclass(frozen=True)
+class Call:
+    logical_id: str
+    service: str
+    api: str
+    parameters: dict[str, Any]
+    expected: Any
+    waiter: dict[str, Any] | None
+
+
+def decoded(value: Any) -> Any:
+    """A parameter as the provider sees it: literal JSON decoded, intrinsics kept."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def ordered_calls(template: dict[str, Any]) -> list[Call]:
+    resources = template["Resources"]
+    calls = {lid: r for lid, r in resources.items() if r["Type"].startswith(SDK_CALL)}
+    after = {
+        lid: {dep for dep in r.get("DependsOn", []) if dep in calls} for lid, r in calls.items()
+    }
+    order: list[str] = []
+    while len(order) < len(calls):
+        ready = [lid for lid in calls if lid not in order and after[lid] <= set(order)]
+        # One at a time: two calls ready together would run in parallel.
+        assert len(ready) == 1, f"assertions not in one chain; ready together: {ready}"
+        order.append(ready[0])
+    result = []
+    for lid in order:
+        properties = calls[lid]["Properties"]
+        machine = properties.get("stateMachineArn", {}).get("Ref")
+        result.append(
+            Call(
+                logical_id=lid,
+                service=properties["service"],
+                api=properties["api"],
+                parameters={k: decoded(v) for k, v in properties["parameters"].items()},
+                expected=properties.get("expected"),
+                waiter=resources[machine]["Properties"] if machine else None,
+            )
+        )
+    return result
+
+
+@pytest.fixture(scope="module")
+def calls(integ_assembly: IntegAssembly) -> list[Call]:
+    return ordered_calls(integ_assembly.assertion_stack)
+
+
+@pytest.fixture(scope="module")
+def stack_output_values(integ_assembly: IntegAssembly) -> dict[str, Any]:
+    return {
+        name: output["Value"] for name, output in integ_assembly.stack_under_test["Outputs"].items()
+    }
+
+
+def references(fragment: Any) -> list[Any]:
+    """What each Fn::GetStackOutput in `fragment` reads, as the stack under test defines it."""
+    found: list[Any] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if "Fn::GetStackOutput" in node:
+                found.append(node["Fn::GetStackOutput"]["OutputName"])
+            for child in node.values():
+                walk(child)
+        elif isinstance(node, list):
+            for child in node:
+                walk(child)
+
+    walk(fragment)
+    return found
+
+
+def reads_output(fragment: Any, output: str, outputs: dict[str, Any]) -> bool:
+    """True when `fragment` reads the value the stack exposes as output `output`."""
+    return any(outputs[name] == outputs[output] for name in references(fragment))
+
+
+def attribute_of(fragment: Any, call: Call, attribute: str) -> bool:
+    return f'"Fn::GetAtt": ["{call.logical_id}", "apiCallResponse.{attribute}"]' in json.dumps(
+        fragment
+    )
+
+
+def expected_text(call: Call) -> str:
+    """The expectation as one string; tokens inside (Fn::Join parts) as JSON."""
+    if isinstance(call.expected, str):
+        return call.expected
+    return "".join(
+        part if isinstance(part, str) else json.dumps(part) for part in call.expected["Fn::Join"][1]
+    )
+
+
+def test_the_proof_runs_its_calls_in_order(calls: list[Call]) -> None:
+    assert [(c.service, c.api) for c in calls] == [
+        ("S3", "putObject"),
+        ("SageMakerRuntime", "invokeEndpointAsync"),
+        ("DynamoDB", "getItem"),
+        ("S3", "headObject"),
+        ("S3", "putObject"),
+        ("SageMakerRuntime", "invokeEndpointAsync"),
+        ("DynamoDB", "getItem"),
+        ("CloudWatch", "setAlarmState"),
+        ("CloudWatch", "describeAlarmHistory"),
+    ]
+
+
+def test_good_payload_is_what_the_default_model_reads(
+    calls: list[Call], stack_output_values: dict[str, Any]
+) -> None:
+    upload, invoke = calls[0], calls[1]
+    assert reads_output(upload.parameters["Bucket"], "InputBucketName", stack_output_values)
+    body = json.loads(upload.parameters["Body"])
+    assert set(body) == {"inputs"} and isinstance(body["inputs"], str) and body["inputs"]
+    assert reads_output(invoke.parameters["EndpointName"], "EndpointName", stack_output_values)
+    assert reads_output(invoke.parameters["InputLocation"], "InputBucketName", stack_output_values)
+    assert json.dumps(invoke.parameters["InputLocation"]).endswith(
+        f'/{upload.parameters["Key"]}\\""]]}}'
+    )
+    assert invoke.parameters["ContentType"] == "application/json"
+
+
+def test_bad_payload_is_one_the_model_rejects(calls: list[Call]) -> None:
+    upload, invoke = calls[4], calls[5]
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(upload.parameters["Body"])
+    assert upload.parameters["Key"] != calls[0].parameters["Key"]
+    assert json.dumps(invoke.parameters["InputLocation"]).endswith(
+        f'/{upload.parameters["Key"]}\\""]]}}'
+    )
+    # Declared as JSON, so the model server tries (and fails) to decode it.
+    assert invoke.parameters["ContentType"] == "application/json"
+
+
+@pytest.mark.parametrize(
+    ("invoke_index", "wait_index", "status"), [(1, 2, "COMPLETED"), (5, 6, "FAILED")]
+)
+def test_each_request_waits_for_its_own_terminal_record(
+    calls: list[Call],
+    stack_output_values: dict[str, Any],
+    invoke_index: int,
+    wait_index: int,
+    status: str,
+) -> None:
+    invoke, wait = calls[invoke_index], calls[wait_index]
+    assert reads_output(wait.parameters["TableName"], "ResultsTableName", stack_output_values)
+    assert attribute_of(wait.parameters["Key"], invoke, "InferenceId")
+    assert wait.parameters["ConsistentRead"] is True
+    assert f'"status":{{"S":"{status}"}}' in expected_text(wait)
+    assert expected_text(wait).startswith('{"$ObjectLike":{"Item":')
+    # Retried long enough for a cold start: instance, image pull and model download.
+    assert wait.waiter is not None
+    retry = json.loads(
+        "".join(
+            p for p in wait.waiter["DefinitionString"]["Fn::Join"][1] if isinstance(p, str)
+        ).replace('"Resource":"', '"Resource":"x')
+    )["States"]["framework-isComplete-task"]["Retry"][0]
+    assert retry["IntervalSeconds"] * retry["MaxAttempts"] >= 20 * 60
+
+
+def test_the_completed_record_points_at_the_output_sagemaker_announced(calls: list[Call]) -> None:
+    invoke, wait = calls[1], calls[2]
+    assert attribute_of(wait.expected, invoke, "OutputLocation")
+    assert '"outputLocation":{"S":"' in expected_text(wait)
+
+
+def test_the_announced_output_exists_encrypted(
+    calls: list[Call], stack_output_values: dict[str, Any]
+) -> None:
+    invoke, head = calls[1], calls[3]
+    assert reads_output(head.parameters["Bucket"], "OutputBucketName", stack_output_values)
+    assert attribute_of(head.parameters["Key"], invoke, "OutputLocation")
+    assert json.loads(head.expected) == {"$ObjectLike": {"ServerSideEncryption": "aws:kms"}}
+
+
+def test_a_forced_alarm_must_reach_the_alarm_topic(
+    calls: list[Call], stack_output_values: dict[str, Any]
+) -> None:
+    force, history = calls[7], calls[8]
+    for call in (force, history):
+        assert reads_output(
+            call.parameters["AlarmName"], "DeadLetterQueueAlarmName", stack_output_values
+        )
+    assert force.parameters["StateValue"] == "ALARM"
+    assert history.parameters["HistoryItemType"] == "Action"
+    assert history.waiter is not None
+    expected = history.expected["Fn::Join"][1]
+    assert expected[0].endswith('"HistorySummary":{"$StringLike":"^Successfully executed action ')
+    assert reads_output(expected[1], "AlarmTopicArn", stack_output_values)
+
+
+def test_providers_may_use_the_data_key(integ_assembly: IntegAssembly) -> None:
+    statements = [
+        statement
+        for resource in integ_assembly.assertion_stack["Resources"].values()
+        if resource["Type"] == "AWS::IAM::Role"
+        for policy in resource["Properties"].get("Policies", [])
+        for statement in policy["PolicyDocument"]["Statement"]
+    ]
+    actions = {
+        action
+        for statement in statements
+        for action in (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
+    }
+    # Writing to the SSE-KMS input bucket, reading the KMS-encrypted table and output.
+    assert {"kms:GenerateDataKey", "kms:Decrypt", "s3:GetObject"} <= actions
+
+
+def test_the_stack_under_test_is_small_and_leaves_nothing_behind(
+    integ_assembly: IntegAssembly,
+) -> None:
+    case = integ_assembly.test_case
+    assert case["stacks"] == ["AsyncInferenceInteg"]  # never the user's own stack name
+    assert case["stackUpdateWorkflow"] is False
+    resources = integ_assembly.stack_under_test["Resources"]
+    (config,) = [r for r in resources.values() if r["Type"] == "AWS::SageMaker::EndpointConfig"]
+    assert config["Properties"]["ProductionVariants"][0]["InstanceType"] == "ml.m5.large"
+    stateful = [
+        r
+        for r in resources.values()
+        if r["Type"] in ("AWS::S3::Bucket", "AWS::DynamoDB::Table", "AWS::KMS::Key")
+    ]
+    assert len(stateful) >= 5
+    for resource in stateful:
+        assert resource.get("DeletionPolicy") == "Delete", resource["Type"]
+    (table,) = [r for r in resources.values() if r["Type"] == "AWS::DynamoDB::Table"]
+    assert table["Properties"].get("DeletionProtectionEnabled") is not True
+    # Buckets are emptied on delete, or CloudFormation could not remove them.
+    assert any(r["Type"] == "Custom::S3AutoDeleteObjects" for r in resources.values())

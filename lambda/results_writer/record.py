@@ -71,7 +71,15 @@ def to_item(
     }
     body = dict(notification.response_body or {})
     content = _body_value(body)
-    omitted = content is not None and _body_length(content) > inline_body_max_bytes
+    # A failure's body is the error document SageMaker also writes to failureLocation, and
+    # nothing reads it from the record (failureReason carries the reason); a FAILED record
+    # goes into both indexes, so it keeps no copy when that document exists.
+    in_failure_document = notification.status == "FAILED" and bool(
+        notification.response.get("failureLocation")
+    )
+    omitted = content is not None and (
+        in_failure_document or _body_length(content) > inline_body_max_bytes
+    )
     body.pop("content", None)
     if omitted:
         body.pop("encoding", None)

@@ -439,6 +439,20 @@ def test_a_body_at_the_limit_is_kept_and_one_byte_more_is_omitted(
     assert records["over-limit"]["responseBodyOmitted"] is True
 
 
+def test_a_failures_body_stays_in_its_failure_document(
+    moto_server: str, table: str, vectors_dir: Path
+) -> None:
+    # The error document is in S3 at failureLocation; a FAILED record goes into both
+    # indexes, so it keeps no copy. Without a failure document the usual limit applies.
+    documented = with_body(load(vectors_dir, "error-with-failure-location.json"), 100, "doc")
+    undocumented = with_body(load(vectors_dir, "error.json"), 100, "no-doc")
+    run(json.dumps(documented), json.dumps(undocumented))
+    records = items(moto_server, table)
+    assert "responseBody" not in records["doc"] and records["doc"]["responseBodyOmitted"] is True
+    assert records["doc"]["failureLocation"]
+    assert len(records["no-doc"]["responseBody"].value) == 100
+
+
 def test_a_body_that_is_not_base64_is_kept_as_sent(
     moto_server: str, table: str, vectors_dir: Path
 ) -> None:

@@ -35,6 +35,7 @@ from tests.dynamodb_sizing import (
     write_units,
 )
 from tests.infra.conftest import Synthesized
+from tests.results_table import global_secondary_indexes
 
 # The rate the table must absorb for one endpoint without an index key value passing its
 # 1,000 write units per second: e.g. 30 instances x 100 results per second. With one key
@@ -232,3 +233,10 @@ def test_a_notification_costs_at_most_three_write_units_indexes_included(
     for old in (None, pending):
         cost = put_item_cost(old, item, indexes)
         assert cost.total <= 3, (old is not None, cost)
+
+
+def test_stand_in_table_has_the_templates_indexes(default: Synthesized) -> None:
+    # Tests and the bench build their table with tests/results_table.py; it must be the
+    # table the stack deploys, projections included.
+    _, table = default.only("AWS::DynamoDB::Table")
+    assert table["Properties"]["GlobalSecondaryIndexes"] == global_secondary_indexes()

@@ -203,7 +203,7 @@ def build_parser(*, load_local: bool = True) -> argparse.ArgumentParser:
 
     failures = command(
         "failures",
-        "list failed inferences with their reasons (from the results table's status index)",
+        "list failed inferences with their reasons (from the results table's failures index)",
         "asyncinfer failures --since 1h",
     )
     failures.add_argument(

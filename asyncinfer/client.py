@@ -432,7 +432,10 @@ class AsyncInferenceClient:
                 f"inference {record.inference_id} is {record.status}; expected COMPLETED"
             )
         # With IncludeInferenceResponseIn the notification carries the body (<= 128 KB)
-        # and the writer stored it: no S3 read needed.
+        # and the writer stored it if it was small (results_inline_body_max_bytes): no S3
+        # read needed. A larger one was omitted from the record and is read from S3.
+        if isinstance(record.response_body, bytes):
+            return record.response_body, record.response_content_type
         if record.response_body is not None:
             if (record.response_body_encoding or "").upper() == "BASE64":
                 body = base64.b64decode(record.response_body)
@@ -440,8 +443,13 @@ class AsyncInferenceClient:
                 body = record.response_body.encode("utf-8")
             return body, record.response_content_type
         if not record.output_location:
+            omitted = (
+                " (its body was too large to keep in the record)"
+                if record.response_body_omitted
+                else ""
+            )
             raise AsyncInferenceError(
-                f"inference {record.inference_id} is COMPLETED but its record has no "
+                f"inference {record.inference_id} is COMPLETED{omitted} but its record has no "
                 f"outputLocation to read the result from"
             )
         bucket, key = split_s3_uri(record.output_location)
@@ -461,15 +469,15 @@ class AsyncInferenceClient:
         return self.fetch(record, deserialize=deserialize)
 
     def failures(self, since: datetime, *, all_endpoints: bool = False) -> list[InferenceRecord]:
-        """Failed inferences since ``since`` (newest first), from the ByStatus index."""
+        """Failed inferences since ``since`` (newest first), from the Failures index."""
         if self.table is None:
             raise ConfigurationError(
                 "listing failures needs the results table; the stack has no ResultsTableName output"
             )
         with translate_errors("results table"):
             return list(
-                self.table.query_status_since(
-                    FAILED, since, None if all_endpoints else self.endpoint_name
+                self.table.query_failures(
+                    since, endpoint_name=None if all_endpoints else self.endpoint_name
                 )
             )
 

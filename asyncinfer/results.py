@@ -6,20 +6,29 @@ outstanding:
 
 - ``BatchGetItem`` in chunks of 100 keys (the API's limit), retrying ``UnprocessedKeys``;
   one call answers up to 100 ids.
-- Above a few hundred outstanding ids, one ``Query`` on the ``ByEndpoint`` index for the
-  endpoint's terminal records since the oldest outstanding submission; one page (1 MB)
-  holds thousands of records, so a poll costs one or two calls whatever the batch size.
+- Above ``QUERY_THRESHOLD`` outstanding ids, one ``Query`` per shard of the
+  ``EndpointHistory`` index for the endpoint's finished records since the oldest
+  outstanding submission (a page of 1 MB holds about a thousand index entries), then one
+  ``BatchGetItem`` per 100 newly finished ids for their whole records (the index holds no
+  response bodies).
+
+The indexes are sharded (stacks/results.py, ``INDEX_SHARDS``): a listing is one query per
+shard, run in parallel and merged by ``eventTime``.
 """
 
 from __future__ import annotations
 
+import base64
+import heapq
 import time
+import zlib
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 PENDING = "PENDING"
@@ -28,8 +37,17 @@ FAILED = "FAILED"
 TERMINAL = frozenset({COMPLETED, FAILED})
 
 BATCH_GET_LIMIT = 100  # BatchGetItem's maximum keys per call
-# Above this many outstanding ids a single index query is cheaper than BatchGetItem chunks.
-QUERY_THRESHOLD = 2 * BATCH_GET_LIMIT
+
+# The index contract of stacks/results.py and lambda/results_writer/record.py (a test
+# holds the three to the same values): shard = crc32(inferenceId) % INDEX_SHARDS.
+INDEX_SHARDS = 4
+ENDPOINT_HISTORY_INDEX = "EndpointHistory"  # partition endpointShard = "<endpoint>#<shard>"
+FAILURES_INDEX = "Failures"  # partition failureShard = "FAILED#<shard>"; FAILED records only
+SORT_KEY = "eventTime"
+
+# Above this many outstanding ids, one query per shard (plus the BatchGetItem of what
+# finished) is cheaper than BatchGetItem chunks of every outstanding id.
+QUERY_THRESHOLD = INDEX_SHARDS * BATCH_GET_LIMIT
 # The index query's window starts this long before the oldest submission: eventTime comes
 # from SageMaker's clock, the submit time from this machine's, and the two can disagree.
 CLOCK_SKEW = timedelta(minutes=10)
@@ -37,6 +55,11 @@ DEFAULT_RETENTION_DAYS = 90
 
 _deserializer = TypeDeserializer()
 _serializer = TypeSerializer()
+
+
+def shard_of(inference_id: str) -> int:
+    """The index shard the results writer files ``inference_id`` under."""
+    return zlib.crc32(inference_id.encode("utf-8")) % INDEX_SHARDS
 
 
 def iso_now() -> str:
@@ -62,8 +85,13 @@ class InferenceRecord:
     failure_location: str | None = None
     failure_reason: str | None = None
     response_content_type: str | None = None
-    response_body: str | None = None
+    # bytes when the writer stored a BASE64 body decoded (a Binary attribute), else the text
+    # as sent (records written before that, or bodies that were not base64).
+    response_body: bytes | str | None = None
     response_body_encoding: str | None = None
+    # The body was too large to keep in the record (results_inline_body_max_bytes): read it
+    # from output_location.
+    response_body_omitted: bool = False
     event_time: str | None = None
     received_time: str | None = None
     latency_ms: float | None = None
@@ -88,6 +116,7 @@ class InferenceRecord:
             response_content_type=item.get("responseContentType"),
             response_body=item.get("responseBody"),
             response_body_encoding=item.get("responseBodyEncoding"),
+            response_body_omitted=bool(item.get("responseBodyOmitted", False)),
             event_time=item.get("eventTime"),
             received_time=item.get("receivedTime"),
             latency_ms=float(latency) if latency is not None else None,
@@ -95,12 +124,23 @@ class InferenceRecord:
         )
 
     def to_json(self) -> dict[str, Any]:
-        """The item as JSON-friendly values (DynamoDB numbers arrive as Decimal)."""
-        return {k: (float(v) if hasattr(v, "as_tuple") else v) for k, v in self.item.items()}
+        """The item as JSON-friendly values: DynamoDB numbers arrive as Decimal, and a Binary
+        body is shown base64-encoded, as the notification carried it."""
+        return {key: _json_value(value) for key, value in self.item.items()}
+
+
+def _json_value(value: Any) -> Any:
+    if hasattr(value, "as_tuple"):
+        return float(value)
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    return value
 
 
 def deserialize(item: dict[str, Any]) -> dict[str, Any]:
-    return {key: _deserializer.deserialize(value) for key, value in item.items()}
+    """Plain Python values; Binary attributes as bytes."""
+    values = {key: _deserializer.deserialize(value) for key, value in item.items()}
+    return {k: (v.value if isinstance(v, Binary) else v) for k, v in values.items()}
 
 
 class ResultsTable:
@@ -232,26 +272,85 @@ class ResultsTable:
     def query_terminal_since(
         self, endpoint_name: str, since: datetime
     ) -> Iterator[InferenceRecord]:
-        """Terminal records of an endpoint with eventTime >= since (ByEndpoint index)."""
-        return self._query(
-            index="ByEndpoint",
-            key=("endpointName", endpoint_name),
+        """Finished records of an endpoint with eventTime >= since, oldest first."""
+        return self.query_endpoint(endpoint_name, since)
+
+    def query_endpoint(
+        self,
+        endpoint_name: str,
+        since: datetime,
+        until: datetime | None = None,
+        *,
+        newest_first: bool = False,
+    ) -> Iterator[InferenceRecord]:
+        """What ``endpoint_name`` finished (COMPLETED and FAILED) between two times.
+
+        One query per shard of the EndpointHistory index, merged by eventTime. Records carry
+        the index's projection (status, locations, latency; no body): ``get_many`` has the
+        whole record.
+        """
+        return self._query_shards(
+            index=ENDPOINT_HISTORY_INDEX,
+            partition=("endpointShard", [f"{endpoint_name}#{s}" for s in range(INDEX_SHARDS)]),
             since=since,
-            filter_expression="#status IN (:completed, :failed)",
-            filter_values={":completed": {"S": COMPLETED}, ":failed": {"S": FAILED}},
+            until=until,
+            newest_first=newest_first,
         )
 
-    def query_status_since(
-        self, status: str, since: datetime, endpoint_name: str | None = None
+    def query_failures(
+        self,
+        since: datetime,
+        until: datetime | None = None,
+        *,
+        endpoint_name: str | None = None,
     ) -> Iterator[InferenceRecord]:
-        """Records in ``status`` with eventTime >= since (ByStatus index), newest first."""
-        return self._query(
-            index="ByStatus",
-            key=("status", status),
+        """FAILED records with eventTime in [since, until], newest first.
+
+        One query per shard of the sparse Failures index (it holds FAILED records only, of
+        every endpoint of the table); ``endpoint_name`` filters to one endpoint.
+        """
+        return self._query_shards(
+            index=FAILURES_INDEX,
+            partition=("failureShard", [f"FAILED#{s}" for s in range(INDEX_SHARDS)]),
             since=since,
+            until=until,
+            newest_first=True,
             filter_expression="endpointName = :endpoint" if endpoint_name else None,
             filter_values={":endpoint": {"S": endpoint_name}} if endpoint_name else {},
-            newest_first=True,
+        )
+
+    def _query_shards(
+        self,
+        *,
+        index: str,
+        partition: tuple[str, list[str]],
+        since: datetime,
+        until: datetime | None,
+        newest_first: bool,
+        filter_expression: str | None = None,
+        filter_values: dict[str, Any] | None = None,
+    ) -> Iterator[InferenceRecord]:
+        """Query every shard's partition in parallel, then merge the sorted answers."""
+        attribute, values = partition
+        with ThreadPoolExecutor(max_workers=len(values)) as pool:
+            answers = list(
+                pool.map(
+                    lambda value: list(
+                        self._query(
+                            index=index,
+                            key=(attribute, value),
+                            since=since,
+                            until=until,
+                            filter_expression=filter_expression,
+                            filter_values=filter_values or {},
+                            newest_first=newest_first,
+                        )
+                    ),
+                    values,
+                )
+            )
+        return heapq.merge(
+            *answers, key=lambda record: record.event_time or "", reverse=newest_first
         )
 
     def _query(
@@ -260,23 +359,23 @@ class ResultsTable:
         index: str,
         key: tuple[str, str],
         since: datetime,
+        until: datetime | None,
         filter_expression: str | None,
         filter_values: dict[str, Any],
         newest_first: bool = False,
     ) -> Iterator[InferenceRecord]:
-        names = {"#pk": key[0], "#time": "eventTime"}
-        if filter_expression and "#status" in filter_expression:
-            names["#status"] = "status"
+        names = {"#pk": key[0], "#time": SORT_KEY}
+        values: dict[str, Any] = {":pk": {"S": key[1]}, ":since": {"S": iso_time(since)}}
+        condition = "#pk = :pk AND #time >= :since"
+        if until is not None:
+            condition = "#pk = :pk AND #time BETWEEN :since AND :until"
+            values[":until"] = {"S": iso_time(until)}
         params: dict[str, Any] = {
             "TableName": self.table_name,
             "IndexName": index,
-            "KeyConditionExpression": "#pk = :pk AND #time >= :since",
+            "KeyConditionExpression": condition,
             "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": {
-                ":pk": {"S": key[1]},
-                ":since": {"S": iso_time(since)},
-                **filter_values,
-            },
+            "ExpressionAttributeValues": {**values, **filter_values},
             "ScanIndexForward": not newest_first,
         }
         if filter_expression:
@@ -298,10 +397,16 @@ class ResultsTable:
             return {}
         if endpoint_name and len(pending) > QUERY_THRESHOLD:
             since = min(pending.values()) - CLOCK_SKEW
-            return {
-                record.inference_id: record
+            finished = [
+                record.inference_id
                 for record in self.query_terminal_since(endpoint_name, since)
                 if record.inference_id in pending
+            ]
+            # The index entries carry no response body; the whole records do.
+            return {
+                inference_id: record
+                for inference_id, record in self.get_many(finished).items()
+                if record.done
             }
         return {
             inference_id: record

@@ -158,6 +158,8 @@ class Settings:
     # --- Results -----------------------------------------------------------------------
     results_retention_days: int = 90
     """Days before a results record expires (DynamoDB TTL)."""
+    results_inline_body_max_bytes: int = 4096
+    """Largest response body a record keeps inline, bytes as sent (0..262144); else S3 only."""
     results_batch_size: int = 100
     """Notifications per results-writer invocation (1..10000)."""
     results_batching_window_seconds: int = 1
@@ -553,6 +555,9 @@ def _validate_scaling(s: Settings) -> None:
 
 def _validate_results(s: Settings) -> None:
     _in_range(s, "results_retention_days", 1, 3650)
+    # 256 KiB is above the largest body a notification carries (128 KiB, about 171 KiB as
+    # base64) and leaves a record well under DynamoDB's 400 KB item limit.
+    _in_range(s, "results_inline_body_max_bytes", 0, 262144)
     _in_range(s, "results_batch_size", 1, 10000)
     _in_range(s, "results_batching_window_seconds", 0, 300)
     _require(

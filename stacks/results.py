@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from aws_cdk import Duration, Names, RemovalPolicy
@@ -26,12 +27,57 @@ WRITER_TIMEOUT = Duration.seconds(60)
 # Key schema and indexes; docs/design.md is the contract the writer and client rely on.
 PARTITION_KEY = "inferenceId"
 TTL_ATTRIBUTE = "expiresAt"
-BY_ENDPOINT_INDEX = "ByEndpoint"
-BY_STATUS_INDEX = "ByStatus"
+SORT_KEY = "eventTime"
+# Index partition keys are sharded: the writer appends `#<crc32(inferenceId) % SHARDS>`, so a
+# stream of results spreads evenly over SHARDS key values per endpoint (and for failures)
+# instead of landing on one. One partition key value of a GSI takes at most 1,000 write
+# units per second, and a GSI that cannot keep up throttles writes to the table itself
+# (DynamoDB Developer Guide: "Understanding GSI write throttling and back pressure in
+# DynamoDB"; "Using write sharding to distribute workloads evenly"). Readers query every
+# shard and merge (asyncinfer/results.py). Writer: lambda/results_writer/record.py.
+INDEX_SHARDS = 4
+
+
+@dataclass(frozen=True)
+class ResultsIndex:
+    """A sparse, sharded GSI: only items carrying `partition_key` appear in it."""
+
+    name: str
+    partition_key: str
+    # Attributes copied into the index besides the keys: what its queries return. A GSI
+    # write costs write units for the projected size (1 per KB), so no response bodies
+    # (Developer Guide, "Global secondary indexes in DynamoDB", Write capacity units).
+    projected: tuple[str, ...]
+
+
+# What an endpoint finished (COMPLETED or FAILED) between two times; the client's poll for
+# many outstanding ids. PENDING records carry no `endpointShard`, so the writer's record
+# *adds* the index entry (one index write) instead of moving it (two).
+ENDPOINT_HISTORY_INDEX = ResultsIndex(
+    name="EndpointHistory",
+    partition_key="endpointShard",
+    projected=(
+        "status",
+        "endpointName",
+        "inputLocation",
+        "outputLocation",
+        "failureLocation",
+        "latencyMs",
+        "responseBodyOmitted",
+    ),
+)
+# Failures by time, every endpoint of the table: only FAILED records carry `failureShard`.
+FAILURES_INDEX = ResultsIndex(
+    name="Failures",
+    partition_key="failureShard",
+    projected=("status", "endpointName", "inputLocation", "failureLocation", "failureReason"),
+)
+RESULTS_INDEXES = (ENDPOINT_HISTORY_INDEX, FAILURES_INDEX)
 
 
 class ResultsTable(Construct):
-    """One item per inference id; listable by endpoint and time, and by status."""
+    """One item per inference id; finished records listable by endpoint and time, failures
+    by time."""
 
     def __init__(
         self,
@@ -57,15 +103,13 @@ class ResultsTable(Construct):
             removal_policy=removal_policy,
             deletion_protection=removal_policy == RemovalPolicy.RETAIN,
         )
-        for index_name, partition in (
-            (BY_ENDPOINT_INDEX, "endpointName"),
-            (BY_STATUS_INDEX, "status"),
-        ):
+        for index in RESULTS_INDEXES:
             self.table.add_global_secondary_index(
-                index_name=index_name,
-                partition_key=dynamodb.Attribute(name=partition, type=string),
-                sort_key=dynamodb.Attribute(name="eventTime", type=string),
-                projection_type=dynamodb.ProjectionType.ALL,
+                index_name=index.name,
+                partition_key=dynamodb.Attribute(name=index.partition_key, type=string),
+                sort_key=dynamodb.Attribute(name=SORT_KEY, type=string),
+                projection_type=dynamodb.ProjectionType.INCLUDE,
+                non_key_attributes=list(index.projected),
             )
 
 
@@ -177,6 +221,7 @@ class ResultsWriter(Construct):
             environment={
                 "RESULTS_TABLE_NAME": table.table_name,
                 "RESULTS_RETENTION_DAYS": str(settings.results_retention_days),
+                "RESULTS_INLINE_BODY_MAX_BYTES": str(settings.results_inline_body_max_bytes),
                 "LOG_LEVEL": "INFO",
             },
             environment_encryption=key,

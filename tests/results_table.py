@@ -1,44 +1,47 @@
-"""The results table on a stand-in, built from the stack's own key schema constants.
+"""The results table on a stand-in, built from the stack's own index definitions.
 
 One place for every test tier and benchmark, so the stand-in table cannot drift from
-what `stacks/results.py` deploys (key, indexes, TTL attribute).
+what `stacks/results.py` deploys (key, indexes and their projections, TTL attribute).
 """
 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import boto3
 
-from stacks.results import BY_ENDPOINT_INDEX, BY_STATUS_INDEX, PARTITION_KEY, TTL_ATTRIBUTE
+from stacks.results import PARTITION_KEY, RESULTS_INDEXES, SORT_KEY, TTL_ATTRIBUTE
 
-INDEX_PARTITIONS = {BY_ENDPOINT_INDEX: "endpointName", BY_STATUS_INDEX: "status"}
-INDEX_SORT_KEY = "eventTime"
+
+def global_secondary_indexes() -> list[dict[str, Any]]:
+    """The table's GSIs in CreateTable's shape (as the synthesized template has them)."""
+    return [
+        {
+            "IndexName": index.name,
+            "KeySchema": [
+                {"AttributeName": index.partition_key, "KeyType": "HASH"},
+                {"AttributeName": SORT_KEY, "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(index.projected)},
+        }
+        for index in RESULTS_INDEXES
+    ]
 
 
 def create_results_table(endpoint_url: str, name: str | None = None) -> str:
     """Create the results table on the stand-in at `endpoint_url`; returns its name."""
     name = name or f"results-{uuid.uuid4().hex[:8]}"
     client = boto3.client("dynamodb", endpoint_url=endpoint_url)
+    key_attributes = (PARTITION_KEY, *(index.partition_key for index in RESULTS_INDEXES), SORT_KEY)
     client.create_table(
         TableName=name,
         BillingMode="PAY_PER_REQUEST",
         KeySchema=[{"AttributeName": PARTITION_KEY, "KeyType": "HASH"}],
         AttributeDefinitions=[
-            {"AttributeName": attribute, "AttributeType": "S"}
-            for attribute in (PARTITION_KEY, *INDEX_PARTITIONS.values(), INDEX_SORT_KEY)
+            {"AttributeName": attribute, "AttributeType": "S"} for attribute in key_attributes
         ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": index,
-                "KeySchema": [
-                    {"AttributeName": partition, "KeyType": "HASH"},
-                    {"AttributeName": INDEX_SORT_KEY, "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-            for index, partition in INDEX_PARTITIONS.items()
-        ],
+        GlobalSecondaryIndexes=global_secondary_indexes(),
     )
     client.update_time_to_live(
         TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE}

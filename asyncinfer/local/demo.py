@@ -93,8 +93,8 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-# The client waits on more than 200 outstanding ids with one ByEndpoint index query per
-# poll, which moto answers by rescanning the growing table; slices of 150 keep the client
+# The client waits on more than 400 outstanding ids with one EndpointHistory index query per
+# shard and poll, which moto answers by rescanning the growing table; slices of 150 keep the client
 # on its per-id BatchGetItem path. (A first run that stalled turned out to be the unread
 # stdout pipe above; the query path has not been measured separately since.)
 SLICE = 150

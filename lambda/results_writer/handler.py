@@ -115,7 +115,12 @@ class Batch:
             self.logger.info("test notification skipped", extra={"messageId": message_id})
             return None
         inference_id = notification.inference_id
-        item = to_item(notification, retention_days=self.settings.retention_days, now=self.now)
+        item = to_item(
+            notification,
+            retention_days=self.settings.retention_days,
+            now=self.now,
+            inline_body_max_bytes=self.settings.inline_body_max_bytes,
+        )
         try:
             outcome = self.store.put(item, deadline=self.deadline)
         except (ClientError, BotoCoreError) as error:

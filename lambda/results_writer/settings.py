@@ -6,6 +6,10 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+# The stack validates the same bound (stacks/config.py): above the largest body a
+# notification carries, and far below DynamoDB's 400 KB item limit.
+INLINE_BODY_LIMIT = 262144
+
 
 class SettingsError(RuntimeError):
     """The function is misconfigured; the message is one sentence naming the variable."""
@@ -20,6 +24,10 @@ class WriterSettings:
     # jittered backoff inside the invocation (store.py); what still fails is reported
     # for redelivery.
     max_attempts: int = 8
+    # Response bodies longer than this (bytes as the notification sends them) are left out
+    # of the record, which then points to outputLocation: a record stays a few KB, so a
+    # write costs a few write units however large the response (record.py).
+    inline_body_max_bytes: int = 4096
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> WriterSettings:
@@ -41,9 +49,16 @@ class WriterSettings:
                 "Environment variable RESULTS_WRITE_MAX_ATTEMPTS must be a whole number from "
                 f"1 to 20; received {raw_attempts!r}."
             )
+        raw_inline = environ.get("RESULTS_INLINE_BODY_MAX_BYTES", "4096").strip()
+        if not raw_inline.isdigit() or int(raw_inline) > INLINE_BODY_LIMIT:
+            raise SettingsError(
+                "Environment variable RESULTS_INLINE_BODY_MAX_BYTES must be a whole number of "
+                f"bytes from 0 to {INLINE_BODY_LIMIT}; received {raw_inline!r}."
+            )
         return cls(
             table_name=table_name,
             retention_days=int(raw_retention),
             log_level=environ.get("LOG_LEVEL", "INFO").upper(),
             max_attempts=int(raw_attempts),
+            inline_body_max_bytes=int(raw_inline),
         )

@@ -15,7 +15,7 @@ from asyncinfer.errors import (
     PayloadTooLargeError,
 )
 from asyncinfer.payloads import MAX_INLINE_BYTES
-from asyncinfer.results import COMPLETED, PENDING
+from asyncinfer.results import COMPLETED, INDEX_SHARDS, PENDING
 
 TIMEOUT = 60  # generous: only a hang would reach it
 
@@ -247,20 +247,21 @@ def test_pending_write_never_regresses_a_terminal_record(deployment, stack) -> N
     assert handle.status() == COMPLETED
 
 
-def test_many_outstanding_ids_are_read_with_one_index_query(deployment, stack) -> None:
-    """Above the BatchGetItem threshold a poll is one Query, not one call per 100 ids."""
+def test_many_outstanding_ids_are_read_with_one_index_query_per_shard(deployment, stack) -> None:
+    """Above the BatchGetItem threshold a poll is one Query per index shard plus one
+    BatchGetItem per 100 finished ids, not one call per 100 outstanding ids."""
     client = make_client(deployment, stack)
     handles = [client.predict_async({"inputs": f"n{i}"}) for i in range(5)]
     for handle in handles:
         client.wait(handle, timeout=TIMEOUT)
     assert client.table is not None
     calls = count_calls(client, "dynamodb")
-    # 300 unknown ids plus the 5 real ones: the index query finds the 5 in one call.
+    # 500 unknown ids plus the 5 real ones: the shards' queries find the 5.
     pending = {h.inference_id: h.submitted_at for h in handles}
-    pending.update({f"unknown-{i}": handles[0].submitted_at for i in range(300)})
+    pending.update({f"unknown-{i}": handles[0].submitted_at for i in range(500)})
     found = client.table.poll(pending, client.endpoint_name)
-    assert set(found) == set(pending) - {f"unknown-{i}" for i in range(300)}
-    assert calls == Counter({"Query": 1})
+    assert set(found) == set(pending) - {f"unknown-{i}" for i in range(500)}
+    assert calls == Counter({"Query": INDEX_SHARDS, "BatchGetItem": 1})
     # Below it, BatchGetItem in chunks of 100.
     calls.clear()
     assert set(client.table.get_many([*list(pending)[:150]])) == {h.inference_id for h in handles}

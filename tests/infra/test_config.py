@@ -101,6 +101,18 @@ BAD_CONFIGURATIONS = [
     ),
     ({"max_capacity": "many"}, "Setting 'max_capacity' must be a whole number; received 'many'."),
     (
+        {"results_inline_body_max_bytes": "262145"},
+        "Setting 'results_inline_body_max_bytes' must be between 0 and 262144; received 262145.",
+    ),
+    (
+        {"results_inline_body_max_bytes": "-1"},
+        "Setting 'results_inline_body_max_bytes' must be between 0 and 262144; received -1.",
+    ),
+    (
+        {"results_inline_body_max_bytes": "4KB"},
+        "Setting 'results_inline_body_max_bytes' must be a whole number; received '4KB'.",
+    ),
+    (
         {"autoscaling_enabled": "yes"},
         "Setting 'autoscaling_enabled' must be true or false; received 'yes'.",
     ),

@@ -377,12 +377,13 @@ def test_results_table_is_on_demand_recoverable_expiring_encrypted_and_indexed(
     assert properties["SSESpecification"]["SSEEnabled"] is True
     assert properties["SSESpecification"]["SSEType"] == "KMS"
     indexes = {index["IndexName"]: index for index in properties["GlobalSecondaryIndexes"]}
-    assert indexes["ByEndpoint"]["KeySchema"] == [
-        {"AttributeName": "endpointName", "KeyType": "HASH"},
+    # Sharded, sparse and narrow: tests/infra/test_results_table.py holds the write budget.
+    assert indexes["EndpointHistory"]["KeySchema"] == [
+        {"AttributeName": "endpointShard", "KeyType": "HASH"},
         {"AttributeName": "eventTime", "KeyType": "RANGE"},
     ]
-    assert indexes["ByStatus"]["KeySchema"] == [
-        {"AttributeName": "status", "KeyType": "HASH"},
+    assert indexes["Failures"]["KeySchema"] == [
+        {"AttributeName": "failureShard", "KeyType": "HASH"},
         {"AttributeName": "eventTime", "KeyType": "RANGE"},
     ]
     assert properties["DeletionProtectionEnabled"] is True
@@ -435,6 +436,9 @@ def test_writer_is_batched_reports_partial_failures_and_is_bounded(default: Synt
         "Ref": default.logical_id_of("/Results/Resource/Resource")
     }
     assert function_properties["Environment"]["Variables"]["RESULTS_RETENTION_DAYS"] == "90"
+    assert function_properties["Environment"]["Variables"]["RESULTS_INLINE_BODY_MAX_BYTES"] == (
+        "4096"
+    )
 
 
 def test_writer_may_only_put_records_and_read_its_queue(default: Synthesized) -> None:

@@ -4,6 +4,7 @@ pipeline, exactly one correct record per inference)."""
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import logging
@@ -14,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from boto3.dynamodb.types import Binary
 from results_writer import handler
 
+from asyncinfer.results import shard_of  # the client's copy: writer and client must agree
 from tests.results_table import create_results_table
 from tests.results_writer.harness import (
     BATCH_SIZE,
@@ -64,9 +67,18 @@ def expected_record(message: dict[str, Any]) -> dict[str, Any]:
         "failureLocation": response.get("failureLocation"),
         "responseContentType": response.get("contentType"),
         "failureReason": message.get("failureReason"),
-        "responseBody": body.get("content"),
+        # A BASE64 body is stored decoded, as a Binary attribute (its raw size counts).
+        "responseBody": Binary(base64.b64decode(body["content"]))
+        if body.get("content") and body.get("encoding") == "BASE64"
+        else body.get("content"),
         "responseBodyEncoding": body.get("encoding"),
         "awsRegion": message["awsRegion"],
+        # The sharded index keys: every finished record in EndpointHistory, FAILED ones
+        # in Failures too, in the shard computed from the id.
+        "endpointShard": f"{request['endpointName']}#{shard_of(message['inferenceId'])}",
+        "failureShard": f"FAILED#{shard_of(message['inferenceId'])}"
+        if message["invocationStatus"] == "Failed"
+        else None,
     }
     return {name: value for name, value in fields.items() if value}
 

@@ -8,6 +8,7 @@ import json
 import socket
 from collections.abc import Iterator
 from contextlib import redirect_stdout
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,8 @@ import pytest
 from results_writer import handler
 from results_writer.settings import SettingsError, WriterSettings
 
+from asyncinfer.results import INDEX_SHARDS, ResultsTable, shard_of
+from tests.dynamodb_sizing import KB, item_size, write_units
 from tests.results_table import create_results_table
 from tests.results_writer.harness import (
     fault_proxy,
@@ -106,9 +109,10 @@ def test_inline_response_body_is_kept(moto_server: str, table: str, vectors_dir:
     run(sns_envelope(json.dumps(message)))  # enveloped delivery works too
     record = items(moto_server, table)[message["inferenceId"]]
     assert record["responseBodyEncoding"] == "BASE64"
-    assert json.loads(base64.b64decode(record["responseBody"])) == [
-        {"label": "LABEL_2", "score": 0.8808}
-    ]
+    # Stored decoded, as a Binary attribute: DynamoDB counts its raw bytes, not the base64.
+    assert record["responseBody"].value == base64.b64decode(message["responseBody"]["content"])
+    assert json.loads(record["responseBody"].value) == [{"label": "LABEL_2", "score": 0.8808}]
+    assert "responseBodyOmitted" not in record
     assert "responseBodyMessage" not in record  # empty in the vector: left out, not stored empty
 
 
@@ -386,42 +390,174 @@ def test_bad_retention_is_one_clear_error(value: str) -> None:
     )
 
 
-def test_failures_and_endpoint_history_are_one_query_each(
+def with_body(message: dict[str, Any], size: int, inference_id: str) -> dict[str, Any]:
+    """`message` carrying a BASE64 response body of `size` raw bytes."""
+    body = bytes(index % 251 for index in range(size))
+    return {
+        **message,
+        "inferenceId": inference_id,
+        "responseBody": {
+            "content": base64.b64encode(body).decode(),
+            "message": "",
+            "encoding": "BASE64",
+        },
+    }
+
+
+def test_a_128_kb_response_is_omitted_and_the_record_stays_one_write_unit(
     moto_server: str, table: str, vectors_dir: Path
 ) -> None:
+    # 128 KiB is the most a notification carries (about 171 KiB as base64). Inline, the
+    # record would cost ~171 write units per write; without the body it is one.
+    message = with_body(load(vectors_dir, "success-with-response-body.json"), 128 * KB, "big")
+    result, _ = run(json.dumps(message))
+    assert result == {"batchItemFailures": []}
+    stored = boto3.client("dynamodb", endpoint_url=moto_server).get_item(
+        TableName=table, Key={"inferenceId": {"S": "big"}}
+    )["Item"]
+    assert "responseBody" not in stored and "responseBodyEncoding" not in stored
+    assert stored["responseBodyOmitted"] == {"BOOL": True}
+    assert stored["outputLocation"] == {"S": message["responseParameters"]["outputLocation"]}
+    assert item_size(stored) <= KB
+    assert write_units(item_size(stored)) == 1
+
+
+def test_a_body_at_the_limit_is_kept_and_one_byte_more_is_omitted(
+    moto_server: str, table: str, vectors_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RESULTS_INLINE_BODY_MAX_BYTES", "1000")
+    handler.runtime.cache_clear()
+    vector = load(vectors_dir, "success-with-response-body.json")
+    run(
+        json.dumps(with_body(vector, 1000, "at-limit")),
+        json.dumps(with_body(vector, 1001, "over-limit")),
+    )
+    records = items(moto_server, table)
+    assert len(records["at-limit"]["responseBody"].value) == 1000
+    assert "responseBodyOmitted" not in records["at-limit"]
+    assert "responseBody" not in records["over-limit"]
+    assert records["over-limit"]["responseBodyOmitted"] is True
+
+
+def test_a_failures_body_stays_in_its_failure_document(
+    moto_server: str, table: str, vectors_dir: Path
+) -> None:
+    # The error document is in S3 at failureLocation; a FAILED record goes into both
+    # indexes, so it keeps no copy. Without a failure document the usual limit applies.
+    documented = with_body(load(vectors_dir, "error-with-failure-location.json"), 100, "doc")
+    undocumented = with_body(load(vectors_dir, "error.json"), 100, "no-doc")
+    run(json.dumps(documented), json.dumps(undocumented))
+    records = items(moto_server, table)
+    assert "responseBody" not in records["doc"] and records["doc"]["responseBodyOmitted"] is True
+    assert records["doc"]["failureLocation"]
+    assert len(records["no-doc"]["responseBody"].value) == 100
+
+
+def test_a_body_that_is_not_base64_is_kept_as_sent(
+    moto_server: str, table: str, vectors_dir: Path
+) -> None:
+    message = load(vectors_dir, "success-with-response-body.json")
+    message["inferenceId"] = "text-body"
+    message["responseBody"] = {"content": '{"label": "ok"}', "message": "", "encoding": ""}
+    run(json.dumps(message))
+    assert items(moto_server, table)["text-body"]["responseBody"] == '{"label": "ok"}'
+
+
+def test_inline_body_default_and_bad_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert WriterSettings.from_environment({"RESULTS_TABLE_NAME": "t"}).inline_body_max_bytes == (
+        4096
+    )
+    assert (
+        WriterSettings.from_environment(
+            {"RESULTS_TABLE_NAME": "t", "RESULTS_INLINE_BODY_MAX_BYTES": "0"}
+        ).inline_body_max_bytes
+        == 0
+    )
+    for value in ("-1", "4k", "262145"):
+        with pytest.raises(SettingsError) as raised:
+            WriterSettings.from_environment(
+                {"RESULTS_TABLE_NAME": "t", "RESULTS_INLINE_BODY_MAX_BYTES": value}
+            )
+        assert str(raised.value) == (
+            "Environment variable RESULTS_INLINE_BODY_MAX_BYTES must be a whole number of "
+            f"bytes from 0 to 262144; received {value!r}."
+        )
+
+
+def test_pending_records_are_in_no_index_and_finished_ones_in_their_shard(
+    moto_server: str, table: str, vectors_dir: Path
+) -> None:
+    results = ResultsTable(boto3.client("dynamodb", endpoint_url=moto_server), table)
+    submitted = datetime(2025, 6, 1, 9, 59, tzinfo=UTC)
+    for inference_id in ("done", "broken", "waiting"):
+        results.put_pending(
+            inference_id=inference_id,
+            endpoint_name="example-endpoint",
+            input_location="s3://in/x",
+            submitted=submitted,
+        )
+    done = load(vectors_dir, "success.json") | {"inferenceId": "done"}
+    broken = load(vectors_dir, "error.json") | {"inferenceId": "broken"}
+    run(json.dumps(done), json.dumps(broken))
+    records = items(moto_server, table)
+    assert "endpointShard" not in records["waiting"] and "failureShard" not in records["waiting"]
+    assert records["done"]["endpointShard"] == f"example-endpoint#{shard_of('done')}"
+    assert "failureShard" not in records["done"]
+    assert records["broken"]["failureShard"] == f"FAILED#{shard_of('broken')}"
+    history = results.query_endpoint("example-endpoint", submitted - timedelta(days=9000))
+    assert {record.inference_id for record in history} == {"done", "broken"}
+    failures = results.query_failures(submitted - timedelta(days=9000))
+    assert [record.inference_id for record in failures] == ["broken"]
+
+
+def test_failures_and_endpoint_history_are_a_fixed_number_of_queries(
+    moto_server: str, table: str, vectors_dir: Path
+) -> None:
+    # Records spread over every shard; each listing is one query per shard, whatever the
+    # number of records, and comes back merged in time order.
     bodies = []
-    for index, name in enumerate(
-        ["success.json", "error.json", "error-with-failure-location.json"]
-    ):
-        message = load(vectors_dir, name)
-        message["inferenceId"] = f"query-{index}"
-        message["eventTime"] = f"2025-06-01T10:0{index}:00.000Z"
+    names = ["success.json", "error.json", "error-with-failure-location.json"]
+    for index in range(30):
+        message = load(vectors_dir, names[index % 3])
+        message["inferenceId"] = f"query-{index:02d}"
+        message["eventTime"] = f"2025-06-01T10:{index:02d}:00.000Z"
+        message["receivedTime"] = "2025-06-01T09:59:00.000Z"
         bodies.append(json.dumps(message))
     run(*bodies)
+    assert len({shard_of(f"query-{index:02d}") for index in range(30)}) == INDEX_SHARDS
     dynamodb = boto3.client("dynamodb", endpoint_url=moto_server)
-    failures = dynamodb.query(
-        TableName=table,
-        IndexName="ByStatus",
-        KeyConditionExpression="#s = :s AND eventTime >= :since",
-        ExpressionAttributeNames={"#s": "status"},
-        ExpressionAttributeValues={
-            ":s": {"S": "FAILED"},
-            ":since": {"S": "2025-06-01T10:00:30.000Z"},
-        },
-        ScanIndexForward=False,
-    )["Items"]
-    assert [item["inferenceId"]["S"] for item in failures] == ["query-2", "query-1"]
-    history = dynamodb.query(
-        TableName=table,
-        IndexName="ByEndpoint",
-        KeyConditionExpression="endpointName = :e AND eventTime BETWEEN :a AND :b",
-        ExpressionAttributeValues={
-            ":e": {"S": "example-endpoint"},
-            ":a": {"S": "2025-06-01T10:00:00.000Z"},
-            ":b": {"S": "2025-06-01T10:01:00.000Z"},
-        },
-    )["Items"]
-    assert [item["inferenceId"]["S"] for item in history] == ["query-0", "query-1"]
+    queries: list[str] = []
+    dynamodb.meta.events.register(
+        "before-parameter-build.dynamodb.Query",
+        lambda params, **_: queries.append(params["IndexName"]),
+    )
+    results = ResultsTable(dynamodb, table)
+    since = datetime(2025, 6, 1, 10, 10, 30, tzinfo=UTC)
+    failures = list(results.query_failures(since, endpoint_name="example-endpoint"))
+    expected_failures = [f"query-{i:02d}" for i in range(29, 10, -1) if i % 3]
+    assert [record.inference_id for record in failures] == expected_failures
+    assert all(record.failure_reason for record in failures)  # projected into the index
+    assert queries == ["Failures"] * INDEX_SHARDS
+    queries.clear()
+    history = list(
+        results.query_endpoint(
+            "example-endpoint",
+            datetime(2025, 6, 1, 10, 5, tzinfo=UTC),
+            datetime(2025, 6, 1, 10, 20, tzinfo=UTC),
+        )
+    )
+    assert [record.inference_id for record in history] == [f"query-{i:02d}" for i in range(5, 21)]
+    assert {record.status for record in history} == {"COMPLETED", "FAILED"}
+    assert queries == ["EndpointHistory"] * INDEX_SHARDS
+    # Another endpoint's failures are listed only when asked for every endpoint.
+    other = load(vectors_dir, "error.json")
+    other["inferenceId"] = "elsewhere"
+    other["eventTime"] = "2025-06-01T10:30:00.000Z"
+    other["requestParameters"] = {**other["requestParameters"], "endpointName": "other"}
+    run(json.dumps(other))
+    mine = {r.inference_id for r in results.query_failures(since, endpoint_name="example-endpoint")}
+    everywhere = {r.inference_id for r in results.query_failures(since)}
+    assert everywhere - mine == {"elsewhere"}
 
 
 def test_every_vector_file_is_recorded_or_skipped_never_failed(

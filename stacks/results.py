@@ -89,9 +89,15 @@ class ResultsTable(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         string = dynamodb.AttributeType.STRING
+        # "Records", not "Resource": this table's indexes replace two GSIs with two others,
+        # and CloudFormation adds or deletes one GSI per table update ("You can delete or
+        # add one global secondary index without interruption", AWS::DynamoDB::Table
+        # GlobalSecondaryIndexes). A new logical id gives a deployed stack a new table in
+        # one deploy instead of a failed update; the old table is retained (or deleted
+        # with removal_policy=destroy), records are not migrated (docs/updates.md).
         self.table = dynamodb.Table(
             self,
-            "Resource",
+            "Records",
             partition_key=dynamodb.Attribute(name=PARTITION_KEY, type=string),
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
             encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,

@@ -433,7 +433,7 @@ def test_writer_is_batched_reports_partial_failures_and_is_bounded(default: Synt
     assert function_properties["Runtime"] == "python3.14"
     assert function_properties["TracingConfig"] == {"Mode": "Active"}
     assert function_properties["Environment"]["Variables"]["RESULTS_TABLE_NAME"] == {
-        "Ref": default.logical_id_of("/Results/Resource/Resource")
+        "Ref": default.logical_id_of("/Results/Records/Resource")
     }
     assert function_properties["Environment"]["Variables"]["RESULTS_RETENTION_DAYS"] == "90"
     assert function_properties["Environment"]["Variables"]["RESULTS_INLINE_BODY_MAX_BYTES"] == (
@@ -452,7 +452,7 @@ def test_writer_may_only_put_records_and_read_its_queue(default: Synthesized) ->
     assert not {a for a in actions if a.startswith(("s3:", "sns:"))}
     (put,) = [s for s in statements(policy) if s.get("Sid") == "PutResultsRecords"]
     assert put["Resource"] == {
-        "Fn::GetAtt": [default.logical_id_of("/Results/Resource/Resource"), "Arn"]
+        "Fn::GetAtt": [default.logical_id_of("/Results/Records/Resource"), "Arn"]
     }
     role = default.template["Resources"][default.logical_id_of("/ResultsWriter/Role/Resource")]
     assert "ManagedPolicyArns" not in role["Properties"]

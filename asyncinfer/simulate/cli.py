@@ -10,10 +10,21 @@ from pathlib import Path
 from typing import IO, Any
 
 from asyncinfer.errors import ConfigurationError
-from asyncinfer.simulate.model import Assumptions, EndpointSimulation, ScalingSetup, SimulationResult
+from asyncinfer.simulate.model import (
+    Assumptions,
+    EndpointSimulation,
+    ScalingSetup,
+    SimulationResult,
+)
 from asyncinfer.simulate.report import document, summary
 from asyncinfer.simulate.template import DEFAULT_STACK, read_setup, seed_setup
-from asyncinfer.simulate.trace import DEFAULT_SERVICE_SECONDS, SCENARIOS, Workload, read_arrivals, scenario
+from asyncinfer.simulate.trace import (
+    DEFAULT_SERVICE_SECONDS,
+    SCENARIOS,
+    Workload,
+    read_arrivals,
+    scenario,
+)
 
 DEFAULT_TEMPLATE = Path("cdk.out") / f"{DEFAULT_STACK}.template.json"
 SHOWN = (
@@ -23,29 +34,112 @@ SHOWN = (
 
 
 def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--template", type=Path, help=f"synthesized template (default {DEFAULT_TEMPLATE})")
+    parser.add_argument(
+        "--template", type=Path, help=f"synthesized template (default {DEFAULT_TEMPLATE})"
+    )
     source = parser.add_mutually_exclusive_group()
-    source.add_argument("--arrivals", type=Path, metavar="FILE", help="one request per line: seconds since start[, service seconds]")
-    source.add_argument("--scenario", metavar="NAME", help=f"built-in trace: {', '.join(SCENARIOS)} (default single)")
-    parser.add_argument("--service-seconds", type=float, default=DEFAULT_SERVICE_SECONDS, help=f"per request unless the arrivals file says (default {DEFAULT_SERVICE_SECONDS})")
-    parser.add_argument("--instance-startup-seconds", type=float, default=Assumptions().instance_startup_seconds, help="launch to InService (default %(default)s)")
-    parser.add_argument("--request-ttl-seconds", type=float, default=Assumptions().request_ttl_seconds, help="RequestTTLSeconds (default 6 h)")
-    parser.add_argument("--hours", type=float, help="simulated time (default: the scenario's, or the last arrival + 1 h)")
-    parser.add_argument("--price-per-hour", type=float, metavar="USD", help="instance price (default: the shipped table)")
-    parser.add_argument("--assume", action="append", default=[], metavar="NAME=VALUE", help="override a modelled constant (docs/scaling.md)")
-    parser.add_argument("--compare", metavar="POLICY", help="also run `template`, `seed` or another template file, side by side")
-    parser.add_argument("--set", dest="settings", action="append", default=[], metavar="NAME=VALUE", help="synthesize the stack with this setting first")
-    parser.add_argument("--sweep", metavar="NAME=V1,V2,...", help="one synth and run per value; prints cost against p95")
-    parser.add_argument("--json", type=Path, metavar="OUT", help="write setup, summary, timeline and per-request times")
-    parser.add_argument("--plot", type=Path, metavar="OUT.png", help="draw the timeline and latency CDF")
-    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None, help="progress on stderr (default: when a terminal)")
+    source.add_argument(
+        "--arrivals",
+        type=Path,
+        metavar="FILE",
+        help="one request per line: seconds since start[, service seconds]",
+    )
+    source.add_argument(
+        "--scenario",
+        metavar="NAME",
+        help=f"built-in trace: {', '.join(SCENARIOS)} (default single)",
+    )
+    parser.add_argument(
+        "--service-seconds",
+        type=float,
+        default=DEFAULT_SERVICE_SECONDS,
+        help=f"per request unless the arrivals file says (default {DEFAULT_SERVICE_SECONDS})",
+    )
+    parser.add_argument(
+        "--instance-startup-seconds",
+        type=float,
+        default=Assumptions().instance_startup_seconds,
+        help="launch to InService (default %(default)s)",
+    )
+    parser.add_argument(
+        "--request-ttl-seconds",
+        type=float,
+        default=Assumptions().request_ttl_seconds,
+        help="RequestTTLSeconds (default 6 h)",
+    )
+    parser.add_argument(
+        "--hours",
+        type=float,
+        help="simulated time (default: the scenario's, or the last arrival + 1 h)",
+    )
+    parser.add_argument(
+        "--price-per-hour",
+        type=float,
+        metavar="USD",
+        help="instance price (default: the shipped table)",
+    )
+    parser.add_argument(
+        "--assume",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a modelled constant (docs/scaling.md)",
+    )
+    parser.add_argument(
+        "--compare",
+        metavar="POLICY",
+        help="also run `template`, `seed` or another template file, side by side",
+    )
+    parser.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="synthesize the stack with this setting first",
+    )
+    parser.add_argument(
+        "--sweep",
+        metavar="NAME=V1,V2,...",
+        help="one synth and run per value; prints cost against p95",
+    )
+    parser.add_argument(
+        "--json",
+        type=Path,
+        metavar="OUT",
+        help="write setup, summary, timeline and per-request times",
+    )
+    parser.add_argument(
+        "--plot", type=Path, metavar="OUT.png", help="draw the timeline and latency CDF"
+    )
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress on stderr (default: when a terminal)",
+    )
 
 
 def add_load_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--arrivals", type=Path, required=True, metavar="FILE", help="the same file `simulate --arrivals` reads")
-    parser.add_argument("--payload", type=Path, metavar="FILE", help='request body (default {"inputs": "I love async inference"})')
-    parser.add_argument("--json", type=Path, metavar="OUT", help="per-request times (default stdout)")
-    parser.add_argument("--timeout", type=float, default=3600.0, help="give up waiting for results after (s)")
+    parser.add_argument(
+        "--arrivals",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="the same file `simulate --arrivals` reads",
+    )
+    parser.add_argument(
+        "--payload",
+        type=Path,
+        metavar="FILE",
+        help='request body (default {"inputs": "I love async inference"})',
+    )
+    parser.add_argument(
+        "--json", type=Path, metavar="OUT", help="per-request times (default stdout)"
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=3600.0, help="give up waiting for results after (s)"
+    )
 
 
 def assumptions_from(args: argparse.Namespace) -> Assumptions:
@@ -64,7 +158,13 @@ def assumptions_from(args: argparse.Namespace) -> Assumptions:
         kind = str(kinds[name])
         try:
             value: Any = (
-                raw if kind == "str" else raw.lower() == "true" if kind == "bool" else int(raw) if kind == "int" else float(raw)
+                raw
+                if kind == "str"
+                else raw.lower() == "true"
+                if kind == "bool"
+                else int(raw)
+                if kind == "int"
+                else float(raw)
             )
         except ValueError:
             raise ConfigurationError(f"--assume {name}={raw!r} is not a {kind}") from None
@@ -144,11 +244,15 @@ def run_simulate(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> 
             setup, workload.trace, duration, assumptions, _progress(stderr, show, label)
         ).run()
     rows = [(label, summary(r, args.price_per_hour)) for label, r in results.items()]
-    stdout.write(f"{workload.name}: {len(workload.trace.arrivals)} requests over {duration / 3600:g} h\n")
+    stdout.write(
+        f"{workload.name}: {len(workload.trace.arrivals)} requests over {duration / 3600:g} h\n"
+    )
     _print_table(rows, stdout)
     if args.json:
         body: Any = {label: document(r, args.price_per_hour) for label, r in results.items()}
-        args.json.write_text(json.dumps(body if len(body) > 1 else body["template"], indent=1) + "\n")
+        args.json.write_text(
+            json.dumps(body if len(body) > 1 else body["template"], indent=1) + "\n"
+        )
     if args.plot:
         from asyncinfer.simulate.plot import draw
 

@@ -327,12 +327,38 @@ class EndpointSimulation:
         self.progress = progress
         self.alarms = [AlarmRuntime(spec) for spec in self._all_alarms()]
         self.policies: dict[str, PolicyRuntime] = {
-            p.name: PolicyRuntime() for p in (*setup.step_policies, *setup.target_tracking)
+            name: PolicyRuntime()
+            for name in [p.name for p in setup.step_policies]
+            + [p.name for p in setup.target_tracking]
         }
         self.step_by_name = {p.name: p for p in setup.step_policies}
         self.tt_by_name = {p.name: p for p in setup.target_tracking}
         self.alarm_role: dict[str, tuple[str, str]] = {}  # managed alarm -> (policy, out|in)
         self._tag_managed_alarms()
+        self.current: dict[str, float | None] = {}
+        self.tick = self.a.alarm_evaluation_seconds
+        self._reset()
+
+    def _reset(self) -> None:
+        count = len(self.trace.arrivals)
+        self.queue: deque[int] = deque()
+        self.started: list[float | None] = [None] * count
+        self.finished: list[float | None] = [None] * count
+        self.expired: list[float | None] = [None] * count
+        self.instances: list[Instance] = []
+        self.activities: list[Activity] = []
+        self.timeline: list[dict[str, float]] = []
+        self.alarm_changes: list[tuple[float, str, str]] = []
+        self.samples: dict[str, dict[float, float]] = {name: {} for name in MODELLED_METRICS}
+        self.events: list[tuple[float, int, int, object]] = []
+        self.sequence = 0
+        self.max_instances = self.setup.min_capacity
+        self.in_flight = 0
+        self.accepting = 0
+        self.area = {name: 0.0 for name in MODELLED_METRICS}
+        self.covered = {name: 0.0 for name in MODELLED_METRICS}
+        self.last_change = 0.0
+        self.current = {}
 
     def _all_alarms(self) -> list[AlarmSpec]:
         specs = list(self.setup.alarms)
@@ -520,7 +546,11 @@ class EndpointSimulation:
         for alarm in self.alarms:
             spec = alarm.spec
             high_resolution = spec.period < 60
-            interval = a.high_resolution_evaluation_seconds if high_resolution else a.alarm_evaluation_seconds
+            interval = (
+                a.high_resolution_evaluation_seconds
+                if high_resolution
+                else a.alarm_evaluation_seconds
+            )
             phase = (now - a.datapoint_delay_seconds) / interval
             if abs(phase - round(phase)) > 1e-6:
                 continue
@@ -564,7 +594,9 @@ class EndpointSimulation:
         value = aggregate(evaluated, step.aggregation)
         out_of_cooldown = step_capacity(step, value, alarm.spec.threshold, current)
         if out_of_cooldown > current and now < runtime.last_scale_out + step.cooldown:
-            proposed = step_capacity(step, value, alarm.spec.threshold, runtime.capacity_before_scale_out)
+            proposed = step_capacity(
+                step, value, alarm.spec.threshold, runtime.capacity_before_scale_out
+            )
             return proposed if proposed > current else None
         if out_of_cooldown < current and now < runtime.last_scale_in + step.cooldown:
             return None
@@ -604,7 +636,9 @@ class EndpointSimulation:
             for runtime in self.policies.values():
                 runtime.last_scale_in = -math.inf
         self.activities.append(
-            Activity(now, current, target, tuple(w[1] for w in winners), tuple(w[2] for w in winners))
+            Activity(
+                now, current, target, tuple(w[1] for w in winners), tuple(w[2] for w in winners)
+            )
         )
         self._set_desired(now, target)
 
@@ -622,7 +656,10 @@ class EndpointSimulation:
             self.instances.append(instance)
         self.desired = self.setup.min_capacity
         longest = max(
-            [s.spec.period * (s.spec.evaluation_periods + a.evaluation_range_extra_periods) for s in self.alarms]
+            [
+                s.spec.period * (s.spec.evaluation_periods + a.evaluation_range_extra_periods)
+                for s in self.alarms
+            ]
             or [0.0]
         )
         self._refresh()
@@ -648,24 +685,7 @@ class EndpointSimulation:
         started_wall = time.perf_counter()
         arrivals = self.trace.arrivals
         count = len(arrivals)
-        self.queue: deque[int] = deque()
-        self.started: list[float | None] = [None] * count
-        self.finished: list[float | None] = [None] * count
-        self.expired: list[float | None] = [None] * count
-        self.instances: list[Instance] = []
-        self.activities: list[Activity] = []
-        self.timeline: list[dict[str, float]] = []
-        self.alarm_changes: list[tuple[float, str, str]] = []
-        self.samples: dict[str, dict[float, float]] = {name: {} for name in MODELLED_METRICS}
-        self.events: list[tuple[float, int, int, object]] = []
-        self.sequence = 0
-        self.max_instances = self.setup.min_capacity
-        self.in_flight = 0
-        self.accepting = 0
-        self.area = {name: 0.0 for name in MODELLED_METRICS}
-        self.covered = {name: 0.0 for name in MODELLED_METRICS}
-        self.last_change = 0.0
-        self.current: dict[str, float | None] = {}
+        self._reset()
         self._prime()
         next_arrival = 0
         last_report = started_wall
@@ -691,7 +711,8 @@ class EndpointSimulation:
             now, kind, _, payload = heapq.heappop(self.events)
             self._integrate(now)
             if kind == _FINISH:
-                ident, index = payload  # type: ignore[misc]
+                assert isinstance(payload, tuple)
+                ident, index = payload
                 instance = self.instances[ident]
                 instance.in_flight -= 1
                 self.in_flight -= 1
@@ -701,7 +722,8 @@ class EndpointSimulation:
                 self._dispatch(now)
                 self.current = self._instant_values()
             elif kind == _READY:
-                instance = self.instances[payload]  # type: ignore[index]
+                assert isinstance(payload, int)
+                instance = self.instances[payload]
                 if instance.stopped_at is None:
                     instance.in_service = True
                     self._refresh()

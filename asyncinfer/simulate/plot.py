@@ -35,13 +35,21 @@ def draw(results: dict[str, SimulationResult], path: Path) -> None:
     for column, (label, result) in enumerate(results.items()):
         minutes = [row["time"] / 60 for row in result.timeline]
         waiting, instances, alarms, cdf = (axes[r][column] for r in range(4))
-        waiting.step(minutes, [row["waiting"] for row in result.timeline], where="post", label="waiting")
-        waiting.step(minutes, [row["inFlight"] for row in result.timeline], where="post", label="in flight")
+        waiting.step(
+            minutes, [row["waiting"] for row in result.timeline], where="post", label="waiting"
+        )
+        waiting.step(
+            minutes, [row["inFlight"] for row in result.timeline], where="post", label="in flight"
+        )
         waiting.set_title(f"{label}: requests")
         waiting.set_ylabel("requests")
         waiting.legend(loc="upper right")
-        instances.step(minutes, [row["desired"] for row in result.timeline], where="post", label="desired")
-        instances.step(minutes, [row["inService"] for row in result.timeline], where="post", label="in service")
+        instances.step(
+            minutes, [row["desired"] for row in result.timeline], where="post", label="desired"
+        )
+        instances.step(
+            minutes, [row["inService"] for row in result.timeline], where="post", label="in service"
+        )
         instances.set_ylabel("instances")
         instances.legend(loc="upper right")
         for offset, name in enumerate(result.alarm_names):
@@ -52,7 +60,9 @@ def draw(results: dict[str, SimulationResult], path: Path) -> None:
                     levels.append(STATE_LEVEL[state])
             times.append(result.duration / 60)
             levels.append(levels[-1])
-            alarms.step(times, [offset * 1.5 + level for level in levels], where="post", label=name[:48])
+            alarms.step(
+                times, [offset * 1.5 + level for level in levels], where="post", label=name[:48]
+            )
         alarms.set_yticks([])
         alarms.set_ylabel("alarm (low OK, high ALARM)")
         alarms.set_xlabel("minutes")
@@ -75,7 +85,10 @@ def draw_sweep(name: str, rows: list[dict[str, Any]], path: Path) -> None:
     plt = _pyplot()
     figure, axis = plt.subplots(figsize=(7, 5))
     for row in rows:
-        x, y = row["cost"] if row["cost"] is not None else row["instanceHours"], row["p95LatencySeconds"]
+        x, y = (
+            row["cost"] if row["cost"] is not None else row["instanceHours"],
+            row["p95LatencySeconds"],
+        )
         if y is None:
             continue
         axis.scatter([x], [y])

@@ -45,7 +45,9 @@ def parse_settings(pairs: list[str], app_dir: Path) -> dict[str, str]:
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name:
-            raise ConfigurationError(f"--set {pair!r} is not name=value; expected e.g. max_capacity=4")
+            raise ConfigurationError(
+                f"--set {pair!r} is not name=value; expected e.g. max_capacity=4"
+            )
         if name not in known:
             raise ConfigurationError(
                 f"--set {name!r} is not a stack setting; expected one of the settings in "
@@ -66,7 +68,9 @@ def synthesize(settings: dict[str, str], app_dir: Path, outdir: Path | None = No
         "CDK_OUTDIR": str(out),
         "CDK_DISABLE_CLI_TELEMETRY": "true",
         "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
-        "PATH": os.pathsep.join([str(app_dir / "node_modules" / ".bin"), os.environ.get("PATH", "")]),
+        "PATH": os.pathsep.join(
+            [str(app_dir / "node_modules" / ".bin"), os.environ.get("PATH", "")]
+        ),
     }
     done = subprocess.run(
         [sys.executable, "app.py"], cwd=app_dir, env=env, capture_output=True, text=True
@@ -75,8 +79,9 @@ def synthesize(settings: dict[str, str], app_dir: Path, outdir: Path | None = No
         lines = [line for line in done.stderr.splitlines() if line.strip()]
         reason = next((line for line in lines if "Configuration error" in line), None)
         raise ConfigurationError(
-            (reason or f"synth with {settings} failed: {lines[-1] if lines else 'no output'}")
-            .removeprefix("Configuration error: ")
+            (
+                reason or f"synth with {settings} failed: {lines[-1] if lines else 'no output'}"
+            ).removeprefix("Configuration error: ")
         )
     stack = settings.get("stack_name", STACK)
     return out / f"{stack}.template.json"

@@ -147,7 +147,9 @@ def setup_from_template(template: dict[str, Any], source: str) -> ScalingSetup:
                 period=_number(p["Period"], "Period", where),
                 evaluation_periods=evaluation_periods,
                 datapoints_to_alarm=int(
-                    _number(p.get("DatapointsToAlarm", evaluation_periods), "DatapointsToAlarm", where)
+                    _number(
+                        p.get("DatapointsToAlarm", evaluation_periods), "DatapointsToAlarm", where
+                    )
                 ),
                 threshold=_number(p["Threshold"], "Threshold", where),
                 comparison=p["ComparisonOperator"],

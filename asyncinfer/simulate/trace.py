@@ -44,7 +44,9 @@ def read_arrivals(path: Path, service_seconds: float) -> Workload:
             )
         rows.append((values[0], values[1] if len(values) == 2 else service_seconds))
     if not rows:
-        raise ConfigurationError(f"--arrivals {str(path)!r} holds no request; expected one per line")
+        raise ConfigurationError(
+            f"--arrivals {str(path)!r} holds no request; expected one per line"
+        )
     rows.sort(key=lambda row: row[0])
     trace = Trace([r[0] for r in rows], [r[1] for r in rows])
     return Workload(path.name, trace, hours=(rows[-1][0] + 3600.0) / 3600.0)

@@ -37,7 +37,7 @@ def test_unknown_set_setting_is_one_sentence() -> None:
 
 
 def test_set_synthesizes_with_the_setting(tmp_path: Path) -> None:
-    code, out, err = simulate(
+    code, _, err = simulate(
         "--set", "max_capacity=4", "--scenario", "burst", "--json", str(tmp_path / "b.json")
     )
     assert code == 0, err

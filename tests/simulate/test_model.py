@@ -146,7 +146,9 @@ def test_alarm_state_follows_cloudwatchs_missing_data_table() -> None:
 
 
 def test_template_without_scalable_target_is_one_sentence(tmp_path: Path) -> None:
-    with pytest.raises(ConfigurationError, match=r"has no AWS::ApplicationAutoScaling::ScalableTarget"):
+    with pytest.raises(
+        ConfigurationError, match=r"has no AWS::ApplicationAutoScaling::ScalableTarget"
+    ):
         setup_from_template({"Resources": {}}, "empty.json")
 
 
@@ -166,7 +168,9 @@ def test_arrivals_file_carries_service_seconds(tmp_path: Path) -> None:
 
 
 def test_unknown_scenario_names_the_choices() -> None:
-    with pytest.raises(ConfigurationError, match=r"--scenario 'daily' is not a scenario; expected one of single"):
+    with pytest.raises(
+        ConfigurationError, match=r"--scenario 'daily' is not a scenario; expected one of single"
+    ):
         scenario("daily", 0.5)
 
 

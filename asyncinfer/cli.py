@@ -39,6 +39,8 @@ examples:
   asyncinfer failures --since 1h
   asyncinfer redrive
   asyncinfer local up
+  asyncinfer simulate --scenario seed-walkthrough --compare seed --plot scaling.png
+  asyncinfer load --arrivals trace.txt --json observed.json
 
 The stack is found by name (--stack, default SageMakerAsyncInference) through its
 CloudFormation outputs, or from a `cdk deploy --outputs-file` file (--outputs-file).
@@ -225,6 +227,23 @@ def build_parser(*, load_local: bool = True) -> argparse.ArgumentParser:
         "asyncinfer redrive",
     )
     redrive.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+
+    simulate = commands.add_parser(
+        "simulate",
+        help="replay a request trace through a model of this stack's scaling (offline)",
+        description="Replay a request trace through a model of SageMaker's async queue, "
+        "CloudWatch and Application Auto Scaling, reading the policies from the synthesized "
+        "template. Every modelled constant and its source: docs/scaling.md.",
+        epilog="example:\n  asyncinfer simulate --scenario diurnal --compare seed --plot day.png",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    importlib.import_module("asyncinfer.simulate.cli").add_simulate_arguments(simulate)
+    load = command(
+        "load",
+        "replay an arrivals file against the deployed stack (or local mode) at its own times",
+        "asyncinfer load --arrivals trace.txt --json observed.json",
+    )
+    importlib.import_module("asyncinfer.simulate.cli").add_load_arguments(load)
 
     local = command(
         "local",
@@ -502,7 +521,21 @@ def cmd_local(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int
     return int(local_cli.run(args) or 0)
 
 
+def cmd_simulate(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
+    from asyncinfer.simulate.cli import run_simulate
+
+    return run_simulate(args, stdout, stderr)
+
+
+def cmd_load(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
+    from asyncinfer.simulate.cli import run_load
+
+    return run_load(args, make_client(args), stdout, stderr)
+
+
 COMMANDS = {
+    "simulate": cmd_simulate,
+    "load": cmd_load,
     "submit": cmd_submit,
     "status": cmd_status,
     "result": cmd_result,

@@ -1,0 +1,214 @@
+"""Read a synthesized CloudFormation template into the `ScalingSetup` the model runs.
+
+Also the walkthrough's policy (`seed`), built on the same endpoint for a like-for-like
+comparison.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from asyncinfer.errors import ConfigurationError
+from asyncinfer.simulate.model import (
+    AlarmSpec,
+    ScalingSetup,
+    StepAdjustment,
+    StepScalingPolicy,
+    TargetTrackingPolicy,
+)
+
+DEFAULT_STACK = "SageMakerAsyncInference"
+# SageMaker picks MaxConcurrentInvocationsPerInstance when it is unset (CloudFormation
+# reference, AsyncInferenceClientConfig); the value it picks is not documented. Choice: 1.
+DEFAULT_CONCURRENCY = 1
+DEFAULT_COOLDOWN = 300.0  # Application Auto Scaling's default for SageMaker variants
+
+
+def load_template(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigurationError(
+            f"--template {str(path)!r} does not exist; expected a synthesized template such as "
+            f"cdk.out/{DEFAULT_STACK}.template.json (run `make synth`)"
+        )
+    try:
+        template = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ConfigurationError(
+            f"--template {str(path)!r} is not a readable JSON template ({error}); expected a "
+            f"CloudFormation template from `cdk synth`"
+        ) from None
+    if not isinstance(template, dict) or not isinstance(template.get("Resources"), dict):
+        raise ConfigurationError(
+            f"--template {str(path)!r} has no Resources; expected a CloudFormation template"
+        )
+    return template
+
+
+def _number(value: Any, what: str, source: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ConfigurationError(
+            f"{source}: {what} is {json.dumps(value)}; expected a literal number"
+        )
+    try:
+        return float(value)
+    except ValueError:
+        raise ConfigurationError(f"{source}: {what} is {value!r}; expected a number") from None
+
+
+def setup_from_template(template: dict[str, Any], source: str) -> ScalingSetup:
+    resources: dict[str, Any] = template["Resources"]
+    targets = {
+        logical_id: r
+        for logical_id, r in resources.items()
+        if r.get("Type") == "AWS::ApplicationAutoScaling::ScalableTarget"
+        and r.get("Properties", {}).get("ScalableDimension")
+        == "sagemaker:variant:DesiredInstanceCount"
+    }
+    if len(targets) != 1:
+        raise ConfigurationError(
+            f"template {source} has {len(targets) or 'no'} AWS::ApplicationAutoScaling::"
+            f"ScalableTarget for a SageMaker variant; expected exactly one (a stack synthesized "
+            f"with autoscaling_enabled=true)"
+        )
+    target_id, target = next(iter(targets.items()))
+    props = target["Properties"]
+    policies_by_id: dict[str, tuple[str, Any]] = {}
+    steps: list[StepScalingPolicy] = []
+    tracking: list[TargetTrackingPolicy] = []
+    for logical_id, r in resources.items():
+        if r.get("Type") != "AWS::ApplicationAutoScaling::ScalingPolicy":
+            continue
+        p = r.get("Properties", {})
+        if p.get("ScalingTargetId") != {"Ref": target_id}:
+            continue
+        where = f"{source} {logical_id}"
+        if p.get("PolicyType") == "StepScaling":
+            c = p["StepScalingPolicyConfiguration"]
+            adjustments = tuple(
+                StepAdjustment(
+                    lower=_bound(s.get("MetricIntervalLowerBound"), where),
+                    upper=_bound(s.get("MetricIntervalUpperBound"), where),
+                    adjustment=_number(s["ScalingAdjustment"], "ScalingAdjustment", where),
+                )
+                for s in c.get("StepAdjustments", [])
+            )
+            steps.append(
+                StepScalingPolicy(
+                    name=logical_id,
+                    adjustment_type=c.get("AdjustmentType", "ChangeInCapacity"),
+                    steps=adjustments,
+                    cooldown=_number(c.get("Cooldown", DEFAULT_COOLDOWN), "Cooldown", where),
+                    aggregation=c.get("MetricAggregationType", "Average"),
+                    min_adjustment_magnitude=c.get("MinAdjustmentMagnitude"),
+                )
+            )
+            policies_by_id[logical_id] = ("step", steps[-1])
+        elif p.get("PolicyType") == "TargetTrackingScaling":
+            c = p["TargetTrackingScalingPolicyConfiguration"]
+            metric = c.get("CustomizedMetricSpecification")
+            if not metric:
+                continue  # predefined metrics (InvocationsPerInstance) are not async metrics
+            tracking.append(
+                TargetTrackingPolicy(
+                    name=logical_id,
+                    metric=metric["MetricName"],
+                    statistic=metric.get("Statistic", "Average"),
+                    target=_number(c["TargetValue"], "TargetValue", where),
+                    scale_in_cooldown=_number(
+                        c.get("ScaleInCooldown", DEFAULT_COOLDOWN), "ScaleInCooldown", where
+                    ),
+                    scale_out_cooldown=_number(
+                        c.get("ScaleOutCooldown", DEFAULT_COOLDOWN), "ScaleOutCooldown", where
+                    ),
+                    disable_scale_in=bool(c.get("DisableScaleIn", False)),
+                )
+            )
+    alarms = []
+    for logical_id, r in resources.items():
+        if r.get("Type") != "AWS::CloudWatch::Alarm":
+            continue
+        p = r.get("Properties", {})
+        actions = tuple(
+            a["Ref"]
+            for a in p.get("AlarmActions", [])
+            if isinstance(a, dict) and a.get("Ref") in policies_by_id
+        )
+        if not actions:
+            continue
+        where = f"{source} {logical_id}"
+        evaluation_periods = int(_number(p["EvaluationPeriods"], "EvaluationPeriods", where))
+        alarms.append(
+            AlarmSpec(
+                name=logical_id,
+                metric=p["MetricName"],
+                statistic=p.get("Statistic", "Average"),
+                period=_number(p["Period"], "Period", where),
+                evaluation_periods=evaluation_periods,
+                datapoints_to_alarm=int(
+                    _number(
+                        p.get("DatapointsToAlarm", evaluation_periods), "DatapointsToAlarm", where
+                    )
+                ),
+                threshold=_number(p["Threshold"], "Threshold", where),
+                comparison=p["ComparisonOperator"],
+                treat_missing_data=p.get("TreatMissingData", "missing"),
+                actions=actions,
+            )
+        )
+    concurrency, instance_type = _endpoint(resources)
+    return ScalingSetup(
+        source=source,
+        min_capacity=int(_number(props["MinCapacity"], "MinCapacity", source)),
+        max_capacity=int(_number(props["MaxCapacity"], "MaxCapacity", source)),
+        max_concurrency=concurrency,
+        instance_type=instance_type,
+        step_policies=tuple(steps),
+        target_tracking=tuple(tracking),
+        alarms=tuple(alarms),
+    )
+
+
+def _bound(value: Any, where: str) -> float | None:
+    return None if value is None else _number(value, "a step bound", where)
+
+
+def _endpoint(resources: dict[str, Any]) -> tuple[int, str | None]:
+    for r in resources.values():
+        if r.get("Type") != "AWS::SageMaker::EndpointConfig":
+            continue
+        p = r.get("Properties", {})
+        client = p.get("AsyncInferenceConfig", {}).get("ClientConfig", {})
+        variants = p.get("ProductionVariants") or [{}]
+        instance_type = variants[0].get("InstanceType")
+        concurrency = client.get("MaxConcurrentInvocationsPerInstance", DEFAULT_CONCURRENCY)
+        return int(concurrency), instance_type if isinstance(instance_type, str) else None
+    return DEFAULT_CONCURRENCY, None
+
+
+def read_setup(path: Path) -> ScalingSetup:
+    return setup_from_template(load_template(path), str(path))
+
+
+def seed_setup(endpoint: ScalingSetup) -> ScalingSetup:
+    """The walkthrough's policy: target tracking alone on ApproximateBacklogSizePerInstance,
+    target 5, scale-in cooldown 600 s, scale-out cooldown 300 s, min 0, max 5; on the
+    same endpoint (instance type, concurrency) as `endpoint`."""
+    return ScalingSetup(
+        source="seed (the walkthrough's target tracking alone)",
+        min_capacity=0,
+        max_capacity=5,
+        max_concurrency=endpoint.max_concurrency,
+        instance_type=endpoint.instance_type,
+        target_tracking=(
+            TargetTrackingPolicy(
+                name="SeedBacklogPerInstance",
+                metric="ApproximateBacklogSizePerInstance",
+                statistic="Average",
+                target=5.0,
+                scale_in_cooldown=600.0,
+                scale_out_cooldown=300.0,
+            ),
+        ),
+    )

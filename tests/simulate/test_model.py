@@ -78,11 +78,26 @@ def test_todays_step_cooldown_shorter_than_a_cold_start_starts_a_second_instance
     assert summary(result)["maxInstances"] == 2
 
 
-def test_the_real_template_today_starts_two_instances_for_one_request() -> None:
+def test_the_real_template_starts_one_instance_for_one_request() -> None:
+    # Issue 11, finding 3: the step policy's cooldown (scale_out_from_zero_cooldown_seconds,
+    # 600 s) outlasts the cold start, so the repeated alarm action adds nothing.
     assert TEMPLATE.is_file(), "run make synth first"
     figures = summary(run(read_setup(TEMPLATE), [0.0]))
-    assert figures["maxInstances"] == 2
+    assert figures["maxInstances"] == 1
     assert figures["firstResultSeconds"] <= STARTUP + 150
+
+
+def test_the_real_template_with_the_old_120_s_step_cooldown_starts_two(tmp_path: Path) -> None:
+    # The template before the fix: its step policy reused scale_out_cooldown_seconds.
+    template = json.loads(TEMPLATE.read_text())
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::ApplicationAutoScaling::ScalingPolicy":
+            step = resource["Properties"].get("StepScalingPolicyConfiguration")
+            if step:
+                step["Cooldown"] = 120
+    edited = tmp_path / "template.json"
+    edited.write_text(json.dumps(template))
+    assert summary(run(read_setup(edited), [0.0]))["maxInstances"] == 2
 
 
 @pytest.mark.parametrize("count", [1, 2, 5])

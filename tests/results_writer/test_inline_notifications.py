@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,6 @@ import pytest
 from results_writer import handler
 from results_writer.notification import parse
 
-from tests.results_table import create_results_table
 from tests.results_writer.harness import scan_records, sqs_event
 
 MISSING_INPUT = {
@@ -26,16 +24,6 @@ MISSING_INPUT = {
     "empty": lambda parameters: parameters.update(inputLocation=""),
     "not a string": lambda parameters: parameters.update(inputLocation={"inline": True}),
 }
-
-
-@pytest.fixture
-def table(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    name = create_results_table(moto_server)
-    monkeypatch.setenv("RESULTS_TABLE_NAME", name)
-    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", moto_server)
-    handler.runtime.cache_clear()
-    yield name
-    handler.runtime.cache_clear()
 
 
 def vector(vectors_dir: Path, name: str) -> dict[str, Any]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import uuid
-from collections.abc import Iterator
 from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,6 @@ from botocore.stub import Stubber
 from results_writer import handler
 
 from asyncinfer import redrive
-from tests.results_table import create_results_table
 from tests.results_writer.harness import fault_proxy, scan_records
 
 DLQ_ARN = "arn:aws:sqs:us-east-1:123456789012:results-dlq"
@@ -43,16 +41,6 @@ def queues(moto_server: str) -> dict[str, str]:
         "Attributes"
     ]["QueueArn"]
     return {"dlq_url": dlq_url, "dlq_arn": dlq_arn, "url": queue_url, "arn": queue_arn}
-
-
-@pytest.fixture
-def table(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    name = create_results_table(moto_server)
-    monkeypatch.setenv("RESULTS_TABLE_NAME", name)
-    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", moto_server)
-    handler.runtime.cache_clear()
-    yield name
-    handler.runtime.cache_clear()
 
 
 def drain_through_writer(sqs: Any, queue_url: str) -> int:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import base64
 import heapq
 import time
-import zlib
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -31,19 +30,25 @@ from typing import Any
 from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-PENDING = "PENDING"
-COMPLETED = "COMPLETED"
-FAILED = "FAILED"
-TERMINAL = frozenset({COMPLETED, FAILED})
+from asyncinfer.contract import (
+    COMPLETED,
+    ENDPOINT_HISTORY_INDEX,
+    FAILED,
+    FAILURES_INDEX,
+    INDEX_SHARDS,
+    PENDING,
+    SORT_KEY,
+    TERMINAL,
+    endpoint_shard_key,
+    failure_shard_key,
+    iso_time,
+    shard_of,
+)
+
+# Re-exported for the modules that still import them from here.
+__all__ = ["COMPLETED", "FAILED", "INDEX_SHARDS", "PENDING", "TERMINAL", "iso_time", "shard_of"]
 
 BATCH_GET_LIMIT = 100  # BatchGetItem's maximum keys per call
-
-# The index contract of stacks/results.py and lambda/results_writer/record.py (a test
-# holds the three to the same values): shard = crc32(inferenceId) % INDEX_SHARDS.
-INDEX_SHARDS = 4
-ENDPOINT_HISTORY_INDEX = "EndpointHistory"  # partition endpointShard = "<endpoint>#<shard>"
-FAILURES_INDEX = "Failures"  # partition failureShard = "FAILED#<shard>"; FAILED records only
-SORT_KEY = "eventTime"
 
 # Above this many outstanding ids, one query per shard (plus the BatchGetItem of what
 # finished) is cheaper than BatchGetItem chunks of every outstanding id.
@@ -55,22 +60,6 @@ DEFAULT_RETENTION_DAYS = 90
 
 _deserializer = TypeDeserializer()
 _serializer = TypeSerializer()
-
-
-def shard_of(inference_id: str) -> int:
-    """The index shard the results writer files ``inference_id`` under."""
-    return zlib.crc32(inference_id.encode("utf-8")) % INDEX_SHARDS
-
-
-def iso_now() -> str:
-    return iso_time(datetime.now(UTC))
-
-
-def iso_time(moment: datetime) -> str:
-    """ISO-8601 UTC with milliseconds, the format of eventTime in the table and vectors."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
-        f"{moment.microsecond // 1000:03d}Z"
-    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -290,8 +279,11 @@ class ResultsTable:
         whole record.
         """
         return self._query_shards(
-            index=ENDPOINT_HISTORY_INDEX,
-            partition=("endpointShard", [f"{endpoint_name}#{s}" for s in range(INDEX_SHARDS)]),
+            index=ENDPOINT_HISTORY_INDEX.name,
+            partition=(
+                ENDPOINT_HISTORY_INDEX.partition_key,
+                [endpoint_shard_key(endpoint_name, s) for s in range(INDEX_SHARDS)],
+            ),
             since=since,
             until=until,
             newest_first=newest_first,
@@ -310,8 +302,11 @@ class ResultsTable:
         every endpoint of the table); ``endpoint_name`` filters to one endpoint.
         """
         return self._query_shards(
-            index=FAILURES_INDEX,
-            partition=("failureShard", [f"FAILED#{s}" for s in range(INDEX_SHARDS)]),
+            index=FAILURES_INDEX.name,
+            partition=(
+                FAILURES_INDEX.partition_key,
+                [failure_shard_key(s) for s in range(INDEX_SHARDS)],
+            ),
             since=since,
             until=until,
             newest_first=True,

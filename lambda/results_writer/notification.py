@@ -127,10 +127,3 @@ def _time(message: dict[str, Any], field: str, *, required: bool) -> datetime | 
             f"Field {field!r} must be an ISO-8601 UTC time; received {raw!r}."
         ) from None
     return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def iso(moment: datetime) -> str:
-    """One canonical form (UTC, milliseconds, `Z`), so times compare as strings."""
-    return (
-        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-    )

@@ -4,44 +4,36 @@ from __future__ import annotations
 
 import base64
 import binascii
-import zlib
 from datetime import datetime, timedelta
 from typing import Any
 
-from results_writer.notification import Notification, iso
+from results_writer.contract import (
+    FAILED,
+    Attribute,
+    endpoint_shard_key,
+    failure_shard_key,
+    iso_time,
+    shard_of,
+)
+from results_writer.notification import Notification
 
 # Request/response parameters copied to the record: (source field, record attribute).
 _REQUEST_FIELDS = (
-    ("endpointName", "endpointName"),
-    ("inputLocation", "inputLocation"),
-    ("contentType", "requestContentType"),
-    ("accept", "accept"),
-    ("customAttributes", "customAttributes"),
+    ("endpointName", Attribute.ENDPOINT_NAME),
+    ("inputLocation", Attribute.INPUT_LOCATION),
+    ("contentType", Attribute.REQUEST_CONTENT_TYPE),
+    ("accept", Attribute.ACCEPT),
+    ("customAttributes", Attribute.CUSTOM_ATTRIBUTES),
 )
 _RESPONSE_FIELDS = (
-    ("outputLocation", "outputLocation"),
-    ("failureLocation", "failureLocation"),
-    ("contentType", "responseContentType"),
+    ("outputLocation", Attribute.OUTPUT_LOCATION),
+    ("failureLocation", Attribute.FAILURE_LOCATION),
+    ("contentType", Attribute.RESPONSE_CONTENT_TYPE),
 )
 _BODY_FIELDS = (  # the content itself is stored by _body_value's rule
-    ("encoding", "responseBodyEncoding"),
-    ("message", "responseBodyMessage"),
+    ("encoding", Attribute.RESPONSE_BODY_ENCODING),
+    ("message", Attribute.RESPONSE_BODY_MESSAGE),
 )
-
-# Sharded, sparse index keys (stacks/results.py holds the index definitions; the client's
-# asyncinfer/results.py queries every shard). Only records this writer stores carry them:
-# a client's PENDING record is in no index, so replacing it adds index entries instead of
-# moving them (one index write, not two: Developer Guide, "Global secondary indexes in
-# DynamoDB", Write capacity units).
-INDEX_SHARDS = 4
-ENDPOINT_SHARD = "endpointShard"  # "<endpointName>#<shard>", every finished record
-FAILURE_SHARD = "failureShard"  # "FAILED#<shard>", FAILED records only
-
-
-def shard_of(inference_id: str) -> int:
-    """The index shard of an id: computed from the id (not random), so every delivery of a
-    notification builds the same item, and spread evenly over the shards."""
-    return zlib.crc32(inference_id.encode("utf-8")) % INDEX_SHARDS
 
 
 def to_item(
@@ -59,22 +51,22 @@ def to_item(
     so (`responseBodyOmitted`); the body is in S3 at outputLocation (failureLocation for a
     failure). Inline, a 128 KB body would cost ~171 write units per record.
     """
-    event_time = iso(notification.event_time)
+    event_time = iso_time(notification.event_time)
     values: dict[str, Any] = {
-        "inferenceId": notification.inference_id,
-        "status": notification.status,
-        "eventTime": event_time,
-        "completedTime": event_time,
-        "awsRegion": notification.aws_region,
-        "failureReason": notification.failure_reason,
-        "writtenAt": iso(now),
+        Attribute.INFERENCE_ID: notification.inference_id,
+        Attribute.STATUS: notification.status,
+        Attribute.EVENT_TIME: event_time,
+        Attribute.COMPLETED_TIME: event_time,
+        Attribute.AWS_REGION: notification.aws_region,
+        Attribute.FAILURE_REASON: notification.failure_reason,
+        Attribute.WRITTEN_AT: iso_time(now),
     }
     body = dict(notification.response_body or {})
     content = _body_value(body)
     # A failure's body is the error document SageMaker also writes to failureLocation, and
     # nothing reads it from the record (failureReason carries the reason); a FAILED record
     # goes into both indexes, so it keeps no copy when that document exists.
-    in_failure_document = notification.status == "FAILED" and bool(
+    in_failure_document = notification.status == FAILED and bool(
         notification.response.get("failureLocation")
     )
     omitted = content is not None and (
@@ -90,27 +82,33 @@ def to_item(
     ):
         for field, attribute in attributes:
             values[attribute] = source.get(field)
+    # Sharded, sparse index keys (the indexes are defined in asyncinfer/contract.py). Only
+    # records this writer stores carry them: a client's PENDING record is in no index, so
+    # replacing it adds index entries instead of moving them (one index write, not two:
+    # Developer Guide, "Global secondary indexes in DynamoDB", Write capacity units).
     shard = shard_of(notification.inference_id)
-    endpoint = values.get("endpointName")
+    endpoint = values.get(Attribute.ENDPOINT_NAME)
     if isinstance(endpoint, str) and endpoint:
-        values[ENDPOINT_SHARD] = f"{endpoint}#{shard}"
-    if notification.status == "FAILED":
-        values[FAILURE_SHARD] = f"FAILED#{shard}"
+        values[Attribute.ENDPOINT_SHARD] = endpoint_shard_key(endpoint, shard)
+    if notification.status == FAILED:
+        values[Attribute.FAILURE_SHARD] = failure_shard_key(shard)
     item: dict[str, Any] = {
         name: {"S": value} for name, value in values.items() if isinstance(value, str) and value
     }
     if omitted:
-        item["responseBodyOmitted"] = {"BOOL": True}
+        item[Attribute.RESPONSE_BODY_OMITTED] = {"BOOL": True}
     elif content:
-        item["responseBody"] = {"B": content} if isinstance(content, bytes) else {"S": content}
+        item[Attribute.RESPONSE_BODY] = (
+            {"B": content} if isinstance(content, bytes) else {"S": content}
+        )
     if notification.received_time is not None:
-        item["receivedTime"] = {"S": iso(notification.received_time)}
+        item[Attribute.RECEIVED_TIME] = {"S": iso_time(notification.received_time)}
         latency = notification.event_time - notification.received_time
-        item["latencyMs"] = {"N": str(max(0, round(latency.total_seconds() * 1000)))}
+        item[Attribute.LATENCY_MS] = {"N": str(max(0, round(latency.total_seconds() * 1000)))}
     # TTL counts from the event, not from when it was written, so a redriven or
     # duplicated notification expires with its original.
     expires = notification.event_time + timedelta(days=retention_days)
-    item["expiresAt"] = {"N": str(int(expires.timestamp()))}
+    item[Attribute.EXPIRES_AT] = {"N": str(int(expires.timestamp()))}
     return item
 
 

@@ -16,6 +16,8 @@ from typing import Any
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as EndpointUnreachable
 
+from results_writer.contract import PENDING, Attribute
+
 WRITE_CONDITION = (
     "attribute_not_exists(inferenceId) OR #status = :pending OR eventTime < :eventTime"
 )
@@ -98,10 +100,10 @@ class ResultsStore:
                 TableName=self._table_name,
                 Item=item,
                 ConditionExpression=WRITE_CONDITION,
-                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeNames={"#status": Attribute.STATUS},
                 ExpressionAttributeValues={
-                    ":pending": {"S": "PENDING"},
-                    ":eventTime": item["eventTime"],
+                    ":pending": {"S": PENDING},
+                    ":eventTime": item[Attribute.EVENT_TIME],
                 },
             )
         except ClientError as error:

@@ -21,11 +21,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from results_writer import record as writer_record
 from results_writer.notification import parse
 from results_writer.record import to_item
 
-from asyncinfer import results as client_results
+from asyncinfer import contract
+from asyncinfer.results import ResultsTable
 from stacks import results as stack_results
 from tests.dynamodb_sizing import (
     IndexDefinition,
@@ -159,21 +159,14 @@ def test_a_record_stays_small_whatever_the_response(stream: list[dict[str, Any]]
     assert completed and all("responseBody" in i or "responseBodyOmitted" in i for i in completed)
 
 
-def test_writer_client_and_stack_agree_on_the_index_contract() -> None:
-    assert (
-        writer_record.INDEX_SHARDS
-        == client_results.INDEX_SHARDS
-        == stack_results.INDEX_SHARDS
-        >= MIN_KEY_VALUES
-    )
-    assert stack_results.ENDPOINT_HISTORY_INDEX.partition_key == writer_record.ENDPOINT_SHARD
-    assert stack_results.FAILURES_INDEX.partition_key == writer_record.FAILURE_SHARD
-    assert stack_results.ENDPOINT_HISTORY_INDEX.name == client_results.ENDPOINT_HISTORY_INDEX
-    assert stack_results.FAILURES_INDEX.name == client_results.FAILURES_INDEX
-    assert client_results.SORT_KEY == stack_results.SORT_KEY
-    for number in range(1000):
-        inference_id = str(uuid.UUID(int=number * 7919, version=4))
-        assert writer_record.shard_of(inference_id) == client_results.shard_of(inference_id)
+def test_the_stack_deploys_the_contracts_indexes() -> None:
+    # Writer and client against the contract: tests/test_contract.py.
+    def shape(indexes: Any) -> list[tuple[str, str, tuple[str, ...]]]:
+        return [(i.name, i.partition_key, tuple(i.projected)) for i in indexes]
+
+    assert shape(stack_results.RESULTS_INDEXES) == shape(contract.RESULTS_INDEXES)
+    assert stack_results.INDEX_SHARDS == contract.INDEX_SHARDS >= MIN_KEY_VALUES
+    assert stack_results.SORT_KEY == contract.SORT_KEY
 
 
 @pytest.mark.parametrize("body_bytes", [1024, 128 * 1024])
@@ -187,7 +180,7 @@ def test_a_notification_costs_at_most_three_write_units_indexes_included(
     indexes = indexes_of(default)
     inference_id = "5f0c4b6e-2a9d-4c1e-8f37-0d2b6a9e7c11"
     endpoint = "SageMakerAsyncInference-Endpoint-1A2B3C4D5E6F"
-    pending = client_results.ResultsTable(None, "t").pending_item(
+    pending = ResultsTable(None, "t").pending_item(
         inference_id=inference_id,
         endpoint_name=endpoint,
         input_location=f"s3://sagemakerasyncinference-inputbucket-1a2b3c4d/requests/{inference_id}",

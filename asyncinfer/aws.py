@@ -17,6 +17,7 @@ from botocore.exceptions import (
     PartialCredentialsError,
     ProfileNotFound,
 )
+from botocore.retries.standard import RetryContext, ThrottledRetryableChecker
 
 from asyncinfer.errors import (
     AsyncInferenceError,
@@ -26,20 +27,10 @@ from asyncinfer.errors import (
     ThrottledError,
 )
 
-THROTTLING_CODES = frozenset(
-    {
-        "Throttling",
-        "ThrottlingException",
-        "ThrottledException",
-        "TooManyRequestsException",
-        "RequestLimitExceeded",
-        "RequestThrottled",
-        "SlowDown",
-        "ProvisionedThroughputExceededException",
-        "RequestThrottledException",
-    }
-)
 DEFAULT_MAX_ATTEMPTS = 8
+# The checker behind the "standard" retry mode the clients use: an error is reported as
+# throttling exactly when botocore backed off from it as throttling.
+_THROTTLED = ThrottledRetryableChecker()
 
 
 def make_session(profile_name: str | None = None, region_name: str | None = None) -> Any:
@@ -75,7 +66,6 @@ class ClientFactory:
             retries={"mode": "standard", "total_max_attempts": max_attempts},
             max_pool_connections=max_pool_connections,
         )
-        self.max_attempts = max_attempts
         self._clients: dict[str, Any] = {}
 
     def __call__(self, service: str) -> Any:
@@ -92,8 +82,10 @@ def error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
 
-def is_throttling(error: BaseException) -> bool:
-    return isinstance(error, ClientError) and error_code(error) in THROTTLING_CODES
+def is_throttling_code(code: str) -> bool:
+    """Whether botocore's standard retry mode treats this error code as throttling."""
+    context = RetryContext(attempt_number=1, parsed_response={"Error": {"Code": code}})
+    return bool(_THROTTLED.is_retryable(context))
 
 
 def describe(error: BaseException, what: str = "") -> AsyncInferenceError:
@@ -116,7 +108,7 @@ def describe(error: BaseException, what: str = "") -> AsyncInferenceError:
         code = error_code(error)
         message = error.response.get("Error", {}).get("Message", "") or code
         operation = getattr(error, "operation_name", "") or "the call"
-        if code in THROTTLING_CODES:
+        if is_throttling_code(code):
             attempts = error.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
             return ThrottledError(
                 f"{prefix}AWS throttled {operation} ({code}) and it was still throttled "

@@ -42,15 +42,6 @@ class Provisioned:
     event_source_mappings: list[dict[str, Any]] = field(default_factory=list)
 
 
-def find_template(cdk_out: Path, stack_name: str) -> Path:
-    path = cdk_out / f"{stack_name}.template.json"
-    if not path.is_file():
-        raise TemplateError(
-            f"template {path} does not exist; run `make synth` (or pass --cdk-out/--stack)"
-        )
-    return path
-
-
 def physical_name(stack: str, logical_id: str, *, lower: bool = False, limit: int = 80) -> str:
     suffix = secrets.token_hex(6).upper()
     name = f"{stack}-{logical_id}"[: limit - len(suffix) - 1] + f"-{suffix}"

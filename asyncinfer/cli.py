@@ -465,38 +465,28 @@ def cmd_failures(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> 
 
 
 def cmd_redrive(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
-    try:
-        redrive = importlib.import_module("asyncinfer.redrive")
-    except ImportError:
-        raise ConfigurationError(
-            "redrive is not available in this installation (module asyncinfer.redrive is missing)"
-        ) from None
+    from asyncinfer import redrive
+    from asyncinfer.stack_outputs import outputs_from_file
+
     rest = list(args.rest or [])
     if rest[:1] == ["--"]:
         rest = rest[1:]
-    forwarded = _forwarded_connection(args)
     if not any(a.startswith(("--dlq", "--dead-letter", "--source")) for a in rest):
         # Resolve the queues from the stack so `asyncinfer redrive` needs no arguments.
-        from asyncinfer.stack_outputs import outputs_from_file
-
         outputs = (
             outputs_from_file(args.outputs_file, args.stack)
             if args.outputs_file
             else make_client(args).outputs
         )
-        raw = outputs.raw or {}
-        for key in ("DeadLetterQueueArn", "ResultsQueueArn"):
-            if not raw.get(key):
-                raise ConfigurationError(
-                    f"stack {outputs.stack_name!r} has no output {key}; expected the outputs "
-                    f"of this project's CDK app"
-                )
-        rest = [
-            *("--dlq-arn", raw["DeadLetterQueueArn"], "--queue-arn", raw["ResultsQueueArn"]),
-            *rest,
-        ]
-    result: int = redrive.main([*forwarded, *rest])
-    return int(result or 0)
+        dead_letters, results = outputs.dead_letter_queue_arn, outputs.results_queue_arn
+        if not dead_letters or not results:
+            key = "ResultsQueueArn" if dead_letters else "DeadLetterQueueArn"
+            raise ConfigurationError(
+                f"stack {outputs.stack_name!r} has no output {key}; expected the outputs "
+                f"of this project's CDK app"
+            )
+        rest = ["--dlq-arn", dead_letters, "--queue-arn", results, *rest]
+    return int(redrive.main([*_forwarded_connection(args), *rest]) or 0)
 
 
 def _forwarded_connection(args: argparse.Namespace) -> list[str]:

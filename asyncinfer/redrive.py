@@ -32,6 +32,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from asyncinfer.errors import AsyncInferenceError
+
 MOVE_TASK = "message-move-task"
 RECEIVE_SEND_DELETE = "receive-send-delete"
 METHODS = ("auto", MOVE_TASK, RECEIVE_SEND_DELETE)
@@ -48,7 +50,7 @@ UNSUPPORTED_ERROR_CODES = frozenset(
 TERMINAL_TASK_STATES = frozenset({"COMPLETED", "CANCELLED", "FAILED"})
 
 
-class RedriveError(RuntimeError):
+class RedriveError(AsyncInferenceError):
     """A redrive could not be done; the message is one sentence saying why."""
 
 

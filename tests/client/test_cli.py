@@ -230,7 +230,6 @@ def test_redrive_moves_dead_letters_back_through_the_writer(
     cli, deployment, stack, vectors_dir: Path
 ) -> None:
     """`asyncinfer redrive` finds both queues from the stack and delegates to asyncinfer.redrive."""
-    pytest.importorskip("asyncinfer.redrive")
     message = json.loads((vectors_dir / "success.json").read_text())
     inference_id = f"redriven-{uuid.uuid4()}"
     message["inferenceId"] = inference_id

@@ -59,8 +59,8 @@ from tests.results_table import create_results_table, global_secondary_indexes  
 from tests.results_writer.harness import (  # noqa: E402
     BATCH_SIZE,
     MAX_RECEIVE_COUNT,
-    EventSource,
     build_replay,
+    deliver,
     sqs_event,
 )
 
@@ -152,13 +152,15 @@ def replay(endpoint: str) -> dict[str, Any]:
 
     store._dynamodb.meta.events.register("before-send.dynamodb", count)
     workload = build_replay(VECTORS, NOTIFICATIONS, malformed_rate=0.0)
-    source = EventSource(
-        handler.lambda_handler, batch_size=BATCH_SIZE, max_receive_count=MAX_RECEIVE_COUNT
-    )
     # The writer logs a JSON line per message; keep them off the terminal.
     with redirect_stdout(io.StringIO()):
         started = time.perf_counter()
-        result = source.replay(workload.messages)
+        result = deliver(
+            handler.lambda_handler,
+            workload.messages,
+            batch_size=BATCH_SIZE,
+            max_receive_count=MAX_RECEIVE_COUNT,
+        )
         elapsed = time.perf_counter() - started
     if result.dead_letters or result.whole_batch_failures:
         raise SystemExit("bench replay lost messages; run the tests in tests/results_writer")

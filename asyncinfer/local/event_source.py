@@ -1,13 +1,16 @@
-"""Drive the project's results writer from the SQS stand-in, like Lambda's SQS event source.
+"""Drive the project's results writer from a queue, like Lambda's SQS event source.
 
 ``EventSource`` long-polls the queue, gathers up to ``BatchSize`` messages or waits at most
 ``MaximumBatchingWindowInSeconds`` (both from the template's EventSourceMapping), calls
 ``results_writer.handler.lambda_handler`` with an SQS event, deletes the messages the handler
 did not report in ``batchItemFailures`` and leaves the reported ones to become visible again.
 The queue's RedrivePolicy (``maxReceiveCount``) then moves a message that keeps failing to
-the dead-letter queue, as on AWS. One difference: failed messages become visible again after
-``retry_visibility_seconds`` (default 2 s) instead of the queue's VisibilityTimeout (360 s on
-AWS), so local retries take seconds.
+the dead-letter queue, as on AWS.
+
+Local mode runs it over the SQS stand-in (``SqsQueue``), where failed messages become visible
+again after ``retry_visibility_seconds`` (default 2 s) instead of the queue's
+VisibilityTimeout (360 s on AWS), so local retries take seconds. The results writer's tests
+run the same driver over an in-memory queue (tests/results_writer/harness.py).
 """
 
 from __future__ import annotations
@@ -18,11 +21,13 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+Handler = Callable[[dict[str, Any], Any], Any]
 
 
 def require_writer(lambda_dir: Path = REPO_ROOT / "lambda") -> Path:
@@ -34,7 +39,7 @@ def require_writer(lambda_dir: Path = REPO_ROOT / "lambda") -> Path:
     return lambda_dir
 
 
-def load_handler(lambda_dir: Path = REPO_ROOT / "lambda") -> Callable[[dict[str, Any], Any], Any]:
+def load_handler(lambda_dir: Path = REPO_ROOT / "lambda") -> Handler:
     """The real results writer handler; lambda/ is put on sys.path as Lambda's asset root."""
     require_writer(lambda_dir)
     if str(lambda_dir) not in sys.path:
@@ -56,34 +61,102 @@ class _Context:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
-class EventSource:
-    def __init__(
-        self,
-        sqs: Any,
-        queue_url: str,
-        queue_arn: str,
-        handler: Callable[[dict[str, Any], Any], Any],
-        *,
-        batch_size: int = 10,
-        batching_window_seconds: float = 0.0,
-        function_timeout_seconds: float = 60.0,
-        retry_visibility_seconds: int = 2,
-        region: str = "us-east-1",
-    ) -> None:
+class MessageQueue(Protocol):
+    """What the event source needs of a queue; messages are shaped as ReceiveMessage
+    returns them (MessageId, ReceiptHandle, Body, Attributes)."""
+
+    def receive(self, max_messages: int, wait_seconds: int) -> list[dict[str, Any]]: ...
+
+    def delete(self, messages: list[dict[str, Any]]) -> None: ...
+
+    def retry(self, messages: list[dict[str, Any]]) -> None:
+        """Make the messages visible again, to be received (or dead-lettered) later."""
+        ...
+
+
+SQS_BATCH_LIMIT = 10  # ReceiveMessage, DeleteMessageBatch and ChangeMessageVisibilityBatch
+
+
+class SqsQueue:
+    """A queue of the SQS stand-in (or of SQS itself), through a boto3 client."""
+
+    def __init__(self, sqs: Any, queue_url: str, *, retry_visibility_seconds: int = 2) -> None:
         self.sqs = sqs
         self.queue_url = queue_url
-        self.queue_arn = queue_arn
-        self.handler = handler
-        self.batch_size = batch_size
-        self.window = batching_window_seconds
-        self.function_timeout = function_timeout_seconds
-        self.retry_visibility = retry_visibility_seconds
-        self.region = region
-        self.invocations = 0
-        self.deleted = 0
-        self.reported_failures = 0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.retry_visibility_seconds = retry_visibility_seconds
+
+    def receive(self, max_messages: int, wait_seconds: int) -> list[dict[str, Any]]:
+        messages: list[dict[str, Any]] = self.sqs.receive_message(
+            QueueUrl=self.queue_url,
+            MaxNumberOfMessages=min(SQS_BATCH_LIMIT, max_messages),
+            WaitTimeSeconds=wait_seconds,
+            MessageSystemAttributeNames=["All"],
+        ).get("Messages", [])
+        return messages
+
+    def delete(self, messages: list[dict[str, Any]]) -> None:
+        for chunk in _chunks(messages):
+            self.sqs.delete_message_batch(
+                QueueUrl=self.queue_url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)
+                ],
+            )
+
+    def retry(self, messages: list[dict[str, Any]]) -> None:
+        for chunk in _chunks(messages):
+            self.sqs.change_message_visibility_batch(
+                QueueUrl=self.queue_url,
+                Entries=[
+                    {
+                        "Id": str(i),
+                        "ReceiptHandle": m["ReceiptHandle"],
+                        "VisibilityTimeout": self.retry_visibility_seconds,
+                    }
+                    for i, m in enumerate(chunk)
+                ],
+            )
+
+
+def _chunks(messages: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    for start in range(0, len(messages), SQS_BATCH_LIMIT):
+        yield messages[start : start + SQS_BATCH_LIMIT]
+
+
+def lambda_record(message: dict[str, Any], queue_arn: str, region: str) -> dict[str, Any]:
+    """One received SQS message as a record of the SQS event Lambda hands the function."""
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": message.get("Attributes", {}),
+        "messageAttributes": {},
+        "md5OfBody": message.get("MD5OfBody", ""),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": region,
+    }
+
+
+@dataclass(kw_only=True)
+class EventSource:
+    """Lambda's SQS event source mapping with ReportBatchItemFailures, over ``queue``."""
+
+    queue: MessageQueue
+    handler: Handler
+    queue_arn: str = ""
+    region: str = "us-east-1"
+    batch_size: int = 10
+    batching_window_seconds: float = 0.0
+    # The function's timeout, which the writer reads from its context to stop retrying in
+    # time; None hands it no context, so it retries without a deadline.
+    function_timeout_seconds: float | None = 60.0
+    invocations: int = field(default=0, init=False)
+    deleted: int = field(default=0, init=False)
+    reported_failures: int = field(default=0, init=False)
+    whole_batch_failures: int = field(default=0, init=False)
+    _stop: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
+    _thread: threading.Thread | None = field(default=None, init=False, repr=False)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="event-source", daemon=True)
@@ -112,18 +185,13 @@ class EventSource:
 
     def _receive(self, wait_seconds: int) -> list[dict[str, Any]]:
         messages: list[dict[str, Any]] = []
-        window_end = time.monotonic() + self.window
-        # Bounded: at most batch_size / 1 receives, and never past the batching window.
+        window_end = time.monotonic() + self.batching_window_seconds
+        # Bounded: at most batch_size receives, and never past the batching window.
         for _ in range(self.batch_size):
-            want = min(10, self.batch_size - len(messages))
+            want = self.batch_size - len(messages)
             if want <= 0:
                 break
-            got = self.sqs.receive_message(
-                QueueUrl=self.queue_url,
-                MaxNumberOfMessages=want,
-                WaitTimeSeconds=wait_seconds if not messages else 0,
-                MessageSystemAttributeNames=["All"],
-            ).get("Messages", [])
+            got = self.queue.receive(want, wait_seconds if not messages else 0)
             messages.extend(got)
             if time.monotonic() >= window_end or (not got and messages):
                 if not got and messages and time.monotonic() < window_end:
@@ -139,56 +207,33 @@ class EventSource:
         messages = self._receive(wait_seconds)
         if not messages:
             return 0
-        event = {
-            "Records": [
-                {
-                    "messageId": message["MessageId"],
-                    "receiptHandle": message["ReceiptHandle"],
-                    "body": message["Body"],
-                    "attributes": message.get("Attributes", {}),
-                    "messageAttributes": {},
-                    "md5OfBody": message.get("MD5OfBody", ""),
-                    "eventSource": "aws:sqs",
-                    "eventSourceARN": self.queue_arn,
-                    "awsRegion": self.region,
-                }
-                for message in messages
-            ]
-        }
-        self.invocations += 1
-        try:
-            response = self.handler(event, _Context(self.function_timeout)) or {}
-            failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
-        except Exception as error:
-            # A function error fails the whole batch: every message is retried.
-            print(f"local results writer raised {type(error).__name__}: {error}", file=sys.stderr)
-            failed = {message["MessageId"] for message in messages}
+        failed = self._invoke(messages)
         done = [m for m in messages if m["MessageId"] not in failed]
-        for start in range(0, len(done), 10):
-            chunk = done[start : start + 10]
-            self.sqs.delete_message_batch(
-                QueueUrl=self.queue_url,
-                Entries=[
-                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)
-                ],
-            )
+        self.queue.delete(done)
         self.deleted += len(done)
         retry = [m for m in messages if m["MessageId"] in failed]
         self.reported_failures += len(retry)
-        for start in range(0, len(retry), 10):
-            chunk = retry[start : start + 10]
-            self.sqs.change_message_visibility_batch(
-                QueueUrl=self.queue_url,
-                Entries=[
-                    {
-                        "Id": str(i),
-                        "ReceiptHandle": m["ReceiptHandle"],
-                        "VisibilityTimeout": self.retry_visibility,
-                    }
-                    for i, m in enumerate(chunk)
-                ],
-            )
+        self.queue.retry(retry)
         return len(messages)
+
+    def _invoke(self, messages: list[dict[str, Any]]) -> set[str]:
+        """Call the function with one batch; returns the ids of the messages that failed."""
+        event = {"Records": [lambda_record(m, self.queue_arn, self.region) for m in messages]}
+        in_batch = {message["MessageId"] for message in messages}
+        timeout = self.function_timeout_seconds
+        self.invocations += 1
+        try:
+            response = self.handler(event, None if timeout is None else _Context(timeout)) or {}
+            failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
+            if not failed <= in_batch:
+                # Lambda takes an identifier that is not in the batch as a failure of the
+                # whole batch, as it does a function error.
+                raise ValueError(f"batchItemFailures names messages not in the batch: {failed}")
+        except Exception as error:
+            print(f"local results writer raised {type(error).__name__}: {error}", file=sys.stderr)
+            self.whole_batch_failures += 1
+            return in_batch
+        return failed
 
 
 # -- as its own process -----------------------------------------------------------------
@@ -228,13 +273,12 @@ def main(argv: list[str] | None = None) -> int:
     parent = args.parent_pid if args.parent_pid is not None else os.getppid()
     sqs = boto3.client("sqs", region_name=args.region, config=Config(retries={"mode": "standard"}))
     source = EventSource(
-        sqs,
-        args.queue_url,
-        args.queue_arn,
-        load_handler(),
+        queue=SqsQueue(sqs, args.queue_url),
+        handler=load_handler(),
+        queue_arn=args.queue_arn,
+        region=args.region,
         batch_size=args.batch_size,
         batching_window_seconds=args.batching_window_seconds,
-        region=args.region,
     )
     source.start()
     while not stopping.wait(0.5):

@@ -3,8 +3,8 @@
 - create_results_table (tests/results_table.py): the results table the stack deploys.
 - FaultProxy: a loopback HTTP proxy in front of the DynamoDB stand-in that counts every
   request and answers a seeded fraction of them with real DynamoDB error responses.
-- EventSource: the Lambda SQS event source (batches, partial batch failures,
-  redelivery, maxReceiveCount, dead-letter queue), emulated in memory.
+- deliver: local mode's Lambda SQS event source (batches, partial batch failures) over an
+  in-memory queue (redelivery, maxReceiveCount, dead-letter queue).
 - build_replay: notifications made from ../shared/vectors/ with duplicates, shuffling,
   malformed messages and TestNotifications mixed in.
 """
@@ -17,7 +17,7 @@ import random
 import threading
 import uuid
 from collections import Counter, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -27,9 +27,13 @@ from typing import Any
 
 import boto3
 
+from asyncinfer.local.event_source import EventSource, Handler, lambda_record
+
 # The stack's event source and queue settings (stacks/config.py defaults).
 BATCH_SIZE = 100
 MAX_RECEIVE_COUNT = 5
+REGION = "us-east-1"
+QUEUE_ARN = f"arn:aws:sqs:{REGION}:123456789012:ResultsQueue"
 
 
 def scan_records(endpoint_url: str, table: str) -> dict[str, dict[str, Any]]:
@@ -48,19 +52,19 @@ def scan_records(endpoint_url: str, table: str) -> dict[str, dict[str, Any]]:
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-def sqs_record(body: str, message_id: str | None = None, receive_count: int = 1) -> dict[str, Any]:
-    """One record of an SQS event as Lambda's event source mapping delivers it."""
+def sqs_message(body: str, message_id: str | None = None, receive_count: int = 1) -> dict[str, Any]:
+    """One message as SQS's ReceiveMessage returns it."""
     return {
-        "messageId": message_id or str(uuid.uuid4()),
-        "receiptHandle": f"handle-{uuid.uuid4().hex[:8]}",
-        "body": body,
-        "attributes": {"ApproximateReceiveCount": str(receive_count)},
-        "eventSource": "aws:sqs",
+        "MessageId": message_id or str(uuid.uuid4()),
+        "ReceiptHandle": f"handle-{uuid.uuid4().hex[:8]}",
+        "Body": body,
+        "Attributes": {"ApproximateReceiveCount": str(receive_count)},
     }
 
 
 def sqs_event(bodies: list[str]) -> dict[str, Any]:
-    return {"Records": [sqs_record(body) for body in bodies]}
+    """The SQS event Lambda's event source mapping hands the writer for these bodies."""
+    return {"Records": [lambda_record(sqs_message(body), QUEUE_ARN, REGION) for body in bodies]}
 
 
 def sns_envelope(message: str) -> str:
@@ -127,7 +131,7 @@ class FaultProxy:
     def __enter__(self) -> FaultProxy:
         proxy = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class ProxyHandler(BaseHTTPRequestHandler):
             # HTTP/1.1 keeps botocore's pooled connections open, as DynamoDB does.
             protocol_version = "HTTP/1.1"
 
@@ -153,7 +157,7 @@ class FaultProxy:
                 self.end_headers()
                 self.wfile.write(answer)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), ProxyHandler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
@@ -209,9 +213,7 @@ def fault_proxy(target: str, **options: Any) -> Iterator[FaultProxy]:
         yield proxy
 
 
-# -- the Lambda SQS event source ---------------------------------------------------------
-
-Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+# -- the Lambda SQS event source over an in-memory queue --------------------------------
 
 
 @dataclass
@@ -229,65 +231,62 @@ class ReplayResult:
     whole_batch_failures: int = 0
 
 
-class EventSource:
-    """Lambda's SQS event source mapping with ReportBatchItemFailures, in memory.
+class MemoryQueue:
+    """An SQS queue with a redrive policy, in memory (a MessageQueue for the EventSource).
 
-    Messages are received in batches of `batch_size`; the ones the handler reports in
-    batchItemFailures (all of the batch if it raises) become visible again and are
-    received later; a message whose receive count reaches `max_receive_count` and
-    still fails moves to the dead-letter queue, as the queue's redrive policy does.
+    A received message is out of the queue until it is deleted or retried; a retried one
+    goes to the back, unless its receive count has reached `max_receive_count`: then it
+    moves to `dead_letters`, as the queue's redrive policy moves it to the dead-letter queue.
     """
 
-    def __init__(
-        self,
-        handler: Handler,
-        *,
-        batch_size: int = BATCH_SIZE,
-        max_receive_count: int = MAX_RECEIVE_COUNT,
-    ) -> None:
-        self.handler = handler
-        self.batch_size = batch_size
+    def __init__(self, messages: list[tuple[str, str]], *, max_receive_count: int) -> None:
         self.max_receive_count = max_receive_count
+        self.receives: Counter[str] = Counter()
+        self.dead_letters: list[DeadLetter] = []
+        self._waiting: deque[tuple[str, str]] = deque(messages)
 
-    def replay(self, bodies: list[tuple[str, str]]) -> ReplayResult:
-        """Deliver (messageId, body) pairs until each is deleted or dead-lettered."""
-        result = ReplayResult()
-        queue: deque[tuple[str, str]] = deque(bodies)
-        while queue:
-            batch = [queue.popleft() for _ in range(min(self.batch_size, len(queue)))]
-            for message_id, _ in batch:
-                result.receives[message_id] += 1
-            event = {
-                "Records": [
-                    sqs_record(body, message_id, result.receives[message_id])
-                    for message_id, body in batch
-                ]
-            }
-            result.invocations += 1
-            try:
-                response = self.handler(event, None)
-                failed_ids = [f["itemIdentifier"] for f in response["batchItemFailures"]]
-            except Exception:
-                result.whole_batch_failures += 1
-                failed_ids = [message_id for message_id, _ in batch]
-            in_batch = {message_id for message_id, _ in batch}
-            unknown = set(failed_ids) - in_batch
-            if unknown:
-                # Lambda treats an identifier that is not in the batch as a failure of
-                # the whole batch; the writer must never produce one.
-                raise AssertionError(
-                    f"batchItemFailures names messages not in the batch: {unknown}"
-                )
-            failed = set(failed_ids)
-            for message_id, body in batch:
-                if message_id not in failed:
-                    continue
-                count = result.receives[message_id]
-                if count >= self.max_receive_count:
-                    result.dead_letters.append(DeadLetter(message_id, body, count))
-                else:
-                    queue.append((message_id, body))
-        return result
+    def receive(self, max_messages: int, wait_seconds: int) -> list[dict[str, Any]]:
+        count = min(max_messages, len(self._waiting))
+        batch = [self._waiting.popleft() for _ in range(count)]
+        self.receives.update(message_id for message_id, _ in batch)
+        return [
+            sqs_message(body, message_id, self.receives[message_id]) for message_id, body in batch
+        ]
+
+    def delete(self, messages: list[dict[str, Any]]) -> None:
+        return None  # received messages are out of the queue already
+
+    def retry(self, messages: list[dict[str, Any]]) -> None:
+        for message in messages:
+            message_id, body = message["MessageId"], message["Body"]
+            count = self.receives[message_id]
+            if count >= self.max_receive_count:
+                self.dead_letters.append(DeadLetter(message_id, body, count))
+            else:
+                self._waiting.append((message_id, body))
+
+
+def deliver(
+    handler: Handler,
+    messages: list[tuple[str, str]],
+    *,
+    batch_size: int = BATCH_SIZE,
+    max_receive_count: int = MAX_RECEIVE_COUNT,
+) -> ReplayResult:
+    """Deliver (messageId, body) pairs through local mode's event source until each is
+    deleted or dead-lettered. The writer gets no Lambda context, so no deadline."""
+    queue = MemoryQueue(messages, max_receive_count=max_receive_count)
+    source = EventSource(
+        queue=queue, handler=handler, batch_size=batch_size, function_timeout_seconds=None
+    )
+    while source.poll_once():
+        pass
+    return ReplayResult(
+        invocations=source.invocations,
+        receives=queue.receives,
+        dead_letters=queue.dead_letters,
+        whole_batch_failures=source.whole_batch_failures,
+    )
 
 
 # -- replay workloads built from the vectors ---------------------------------------------

@@ -23,10 +23,10 @@ from tests.results_table import create_results_table
 from tests.results_writer.harness import (
     BATCH_SIZE,
     MAX_RECEIVE_COUNT,
-    EventSource,
     Replay,
     ReplayResult,
     build_replay,
+    deliver,
     fault_proxy,
     scan_records,
 )
@@ -103,11 +103,12 @@ def outcome(
         logger.addHandler(collect)
         try:
             with redirect_stdout(io.StringIO()):
-                result = EventSource(
+                result = deliver(
                     handler.lambda_handler,
+                    replay.messages,
                     batch_size=BATCH_SIZE,
                     max_receive_count=MAX_RECEIVE_COUNT,
-                ).replay(replay.messages)
+                )
         finally:
             logger.removeHandler(collect)
             handler.runtime.cache_clear()

@@ -17,7 +17,6 @@ import base64
 import csv
 import io
 import json
-import math
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -26,16 +25,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from asyncinfer.client import (
-    AsyncInferenceClient,
-    InferenceHandle,
-    InvokeOptions,
-    Outcome,
-    RunStats,
-    WorkItem,
-)
+from asyncinfer.client import AsyncInferenceClient, InferenceHandle, InvokeOptions
 from asyncinfer.errors import AsyncInferenceError, ConfigurationError, InputLineError
 from asyncinfer.payloads import Payload, to_payload
+from asyncinfer.run import Outcome, WorkItem
+from asyncinfer.run_stats import RunStats
 
 
 @dataclass(kw_only=True)
@@ -276,17 +270,8 @@ class Progress:
 @dataclass
 class Summary:
     total: int = 0
-    completed: int = 0
-    failed: int = 0
     skipped: int = 0
-    latencies_ms: list[float] = field(default_factory=list)
-
-    def percentile(self, fraction: float) -> float | None:
-        if not self.latencies_ms:
-            return None
-        ordered = sorted(self.latencies_ms)
-        # Nearest-rank percentile: an observed value, no interpolation.
-        return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
+    stats: RunStats = field(default_factory=RunStats)
 
     def table(self) -> str:
         def ms(value: float | None) -> str:
@@ -294,11 +279,11 @@ class Summary:
 
         rows = [
             ("items", str(self.total)),
-            ("completed", str(self.completed)),
-            ("failed", str(self.failed)),
+            ("completed", str(self.stats.completed)),
+            ("failed", str(self.stats.failed)),
             ("already done (resumed)", str(self.skipped)),
-            ("p50 latency", ms(self.percentile(0.50))),
-            ("p95 latency", ms(self.percentile(0.95))),
+            ("p50 latency", ms(self.stats.latency_ms(0.50))),
+            ("p95 latency", ms(self.stats.latency_ms(0.95))),
         ]
         width = max(len(name) for name, _ in rows)
         return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
@@ -415,12 +400,6 @@ def run_batch(
             }
         )
 
-    stats = RunStats()
-
-    def on_progress(current: RunStats) -> None:
-        stats.__dict__.update(current.__dict__)
-        bar.update(current)
-
     try:
         for outcome in client.run(
             work(),
@@ -429,20 +408,15 @@ def run_batch(
             options=options.invoke,
             on_submitting=on_submitting,
             on_submitted=on_submitted,
-            on_progress=on_progress,
+            on_progress=bar.update,
+            stats=summary.stats,
         ):
             output.write(json.dumps(outcome_json(outcome), default=str) + "\n")
             output.flush()
-            if outcome.error is None:
-                summary.completed += 1
-            else:
-                summary.failed += 1
-            if outcome.record is not None and outcome.record.latency_ms is not None:
-                summary.latencies_ms.append(outcome.record.latency_ms)
             if outcome.error is not None and not isinstance(outcome.error, AsyncInferenceError):
                 raise outcome.error
     finally:
-        bar.finish(stats)
+        bar.finish(summary.stats)
         output.close()
         manifest.close()
     return summary

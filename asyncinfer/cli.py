@@ -441,7 +441,7 @@ def cmd_batch(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int
         return EXIT_INTERRUPTED
     stderr.write(summary.table() + "\n")
     stderr.write(f"results: {output_path}\n")
-    return EXIT_FAILED if summary.failed else EXIT_OK
+    return EXIT_FAILED if summary.stats.failed else EXIT_OK
 
 
 def cmd_failures(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:

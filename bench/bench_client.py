@@ -187,8 +187,8 @@ def batch_run(standins: StandIns, workdir: Path, *, inline: bool) -> dict[str, A
         "api_calls_per_submitted_request": submission_calls / ITEMS,
         "items": ITEMS,
         "concurrency": CONCURRENCY,
-        "completed": summary.completed,
-        "failed": summary.failed,
+        "completed": summary.stats.completed,
+        "failed": summary.stats.failed,
         "submission_seconds": round(submit_seconds, 3),
         "items_per_second": ITEMS / submit_seconds,
         "total_seconds_to_last_result": round(finished - started, 3),
@@ -198,7 +198,8 @@ def batch_run(standins: StandIns, workdir: Path, *, inline: bool) -> dict[str, A
             "sagemaker-runtime": dict(runtime_calls),
         },
         "wait_calls": wait_calls,
-        "wait_calls_per_result": wait_calls / max(1, summary.completed + summary.failed),
+        "wait_calls_per_result": wait_calls
+        / max(1, summary.stats.completed + summary.stats.failed),
     }
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import asyncinfer.batch
 from asyncinfer.batch import Summary
+from asyncinfer.run_stats import RunStats
 
 TIMEOUT = "60"
 
@@ -171,10 +172,14 @@ def test_items_cut_off_mid_submission_are_resent_unless_their_result_is_in(
 
 
 def test_summary_percentiles_are_nearest_rank() -> None:
-    summary = Summary(latencies_ms=[float(v) for v in range(1, 101)])
-    assert summary.percentile(0.5) == 50.0
-    assert summary.percentile(0.95) == 95.0
-    assert Summary().percentile(0.5) is None
+    summary = Summary(stats=RunStats(latencies_ms=[float(v) for v in range(1, 101)]))
+    assert summary.stats.latency_ms(0.5) == 50.0
+    assert summary.stats.latency_ms(0.95) == 95.0
+    assert [line.split() for line in summary.table().splitlines()[-2:]] == [
+        ["p50", "latency", "50", "ms"],
+        ["p95", "latency", "95", "ms"],
+    ]
+    assert Summary().stats.latency_ms(0.5) is None
     assert Summary().table().splitlines()[-1].split() == ["p95", "latency", "-"]
 
 

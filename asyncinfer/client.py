@@ -410,8 +410,8 @@ class AsyncInferenceClient:
     ) -> Iterator[Outcome]:
         """The engine behind ``map`` and the CLI's ``batch``; see ``run.Run``."""
         return Run(
-            self,
-            work,
+            client=self,
+            work=iter(work),
             concurrency=concurrency,
             timeout=timeout,
             deserialize=deserialize,

@@ -12,8 +12,8 @@ import contextlib
 import dataclasses
 import time
 import uuid
-from collections.abc import Callable, Generator, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -83,6 +83,7 @@ class RunHooks:
     on_progress: Callable[[RunStats], None] | None = None
 
 
+@dataclass(kw_only=True)
 class Run:
     """Submits work concurrently while waiting on what is already submitted.
 
@@ -93,33 +94,28 @@ class Run:
     while nothing new arrives.
     """
 
-    def __init__(
-        self,
-        client: AsyncInferenceClient,
-        work: Iterable[WorkItem],
-        *,
-        concurrency: int,
-        timeout: float | None,
-        deserialize: bool,
-        options: InvokeOptions,
-        hooks: RunHooks,
-        stats: RunStats,
-    ) -> None:
-        if concurrency < 1:
-            raise ConfigurationError(f"concurrency is {concurrency}; expected at least 1")
-        self.client = client
-        self.work = iter(work)
-        self.concurrency = concurrency
-        self.timeout = timeout
-        self.deserialize = deserialize
-        self.options = options
-        self.hooks = hooks
-        self.stats = stats
-        self._submitting: dict[cf.Future[InferenceHandle], WorkItem] = {}
-        self._fetching: dict[cf.Future[Fetched], tuple[WorkItem, InferenceRecord]] = {}
-        self._pending: dict[str, InferenceHandle] = {}
-        self._pending_work: dict[str, WorkItem] = {}
-        self._exhausted = False
+    client: AsyncInferenceClient
+    work: Iterator[WorkItem]
+    concurrency: int
+    timeout: float | None
+    deserialize: bool
+    options: InvokeOptions
+    hooks: RunHooks = field(default_factory=RunHooks)
+    stats: RunStats = field(default_factory=RunStats)
+    # The bookkeeping, owned by the caller's thread.
+    _submitting: dict[cf.Future[InferenceHandle], WorkItem] = field(
+        init=False, default_factory=dict
+    )
+    _fetching: dict[cf.Future[Fetched], tuple[WorkItem, InferenceRecord]] = field(
+        init=False, default_factory=dict
+    )
+    _pending: dict[str, InferenceHandle] = field(init=False, default_factory=dict)
+    _pending_work: dict[str, WorkItem] = field(init=False, default_factory=dict)
+    _exhausted: bool = field(init=False, default=False)
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1:
+            raise ConfigurationError(f"concurrency is {self.concurrency}; expected at least 1")
 
     def outcomes(self) -> Iterator[Outcome]:
         client = self.client

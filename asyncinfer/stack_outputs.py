@@ -9,7 +9,7 @@ docs/design.md.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +19,16 @@ from asyncinfer.errors import ConfigurationError, MissingOutputsError, StackNotF
 
 DEFAULT_STACK_NAME = "SageMakerAsyncInference"
 
-# Without these the client cannot submit at all; the rest are optional and only widen
-# what it can do (table waits, failure listing, redrive).
-REQUIRED_OUTPUTS = ("EndpointName", "InputBucketName")
+
+def _output(key: str, *, required: bool = False) -> Any:
+    """A StackOutputs field read from the stack output ``key``.
+
+    Without the required ones the client cannot submit at all; the rest only widen what
+    it can do (table waits, failure listing, redrive).
+    """
+    if required:
+        return field(metadata={"output": key, "required": True})
+    return field(default=None, metadata={"output": key})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -29,37 +36,32 @@ class StackOutputs:
     """The outputs the client uses; ``None`` when the stack does not define one."""
 
     stack_name: str
-    endpoint_name: str
-    input_bucket: str
-    output_bucket: str | None = None
-    output_path: str | None = None
-    failure_path: str | None = None
-    results_table: str | None = None
-    results_queue_arn: str | None = None
-    dead_letter_queue_arn: str | None = None
+    endpoint_name: str = _output("EndpointName", required=True)
+    input_bucket: str = _output("InputBucketName", required=True)
+    output_bucket: str | None = _output("OutputBucketName")
+    output_path: str | None = _output("OutputPath")
+    failure_path: str | None = _output("FailurePath")
+    results_table: str | None = _output("ResultsTableName")
+    results_queue_arn: str | None = _output("ResultsQueueArn")
+    dead_letter_queue_arn: str | None = _output("DeadLetterQueueArn")
     raw: dict[str, str] | None = None
 
     @classmethod
     def from_mapping(cls, stack_name: str, outputs: dict[str, str]) -> StackOutputs:
-        missing = [key for key in REQUIRED_OUTPUTS if not outputs.get(key)]
+        read = [f for f in fields(cls) if "output" in f.metadata]
+        missing = [
+            f.metadata["output"]
+            for f in read
+            if f.metadata.get("required") and not outputs.get(f.metadata["output"])
+        ]
         if missing:
             raise MissingOutputsError(
                 f"stack {stack_name!r} has no output {', '.join(missing)}; "
                 f"expected the outputs of this project's CDK app "
                 f"(found: {', '.join(sorted(outputs)) or 'none'})"
             )
-        return cls(
-            stack_name=stack_name,
-            endpoint_name=outputs["EndpointName"],
-            input_bucket=outputs["InputBucketName"],
-            output_bucket=outputs.get("OutputBucketName"),
-            output_path=outputs.get("OutputPath"),
-            failure_path=outputs.get("FailurePath"),
-            results_table=outputs.get("ResultsTableName"),
-            results_queue_arn=outputs.get("ResultsQueueArn"),
-            dead_letter_queue_arn=outputs.get("DeadLetterQueueArn"),
-            raw=dict(outputs),
-        )
+        values: dict[str, Any] = {f.name: outputs.get(f.metadata["output"]) for f in read}
+        return cls(stack_name=stack_name, raw=dict(outputs), **values)
 
 
 def outputs_from_cloudformation(cloudformation: Any, stack_name: str) -> StackOutputs:

@@ -114,6 +114,13 @@ def _invoke_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _result_options(parser: argparse.ArgumentParser, *, wait_help: str, output_help: str) -> None:
+    """--wait, --timeout and -o/--output: how submit and result wait for and write a result."""
+    parser.add_argument("--wait", action="store_true", help=wait_help)
+    parser.add_argument("--timeout", type=float, metavar="SECONDS", help="give up waiting after")
+    parser.add_argument("-o", "--output", metavar="FILE", help=output_help)
+
+
 def build_parser(*, load_local: bool = True) -> argparse.ArgumentParser:
     """The parser; ``load_local=False`` skips importing local mode (heavier) when unused."""
     common = _common_options(defaults=False)
@@ -144,10 +151,10 @@ def build_parser(*, load_local: bool = True) -> argparse.ArgumentParser:
         "asyncinfer submit tweet.json --wait",
     )
     submit.add_argument("file", metavar="FILE|-", help="payload file, or - for stdin")
-    submit.add_argument("--wait", action="store_true", help="wait and print the result")
-    submit.add_argument("--timeout", type=float, metavar="SECONDS", help="give up waiting after")
+    _result_options(
+        submit, wait_help="wait and print the result", output_help="with --wait: write result here"
+    )
     submit.add_argument("--inference-id", metavar="ID", help="InferenceId (default: a UUID)")
-    submit.add_argument("-o", "--output", metavar="FILE", help="with --wait: write result here")
     submit.add_argument(
         "--filename", metavar="NAME", help="Filename: the output object's name (default: ID.out)"
     )
@@ -167,9 +174,11 @@ def build_parser(*, load_local: bool = True) -> argparse.ArgumentParser:
         "asyncinfer result 7b1e0c2d-3f4a-4b5c-8d6e-9f0a1b2c3d4e -o out.json",
     )
     result.add_argument("id", metavar="ID")
-    result.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default stdout)")
-    result.add_argument("--wait", action="store_true", help="wait if it is still pending")
-    result.add_argument("--timeout", type=float, metavar="SECONDS", help="give up waiting after")
+    _result_options(
+        result,
+        wait_help="wait if it is still pending",
+        output_help="write to FILE (default stdout)",
+    )
 
     batch = command(
         "batch",

@@ -4,13 +4,33 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+
 import asyncinfer.batch
-from asyncinfer.batch import Summary
+from asyncinfer.batch import BatchOptions, InputItem, Summary
 from asyncinfer.run_stats import RunStats
 
 TIMEOUT = "60"
+
+
+@contextmanager
+def ctrl_c_while_reading(*, line: int) -> Iterator[None]:
+    """Within the block, a batch gets Ctrl-C while it reads input ``line``."""
+    read_items = asyncinfer.batch.read_items
+
+    def interrupted(options: BatchOptions) -> Iterator[InputItem]:
+        for item in read_items(options):
+            if item.line == line:
+                raise KeyboardInterrupt
+            yield item
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(asyncinfer.batch, "read_items", interrupted)
+        yield
 
 
 def read_output(path: Path) -> dict[int, dict]:
@@ -106,28 +126,19 @@ def test_progress_bar_on_stderr(cli, tmp_path: Path) -> None:
 
 
 def test_interrupted_batch_resumes_without_duplicates(
-    cli, deployment, stack, tmp_path: Path, monkeypatch
+    cli, deployment, stack, tmp_path: Path
 ) -> None:
     source = tmp_path / "in.jsonl"
     total = 40
     source.write_text("".join(json.dumps({"inputs": f"good {i}"}) + "\n" for i in range(total)))
     output = tmp_path / "out.jsonl"
     base = deployment.accepted()
-    real_read_items = asyncinfer.batch.read_items
-
-    def interrupted(options):  # Ctrl-C while item 15 is being read
-        for item in real_read_items(options):
-            if item.line == 15:
-                raise KeyboardInterrupt
-            yield item
-
-    monkeypatch.setattr(asyncinfer.batch, "read_items", interrupted)
-    first = cli("batch", str(source), "-o", str(output), "--concurrency", "4")
+    with ctrl_c_while_reading(line=15):
+        first = cli("batch", str(source), "-o", str(output), "--concurrency", "4")
     assert first.code == 130
     assert "rerun the same command to resume" in first.err
     sent_first = deployment.accepted() - base
     assert 0 < sent_first <= 14
-    monkeypatch.setattr(asyncinfer.batch, "read_items", real_read_items)
     second = cli(
         "batch", str(source), "-o", str(output), "--concurrency", "4", "--timeout", TIMEOUT
     )
@@ -184,7 +195,7 @@ def test_summary_percentiles_are_nearest_rank() -> None:
 
 
 def test_batch_of_mixed_sizes_resumes_inline_and_uploaded_items(
-    cli, deployment, tmp_path: Path, monkeypatch
+    cli, deployment, tmp_path: Path
 ) -> None:
     """Small lines go inline, a line over 128,000 bytes through S3; both resume."""
     source = tmp_path / "mixed.jsonl"
@@ -195,18 +206,11 @@ def test_batch_of_mixed_sizes_resumes_inline_and_uploaded_items(
     output = tmp_path / "mixed.results.jsonl"
     base = deployment.accepted()
     s3_before = deployment.requests("s3")
-    real_read_items = asyncinfer.batch.read_items
-
-    def interrupted(options):  # Ctrl-C while line 6 is being read
-        for item in real_read_items(options):
-            if item.line == 6:
-                raise KeyboardInterrupt
-            yield item
-
-    monkeypatch.setattr(asyncinfer.batch, "read_items", interrupted)
-    first = cli("batch", str(source), "--wrap", "inputs", "-o", str(output), "--concurrency", "1")
+    with ctrl_c_while_reading(line=6):
+        first = cli(
+            "batch", str(source), "--wrap", "inputs", "-o", str(output), "--concurrency", "1"
+        )
     assert first.code == 130
-    monkeypatch.setattr(asyncinfer.batch, "read_items", real_read_items)
     second = cli(
         "batch", str(source), "--wrap", "inputs", "-o", str(output), "--timeout", TIMEOUT
     )  # fmt: skip

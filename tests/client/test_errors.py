@@ -1,4 +1,4 @@
-"""Every error the issue lists: one clear line, no traceback, the right exit code."""
+"""Every error a user can meet: one clear line, no traceback, the right exit code."""
 
 from __future__ import annotations
 

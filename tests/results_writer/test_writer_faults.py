@@ -1,6 +1,6 @@
 """Fault injection: 10,000 notifications through the writer, with duplicates, shuffling,
-malformed messages, TestNotifications and injected DynamoDB errors (issue: results
-pipeline, exactly one correct record per inference)."""
+malformed messages, TestNotifications and injected DynamoDB errors; every inference must
+still end with exactly one correct record."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ from tests.results_writer.harness import (
     scan_records,
 )
 
-FAULT_RATE = 0.06  # the issue asks for at least 5% of DynamoDB calls
+FAULT_RATE = 0.06  # comfortably above the 5% of DynamoDB calls the writer must survive
 
 STATUSES = {"Completed": "COMPLETED", "Failed": "FAILED"}
 
@@ -177,7 +177,7 @@ def test_test_notifications_are_acknowledged_without_records(outcome: Any, repla
     assert all(result.receives[m] == 1 for m in replay.test_notifications)
 
 
-def test_the_replay_has_the_mix_the_issue_asks_for(replay: Replay) -> None:
+def test_the_replay_has_the_intended_mix(replay: Replay) -> None:
     total = len(replay.messages)
     assert total == 10_000
     assert len(replay.malformed) == 100 and len(replay.test_notifications) == 200

@@ -42,7 +42,14 @@ from asyncinfer.stack_outputs import (
     outputs_from_file,
 )
 
-__all__ = ["AsyncInferenceClient", "InferenceHandle", "InvokeOptions", "Outcome", "WorkItem"]
+__all__ = [
+    "AsyncInferenceClient",
+    "InferenceHandle",
+    "InvokeOptions",
+    "Outcome",
+    "RunStats",
+    "WorkItem",
+]
 
 DEFAULT_INPUT_PREFIX = "requests/"
 

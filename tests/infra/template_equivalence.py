@@ -2,8 +2,9 @@
 
 A refactor of the constructs must leave what CloudFormation deploys alone: the same
 logical ids with the same type, properties, dependencies and policies, the same outputs,
-mappings, rules and parameters. Only a resource's `aws:cdk:path` metadata (where it sits
-in the construct tree) may differ. Prints each difference; exits 1 if there is any.
+mappings, rules and parameters. A resource's `aws:cdk:path` metadata (where it sits in
+the construct tree) may differ, and so may the order of a policy's statements, which IAM
+evaluates as a set. Prints each difference; exits 1 if there is any.
 
 Run: .venv/bin/python -m tests.infra.template_equivalence [--base main]
 """
@@ -49,8 +50,22 @@ def without_paths(template: dict[str, Any]) -> dict[str, Any]:
     return copied
 
 
-def differences(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
-    found = []
+def statements_as_sets(value: Any) -> Any:
+    """`value` with every policy's Statement list in one order: IAM evaluates a policy's
+    statements as a set, so their order has no effect."""
+    if isinstance(value, list):
+        return [statements_as_sets(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    canonical = {key: statements_as_sets(item) for key, item in value.items()}
+    if isinstance(canonical.get("Statement"), list):
+        canonical["Statement"] = sorted(canonical["Statement"], key=json.dumps)
+    return canonical
+
+
+def differences(before: dict[str, Any], after: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """What CloudFormation would deploy differently, and what differs only in form."""
+    found, reordered = [], []
     for section in sorted(set(before) | set(after)):
         old, new = before.get(section, {}), after.get(section, {})
         if not isinstance(old, dict) or not isinstance(new, dict):
@@ -62,9 +77,13 @@ def differences(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
         for logical_id in sorted(set(new) - set(old)):
             found.append(f"{section}: {logical_id} added")
         for logical_id in sorted(set(old) & set(new)):
-            if old[logical_id] != new[logical_id]:
+            if old[logical_id] == new[logical_id]:
+                continue
+            if statements_as_sets(old[logical_id]) == statements_as_sets(new[logical_id]):
+                reordered.append(f"{section}: {logical_id} has its statements in another order")
+            else:
                 found.append(f"{section}: {logical_id} changed")
-    return found
+    return found, reordered
 
 
 def main() -> int:
@@ -76,20 +95,22 @@ def main() -> int:
         for config in sorted(CONFIGURATIONS):
             after = normalised(synthesize(CONFIGURATIONS[config], Path(scratch) / config).template)
             before = snapshot_at(base, config)
-            found = differences(without_paths(before), without_paths(after))
+            found, reordered = differences(without_paths(before), without_paths(after))
             moved = sum(
                 1
                 for logical_id, resource in after.get("Resources", {}).items()
-                if before.get("Resources", {}).get(logical_id, {}).get("Metadata", {}).get(
-                    PATH_METADATA
-                )
+                if before.get("Resources", {})
+                .get(logical_id, {})
+                .get("Metadata", {})
+                .get(PATH_METADATA)
                 != resource.get("Metadata", {}).get(PATH_METADATA)
             )
             print(
                 f"{config}: {len(after.get('Resources', {}))} resources, "
-                f"{len(found)} differences, {moved} construct paths moved"
+                f"{len(found)} differences, {len(reordered)} policies reordered, "
+                f"{moved} construct paths moved"
             )
-            for line in found:
+            for line in found + reordered:
                 print(f"  {line}")
             total += len(found)
     print("equivalent" if total == 0 else f"{total} differences")

@@ -393,8 +393,8 @@ def test_results_table_is_on_demand_recoverable_expiring_encrypted_and_indexed(
 def test_both_topics_feed_one_queue_with_raw_delivery_and_dead_letters(
     default: Synthesized,
 ) -> None:
-    queue_id = default.logical_id_of("/ResultsWriter/Queue/Resource")
-    dlq_id = default.logical_id_of("/ResultsWriter/DeadLetterQueue/Resource")
+    queue_id = default.logical_id_of("/ResultsWriter/Default/Queue/Resource")
+    dlq_id = default.logical_id_of("/ResultsWriter/Default/DeadLetterQueue/Resource")
     subscriptions = default.resources("AWS::SNS::Subscription")
     assert {json.dumps(s["Properties"]["TopicArn"]) for s in subscriptions.values()} == {
         json.dumps({"Ref": default.logical_id_of("/Notifications/SuccessTopic/Resource")}),
@@ -477,7 +477,7 @@ def test_alarms_cover_failures_notifications_writer_dead_letters_and_queue_age(
         assert key in watched, key
         assert watched[key]["AlarmActions"] == [{"Ref": alarm_topic}]
     assert watched[("AWS/SageMaker", "ApproximateAgeOfOldestRequest")]["Threshold"] == 1800
-    dlq = default.logical_id_of("/ResultsWriter/DeadLetterQueue/Resource")
+    dlq = default.logical_id_of("/ResultsWriter/Default/DeadLetterQueue/Resource")
     assert watched[("AWS/SQS", "ApproximateNumberOfMessagesVisible")]["Dimensions"] == [
         {"Name": "QueueName", "Value": {"Fn::GetAtt": [dlq, "QueueName"]}}
     ]

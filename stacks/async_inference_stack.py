@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, RemovalPolicy, Stack
+from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
 from constructs import Construct
 
 from stacks.autoscaling import ScaleToZero
@@ -91,10 +91,14 @@ class AsyncInferenceStack(Stack):
                 min_capacity=settings.min_capacity,
                 max_capacity=settings.max_capacity,
                 target_backlog_per_instance=settings.target_backlog_per_instance,
-                scale_in_cooldown_seconds=settings.scale_in_cooldown_seconds,
-                scale_out_cooldown_seconds=settings.scale_out_cooldown_seconds,
-                scale_out_from_zero_cooldown_seconds=settings.scale_out_from_zero_cooldown_seconds,
-                scale_out_from_zero_period_seconds=settings.scale_out_from_zero_period_seconds,
+                scale_in_cooldown=Duration.seconds(settings.scale_in_cooldown_seconds),
+                scale_out_cooldown=Duration.seconds(settings.scale_out_cooldown_seconds),
+                scale_out_from_zero_cooldown=Duration.seconds(
+                    settings.scale_out_from_zero_cooldown_seconds
+                ),
+                scale_out_from_zero_period=Duration.seconds(
+                    settings.scale_out_from_zero_period_seconds
+                ),
                 scale_out_from_zero_evaluation_periods=(
                     settings.scale_out_from_zero_evaluation_periods
                 ),
@@ -129,11 +133,11 @@ class AsyncInferenceStack(Stack):
             "ResultsWriter",
             table=results_table.table,
             key=data_key,
+            removal_policy=removal_policy,
+            log_retention_days=settings.log_retention_days,
             memory_mib=settings.results_writer_memory_mib,
             results_retention_days=settings.results_retention_days,
             inline_body_max_bytes=settings.results_inline_body_max_bytes,
-            log_retention_days=settings.log_retention_days,
-            removal_policy=removal_policy,
         )
         # Deployed stacks know the queues by the logical ids of the paths ResultsWriter/Queue
         # and ResultsWriter/DeadLetterQueue; a new id would replace a queue (and what waits
@@ -142,8 +146,8 @@ class AsyncInferenceStack(Stack):
         results_queue = ResultsQueue(
             writer,
             "Default",
-            key=data_key,
             consumer_timeout=writer.timeout,
+            key=data_key,
             max_receive_count=settings.results_max_receive_count,
         )
         for topic in topics.all:

@@ -31,10 +31,10 @@ class ScaleToZero(Construct):
         min_capacity: int,
         max_capacity: int,
         target_backlog_per_instance: float,
-        scale_in_cooldown_seconds: int,
-        scale_out_cooldown_seconds: int,
-        scale_out_from_zero_cooldown_seconds: int,
-        scale_out_from_zero_period_seconds: int,
+        scale_in_cooldown: Duration,
+        scale_out_cooldown: Duration,
+        scale_out_from_zero_cooldown: Duration,
+        scale_out_from_zero_period: Duration,
         scale_out_from_zero_evaluation_periods: int,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -69,8 +69,8 @@ class ScaleToZero(Construct):
                 statistic="Average",
                 period=Duration.minutes(1),
             ),
-            scale_in_cooldown=Duration.seconds(scale_in_cooldown_seconds),
-            scale_out_cooldown=Duration.seconds(scale_out_cooldown_seconds),
+            scale_in_cooldown=scale_in_cooldown,
+            scale_out_cooldown=scale_out_cooldown,
         )
 
         self.scale_out_from_zero = appscaling.StepScalingAction(
@@ -87,7 +87,7 @@ class ScaleToZero(Construct):
             # instance. AWS's async example uses 300 s; the default of 600 s also covers a
             # GPU image pull plus a Hub model download (the HF walkthrough's 7-9 minutes to
             # a first result from zero).
-            cooldown=Duration.seconds(scale_out_from_zero_cooldown_seconds),
+            cooldown=scale_out_from_zero_cooldown,
             metric_aggregation_type=appscaling.MetricAggregationType.AVERAGE,
         )
         # One step: +1 instance whenever the alarm fires (metric - threshold >= 0).
@@ -100,7 +100,7 @@ class ScaleToZero(Construct):
             metric=endpoint.metric(
                 "HasBacklogWithoutCapacity",
                 statistic="Average",
-                period=Duration.seconds(scale_out_from_zero_period_seconds),
+                period=scale_out_from_zero_period,
             ),
             threshold=1,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

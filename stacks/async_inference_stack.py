@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, RemovalPolicy, Stack
+from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
 from constructs import Construct
 
 from stacks.autoscaling import ScaleToZero
 from stacks.config import Settings, is_gpu_type
 from stacks.encryption import EncryptionKeys
-from stacks.endpoint import AsyncEndpoint, endpoint_name_pattern
+from stacks.endpoint import AsyncEndpoint
 from stacks.endpoint_drain import EndpointDrainProvider
-from stacks.model import ExecutionRole, InferenceModel, model_image
+from stacks.model import ExecutionRole, InferenceModel, ModelImage, model_environment, model_image
 from stacks.monitoring import Monitoring
 from stacks.notifications import NotificationTopics
-from stacks.results import ResultsTable, ResultsWriter
+from stacks.results import ResultsTable
+from stacks.results_queue import ResultsQueue
+from stacks.results_writer import ResultsWriter
 from stacks.storage import PayloadBuckets
 
 
@@ -54,40 +56,22 @@ class AsyncInferenceStack(Stack):
             model_data_url=settings.model_data_url,
             endpoint_name=settings.endpoint_name,
         )
-        preferred_type = settings.pool_instance_types[0]
-        model = InferenceModel(
-            self,
-            "Model",
-            settings=settings,
-            image_uri=image.uri_for(preferred_type),
-            role=execution.role,
-        )
-        # An instance pool whose type needs the other image (GPU vs CPU) runs a model of
-        # its own on that image (InstancePool.ModelNameOverride).
-        pool_models: dict[str, str] = {}
-        other_types = [
-            t for t in settings.pool_instance_types if image.uri_for(t) != model.image_uri
-        ]
-        if other_types:
-            other_model = InferenceModel(
-                self,
-                "GpuModel" if is_gpu_type(other_types[0]) else "CpuModel",
-                settings=settings,
-                image_uri=image.uri_for(other_types[0]),
-                role=execution.role,
-            )
-            other_model.node.add_dependency(execution.policy)
-            pool_models = dict.fromkeys(other_types, other_model.model_name)
-        # CreateModel checks that SageMaker can pull the image with the role's permissions.
-        model.node.add_dependency(execution.policy)
+        model, pool_models = self._models(settings, image, execution)
 
-        # 4. The async endpoint queues requests and writes to 1. and 2.
+        # 4. The async endpoint queues requests, reads them from the input bucket, and
+        # writes each response or failure to the output bucket and a topic of 2.
         endpoint = AsyncEndpoint(
             self,
             "Endpoint",
-            settings=settings,
-            model_name=model.model_name,
+            model=model,
+            instance_type=settings.instance_type,
+            instance_pools=settings.instance_types,
             pool_models=pool_models,
+            endpoint_name=settings.endpoint_name,
+            initial_instance_count=settings.initial_instance_count,
+            max_concurrent_invocations_per_instance=settings.max_concurrent_invocations_per_instance,
+            include_inference_response_in=settings.include_inference_response_in,
+            volume_kms_key_arn=settings.volume_kms_key_arn,
             output_path=payloads.output_path(),
             failure_path=payloads.failure_path(),
             success_topic=topics.success,
@@ -103,8 +87,21 @@ class AsyncInferenceStack(Stack):
             ScaleToZero(
                 self,
                 f"Scaling{generation}",
-                settings=settings,
-                endpoint_name=endpoint.endpoint_name,
+                endpoint=endpoint,
+                min_capacity=settings.min_capacity,
+                max_capacity=settings.max_capacity,
+                target_backlog_per_instance=settings.target_backlog_per_instance,
+                scale_in_cooldown=Duration.seconds(settings.scale_in_cooldown_seconds),
+                scale_out_cooldown=Duration.seconds(settings.scale_out_cooldown_seconds),
+                scale_out_from_zero_cooldown=Duration.seconds(
+                    settings.scale_out_from_zero_cooldown_seconds
+                ),
+                scale_out_from_zero_period=Duration.seconds(
+                    settings.scale_out_from_zero_period_seconds
+                ),
+                scale_out_from_zero_evaluation_periods=(
+                    settings.scale_out_from_zero_evaluation_periods
+                ),
             )
             if settings.autoscaling_enabled
             else None
@@ -116,7 +113,7 @@ class AsyncInferenceStack(Stack):
             "EndpointDrain",
             key=data_key,
             log_retention_days=settings.log_retention_days,
-            endpoint_name_pattern=endpoint_name_pattern(settings),
+            endpoint_name_pattern=endpoint.name_pattern,
             removal_policy=removal_policy,
         ).drain(
             self,
@@ -128,27 +125,52 @@ class AsyncInferenceStack(Stack):
         if scaling is not None:
             drain.node.add_dependency(scaling)
 
-        # 6. Every notification becomes one record in the results table.
+        # 6. Both topics feed the results queue, and the writer turns every notification
+        # into one record in the results table.
         results_table = ResultsTable(self, "Results", key=data_key, removal_policy=removal_policy)
         writer = ResultsWriter(
             self,
             "ResultsWriter",
-            settings=settings,
-            topics=topics.all,
             table=results_table.table,
             key=data_key,
+            removal_policy=removal_policy,
+            log_retention_days=settings.log_retention_days,
+            memory_mib=settings.results_writer_memory_mib,
+            results_retention_days=settings.results_retention_days,
+            inline_body_max_bytes=settings.results_inline_body_max_bytes,
         )
+        # Deployed stacks know the queues by the logical ids of the paths ResultsWriter/Queue
+        # and ResultsWriter/DeadLetterQueue; a new id would replace a queue (and what waits
+        # in it) and its subscriptions. "Default" is the one construct id CDK leaves out of
+        # logical ids, so the queue construct keeps them as the writer's Default child.
+        results_queue = ResultsQueue(
+            writer,
+            "Default",
+            consumer_timeout=writer.timeout,
+            key=data_key,
+            max_receive_count=settings.results_max_receive_count,
+        )
+        for topic in topics.all:
+            results_queue.subscribe(topic)
+        writer.consume(
+            results_queue.queue,
+            batch_size=settings.results_batch_size,
+            batching_window_seconds=settings.results_batching_window_seconds,
+            max_concurrency=settings.results_writer_max_concurrency,
+        )
+        results_table.grant_put_records(writer.function)
 
         # 7. Alarms and a dashboard over the whole flow.
         monitoring = Monitoring(
             self,
             "Monitoring",
-            settings=settings,
-            endpoint_name=endpoint.endpoint_name,
+            endpoint=endpoint,
             writer=writer.function,
-            results_queue=writer.queue,
-            dead_letter_queue=writer.dead_letter_queue,
+            results_queue=results_queue.queue,
+            dead_letter_queue=results_queue.dead_letter_queue,
             key=keys.notifications,
+            alarm_email=settings.alarm_email,
+            oldest_request_alarm_seconds=settings.oldest_request_alarm_seconds,
         )
 
         # What the client (asyncinfer) and users need to find each piece.
@@ -161,10 +183,16 @@ class AsyncInferenceStack(Stack):
             "SuccessTopicArn": (topics.success.topic_arn, "Success notifications"),
             "ErrorTopicArn": (topics.error.topic_arn, "Error notifications"),
             "ResultsTableName": (results_table.table.table_name, "One record per inference"),
-            "ResultsQueueUrl": (writer.queue.queue_url, "Queue feeding the results writer"),
-            "ResultsQueueArn": (writer.queue.queue_arn, "Queue feeding the results writer"),
-            "DeadLetterQueueUrl": (writer.dead_letter_queue.queue_url, "Unwritable notifications"),
-            "DeadLetterQueueArn": (writer.dead_letter_queue.queue_arn, "Unwritable notifications"),
+            "ResultsQueueUrl": (results_queue.queue.queue_url, "Queue feeding the results writer"),
+            "ResultsQueueArn": (results_queue.queue.queue_arn, "Queue feeding the results writer"),
+            "DeadLetterQueueUrl": (
+                results_queue.dead_letter_queue.queue_url,
+                "Unwritable notifications",
+            ),
+            "DeadLetterQueueArn": (
+                results_queue.dead_letter_queue.queue_arn,
+                "Unwritable notifications",
+            ),
             "DataKeyArn": (data_key.key_arn, "KMS key encrypting payloads and results"),
             "AlarmTopicArn": (monitoring.alarm_topic.topic_arn, "Every alarm notifies this topic"),
             "DeadLetterQueueAlarmName": (
@@ -174,3 +202,34 @@ class AsyncInferenceStack(Stack):
         }
         for output_id, (value, description) in outputs.items():
             CfnOutput(self, output_id, value=value, description=description)
+
+    def _models(
+        self, settings: Settings, image: ModelImage, execution: ExecutionRole
+    ) -> tuple[InferenceModel, dict[str, InferenceModel]]:
+        """The model for the preferred instance type, and the pools' models where one needs
+        the other image (GPU vs CPU): a pool names it with InstancePool.ModelNameOverride."""
+
+        def inference_model(construct_id: str, instance_type: str) -> InferenceModel:
+            model = InferenceModel(
+                self,
+                construct_id,
+                image_uri=image.uri_for(instance_type),
+                role=execution.role,
+                model_data_url=settings.model_data_url,
+                environment=model_environment(settings),
+                network_isolation=settings.isolates_network,
+            )
+            # CreateModel checks that SageMaker can pull the image with the role's
+            # permissions.
+            model.node.add_dependency(execution.policy)
+            return model
+
+        model = inference_model("Model", settings.pool_instance_types[0])
+        other_types = [
+            t for t in settings.pool_instance_types if image.uri_for(t) != model.image_uri
+        ]
+        if not other_types:
+            return model, {}
+        other_id = "GpuModel" if is_gpu_type(other_types[0]) else "CpuModel"
+        other_model = inference_model(other_id, other_types[0])
+        return model, dict.fromkeys(other_types, other_model)

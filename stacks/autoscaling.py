@@ -9,23 +9,7 @@ from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from stacks.config import Settings
-from stacks.endpoint import VARIANT_NAME
-
-NAMESPACE = "AWS/SageMaker"
-
-
-def endpoint_metric(
-    endpoint_name: str, metric_name: str, *, statistic: str, period: Duration
-) -> cloudwatch.Metric:
-    """An async-inference metric published with only the EndpointName dimension."""
-    return cloudwatch.Metric(
-        namespace=NAMESPACE,
-        metric_name=metric_name,
-        dimensions_map={"EndpointName": endpoint_name},
-        statistic=statistic,
-        period=period,
-    )
+from stacks.endpoint import VARIANT_NAME, AsyncEndpoint
 
 
 class ScaleToZero(Construct):
@@ -43,18 +27,25 @@ class ScaleToZero(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        settings: Settings,
-        endpoint_name: str,
+        endpoint: AsyncEndpoint,
+        min_capacity: int,
+        max_capacity: int,
+        target_backlog_per_instance: float,
+        scale_in_cooldown: Duration,
+        scale_out_cooldown: Duration,
+        scale_out_from_zero_cooldown: Duration,
+        scale_out_from_zero_period: Duration,
+        scale_out_from_zero_evaluation_periods: int,
     ) -> None:
         super().__init__(scope, construct_id)
         self.target = appscaling.ScalableTarget(
             self,
             "Target",
             service_namespace=appscaling.ServiceNamespace.SAGEMAKER,
-            resource_id=f"endpoint/{endpoint_name}/variant/{VARIANT_NAME}",
+            resource_id=f"endpoint/{endpoint.endpoint_name}/variant/{VARIANT_NAME}",
             scalable_dimension="sagemaker:variant:DesiredInstanceCount",
-            min_capacity=settings.min_capacity,
-            max_capacity=settings.max_capacity,
+            min_capacity=min_capacity,
+            max_capacity=max_capacity,
             # Application Auto Scaling's service-linked role for SageMaker; naming it makes
             # the service create it if the account lacks it. Without a role CDK would
             # create an empty one that cannot change the endpoint's capacity.
@@ -72,15 +63,14 @@ class ScaleToZero(Construct):
 
         self.target.scale_to_track_metric(
             "BacklogPerInstance",
-            target_value=settings.target_backlog_per_instance,
-            custom_metric=endpoint_metric(
-                endpoint_name,
+            target_value=target_backlog_per_instance,
+            custom_metric=endpoint.metric(
                 "ApproximateBacklogSizePerInstance",
                 statistic="Average",
                 period=Duration.minutes(1),
             ),
-            scale_in_cooldown=Duration.seconds(settings.scale_in_cooldown_seconds),
-            scale_out_cooldown=Duration.seconds(settings.scale_out_cooldown_seconds),
+            scale_in_cooldown=scale_in_cooldown,
+            scale_out_cooldown=scale_out_cooldown,
         )
 
         self.scale_out_from_zero = appscaling.StepScalingAction(
@@ -97,7 +87,7 @@ class ScaleToZero(Construct):
             # instance. AWS's async example uses 300 s; the default of 600 s also covers a
             # GPU image pull plus a Hub model download (the HF walkthrough's 7-9 minutes to
             # a first result from zero).
-            cooldown=Duration.seconds(settings.scale_out_from_zero_cooldown_seconds),
+            cooldown=scale_out_from_zero_cooldown,
             metric_aggregation_type=appscaling.MetricAggregationType.AVERAGE,
         )
         # One step: +1 instance whenever the alarm fires (metric - threshold >= 0).
@@ -107,16 +97,15 @@ class ScaleToZero(Construct):
             self,
             "BacklogWithoutCapacityAlarm",
             alarm_description="A request is waiting and the endpoint has no instance: scale out",
-            metric=endpoint_metric(
-                endpoint_name,
+            metric=endpoint.metric(
                 "HasBacklogWithoutCapacity",
                 statistic="Average",
-                period=Duration.seconds(settings.scale_out_from_zero_period_seconds),
+                period=scale_out_from_zero_period,
             ),
             threshold=1,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            evaluation_periods=settings.scale_out_from_zero_evaluation_periods,
-            datapoints_to_alarm=settings.scale_out_from_zero_evaluation_periods,
+            evaluation_periods=scale_out_from_zero_evaluation_periods,
+            datapoints_to_alarm=scale_out_from_zero_evaluation_periods,
             # The metric is only published while the endpoint exists and is queried;
             # silence is "no backlog", never a reason to scale.
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,

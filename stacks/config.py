@@ -59,6 +59,35 @@ _ENDPOINT_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,53}$")
 _STACK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _HF_MODEL_ID = re.compile(r"^[\w.-]+(/[\w.-]+)?$")
+_HF_TASK = re.compile(r"[a-z0-9-]+\Z")
+_HF_DLC_VERSION = re.compile(r"\d+\.\d+\.\d+-transformers\d+\.\d+\.\d+\Z")
+
+# Settings whose value, when set, must match a pattern: the pattern, and what a value
+# must be (the error message's words).
+_PATTERNS: dict[str, tuple[re.Pattern[str], str]] = {
+    "stack_name": (
+        _STACK_NAME,
+        "start with a letter and hold only letters, digits and hyphens (at most 128)",
+    ),
+    "image_uri": (
+        _ECR_IMAGE,
+        "be an ECR image URI like '123456789012.dkr.ecr.us-east-1.amazonaws.com/repo:tag'",
+    ),
+    "model_data_url": (_S3_URI, "be an S3 URI like 's3://bucket/path/model.tar.gz'"),
+    "volume_kms_key_arn": (_KMS_KEY_ARN, "be a KMS key or alias ARN"),
+    "endpoint_name": (
+        _ENDPOINT_NAME,
+        "be 1-54 letters, digits or hyphens, starting with a letter or digit (the stack "
+        "appends '-' and an 8-character generation)",
+    ),
+    "alarm_email": (_EMAIL, "be an email address"),
+}
+# The Hugging Face Hub model and its DLC, checked only for model_source 'huggingface'.
+_HF_PATTERNS: dict[str, tuple[re.Pattern[str], str]] = {
+    "hf_model_id": (_HF_MODEL_ID, "be a Hugging Face Hub id like 'org/model'"),
+    "hf_task": (_HF_TASK, "be a pipeline task like 'text-classification'"),
+    "hf_dlc_version": (_HF_DLC_VERSION, "look like '2.6.0-transformers4.51.3'"),
+}
 
 
 MAX_INSTANCE_POOLS = 5
@@ -68,6 +97,11 @@ def is_gpu_type(instance_type: str) -> bool:
     match = _INSTANCE_TYPE.match(instance_type)
     assert match, "validated in Settings.__post_init__"
     return match.group(1) in GPU_FAMILIES
+
+
+def between(low: int, high: int) -> dict[str, tuple[int, int]]:
+    """Field metadata: the setting must lie in `low..high`, both included."""
+    return {"range": (low, high)}
 
 
 class ConfigError(ValueError):
@@ -112,23 +146,23 @@ class Settings:
     """Instance type (`ml.<family>.<size>`); a GPU family selects the GPU DLC image."""
     instance_types: tuple[str, ...] = ()
     """Up to 5 instance types for instance pools, preferred first; replaces `instance_type`."""
-    initial_instance_count: int = 1
+    initial_instance_count: int = field(default=1, metadata=between(1, 100))
     """Instances at creation; autoscaling takes over afterwards."""
-    max_concurrent_invocations_per_instance: int = 4
+    max_concurrent_invocations_per_instance: int = field(default=4, metadata=between(1, 1000))
     """Requests one instance processes at once (1..1000)."""
     include_inference_response_in: tuple[str, ...] = NOTIFICATION_TOPICS
     """Topics whose notifications carry the response body (<= 128 KB); empty for none."""
-    invocation_timeout_seconds: int = 900
+    invocation_timeout_seconds: int = field(default=900, metadata=between(1, 3600))
     """Longest a container may take per request (1..3600); sets the model server's timeout."""
-    max_payload_mib: int = 100
+    max_payload_mib: int = field(default=100, metadata=between(1, 1024))
     """Largest request/response the model server accepts, in MiB (1..1024)."""
     volume_kms_key_arn: str | None = None
     """Customer KMS key for the instances' ML storage volume (not for NVMe families)."""
 
     # --- Storage -----------------------------------------------------------------------
-    data_retention_days: int = 30
+    data_retention_days: int = field(default=30, metadata=between(1, 3650))
     """Days before payloads, outputs and failure documents expire from S3."""
-    access_log_retention_days: int = 90
+    access_log_retention_days: int = field(default=90, metadata=between(1, 3650))
     """Days before S3 server access logs expire."""
     removal_policy: str = "retain"
     """`retain` keeps buckets, table and key on stack deletion; `destroy` deletes them."""
@@ -136,39 +170,50 @@ class Settings:
     # --- Scaling -----------------------------------------------------------------------
     autoscaling_enabled: bool = True
     """Attach the scale-to-zero and scale-out-from-zero policies."""
-    min_capacity: int = 0
+    min_capacity: int = field(default=0, metadata=between(0, 1000))
     """Fewest instances; 0 means nothing runs (or costs) while idle."""
-    max_capacity: int = 2
+    max_capacity: int = field(default=2, metadata=between(1, 1000))
     """Most instances autoscaling may run."""
     target_backlog_per_instance: float = 5.0
     """Target of `ApproximateBacklogSizePerInstance` for target tracking."""
-    scale_in_cooldown_seconds: int = 600
+    scale_in_cooldown_seconds: int = field(default=600, metadata=between(0, 86400))
     """Wait after a scale-in before the next one."""
-    scale_out_cooldown_seconds: int = 120
+    scale_out_cooldown_seconds: int = field(default=120, metadata=between(0, 86400))
     """Wait after a scale-out before the next one."""
     scale_out_from_zero_period_seconds: int = 60
     """Period of the `HasBacklogWithoutCapacity` alarm (10, 30 or a multiple of 60)."""
-    scale_out_from_zero_evaluation_periods: int = 2
+    scale_out_from_zero_evaluation_periods: int = field(default=2, metadata=between(1, 10))
     """Periods the alarm must breach; period x periods must be <= 120 s."""
-    endpoint_drain_timeout_minutes: int = 50
+    # Below the drain's own settle time nothing could drain; CloudFormation waits at most
+    # an hour for a custom resource (ServiceTimeout <= 3600 s), and the drain needs a few
+    # minutes of that to answer.
+    endpoint_drain_timeout_minutes: int = field(default=50, metadata=between(5, 55))
     """Longest an old endpoint may drain its queue after an instance type change (5..55)."""
-    scale_out_from_zero_cooldown_seconds: int = 600
+    # CloudWatch re-runs an Auto Scaling alarm action every period while the alarm stays
+    # in ALARM, and HasBacklogWithoutCapacity stays 1 until the first instance is
+    # InService: a cooldown shorter than a cold start adds an instance per cooldown for a
+    # single request. A cold start (instance, image pull, model load) takes minutes, so
+    # below a minute is never right; an hour is the longest container start-up SageMaker
+    # allows (ContainerStartupHealthCheckTimeoutInSeconds, 60..3600).
+    scale_out_from_zero_cooldown_seconds: int = field(default=600, metadata=between(60, 3600))
     """Cooldown of the scale-out-from-zero step policy (60..3600); must cover a cold start."""
 
     # --- Results -----------------------------------------------------------------------
-    results_retention_days: int = 90
+    results_retention_days: int = field(default=90, metadata=between(1, 3650))
     """Days before a results record expires (DynamoDB TTL)."""
-    results_inline_body_max_bytes: int = 4096
+    # 256 KiB is above the largest body a notification carries (128 KiB, about 171 KiB as
+    # base64) and leaves a record well under DynamoDB's 400 KB item limit.
+    results_inline_body_max_bytes: int = field(default=4096, metadata=between(0, 262144))
     """Largest response body a record keeps inline, bytes as sent (0..262144); else S3 only."""
-    results_batch_size: int = 100
+    results_batch_size: int = field(default=100, metadata=between(1, 10000))
     """Notifications per results-writer invocation (1..10000)."""
-    results_batching_window_seconds: int = 1
+    results_batching_window_seconds: int = field(default=1, metadata=between(0, 300))
     """Seconds the event source waits to fill a batch (0..300; >= 1 when batch > 10)."""
-    results_max_receive_count: int = 5
+    results_max_receive_count: int = field(default=5, metadata=between(1, 1000))
     """Deliveries of a notification before it moves to the dead-letter queue."""
-    results_writer_memory_mib: int = 256
+    results_writer_memory_mib: int = field(default=256, metadata=between(128, 10240))
     """Results writer Lambda memory (128..10240)."""
-    results_writer_max_concurrency: int = 10
+    results_writer_max_concurrency: int = field(default=10, metadata=between(2, 1000))
     """Most concurrent results-writer invocations (2..1000); bounds table write bursts."""
     log_retention_days: int = 30
     """Retention of the results writer's log group (a CloudWatch Logs value)."""
@@ -176,7 +221,7 @@ class Settings:
     # --- Monitoring --------------------------------------------------------------------
     alarm_email: str | None = None
     """Address subscribed to the alarm topic; no subscription when unset."""
-    oldest_request_alarm_seconds: int = 1800
+    oldest_request_alarm_seconds: int = field(default=1800, metadata=between(60, 6 * 3600))
     """Alarm when the oldest queued request is older than this."""
 
     # --- Compliance --------------------------------------------------------------------
@@ -343,20 +388,31 @@ def _require(condition: bool, message: str) -> None:
         raise ConfigError(message)
 
 
-def _in_range(settings: Settings, name: str, low: float, high: float) -> None:
-    value = getattr(settings, name)
-    _require(
-        low <= value <= high,
-        f"Setting '{name}' must be between {low:g} and {high:g}; received {value!r}.",
-    )
+def _validate_patterns(s: Settings, patterns: Mapping[str, tuple[re.Pattern[str], str]]) -> None:
+    for name, (pattern, expected) in patterns.items():
+        value = getattr(s, name)
+        _require(
+            value is None or bool(pattern.match(value)),
+            f"Setting '{name}' must {expected}; received {value!r}.",
+        )
+
+
+def _validate_ranges(s: Settings) -> None:
+    for setting in fields(s):
+        if "range" not in setting.metadata:
+            continue
+        low, high = setting.metadata["range"]
+        value = getattr(s, setting.name)
+        _require(
+            low <= value <= high,
+            f"Setting '{setting.name}' must be between {low:g} and {high:g}; received {value!r}.",
+        )
 
 
 def _validate(s: Settings) -> None:
-    _require(
-        bool(_STACK_NAME.match(s.stack_name)),
-        f"Setting 'stack_name' must start with a letter and hold only letters, digits and "
-        f"hyphens (at most 128); received {s.stack_name!r}.",
-    )
+    # Each setting on its own first: the rules between settings below rely on it.
+    _validate_patterns(s, _PATTERNS)
+    _validate_ranges(s)
     _validate_model(s)
     _validate_endpoint(s)
     _validate_scaling(s)
@@ -366,13 +422,6 @@ def _validate(s: Settings) -> None:
         f"Setting 'removal_policy' must be one of {', '.join(REMOVAL_POLICIES)}; "
         f"received {s.removal_policy!r}.",
     )
-    _in_range(s, "data_retention_days", 1, 3650)
-    _in_range(s, "access_log_retention_days", 1, 3650)
-    _require(
-        s.alarm_email is None or bool(_EMAIL.match(s.alarm_email)),
-        f"Setting 'alarm_email' must be an email address; received {s.alarm_email!r}.",
-    )
-    _in_range(s, "oldest_request_alarm_seconds", 60, 6 * 3600)
 
 
 def _validate_model(s: Settings) -> None:
@@ -382,32 +431,12 @@ def _validate_model(s: Settings) -> None:
         f"received {s.model_source!r}.",
     )
     if s.model_source == "huggingface":
-        _require(
-            bool(_HF_MODEL_ID.match(s.hf_model_id)),
-            f"Setting 'hf_model_id' must be a Hugging Face Hub id like 'org/model'; "
-            f"received {s.hf_model_id!r}.",
-        )
-        _require(
-            bool(re.fullmatch(r"[a-z0-9-]+", s.hf_task)),
-            f"Setting 'hf_task' must be a pipeline task like 'text-classification'; "
-            f"received {s.hf_task!r}.",
-        )
-        _require(
-            bool(re.fullmatch(r"\d+\.\d+\.\d+-transformers\d+\.\d+\.\d+", s.hf_dlc_version)),
-            f"Setting 'hf_dlc_version' must look like '2.6.0-transformers4.51.3'; "
-            f"received {s.hf_dlc_version!r}.",
-        )
+        _validate_patterns(s, _HF_PATTERNS)
     else:
         _require(
             s.image_uri is not None,
             f"Setting 'image_uri' is required when model_source is {s.model_source!r}; "
             f"received nothing.",
-        )
-    if s.image_uri is not None:
-        _require(
-            bool(_ECR_IMAGE.match(s.image_uri)),
-            f"Setting 'image_uri' must be an ECR image URI like "
-            f"'123456789012.dkr.ecr.us-east-1.amazonaws.com/repo:tag'; received {s.image_uri!r}.",
         )
     # An isolated container has no outbound network (SageMaker Developer Guide, "Run
     # training and inference containers in internet-free mode"), and the Hugging Face
@@ -423,12 +452,6 @@ def _validate_model(s: Settings) -> None:
             s.model_data_url is not None,
             "Setting 'model_data_url' is required when model_source is 's3-artifact'; "
             "received nothing.",
-        )
-    if s.model_data_url is not None:
-        _require(
-            bool(_S3_URI.match(s.model_data_url)),
-            f"Setting 'model_data_url' must be an S3 URI like 's3://bucket/path/model.tar.gz'; "
-            f"received {s.model_data_url!r}.",
         )
 
 
@@ -450,23 +473,6 @@ def _validate_endpoint(s: Settings) -> None:
         )
     for instance_type in s.pool_instance_types:
         _validate_instance_type(s, name, instance_type)
-    if s.volume_kms_key_arn is not None:
-        _require(
-            bool(_KMS_KEY_ARN.match(s.volume_kms_key_arn)),
-            f"Setting 'volume_kms_key_arn' must be a KMS key or alias ARN; "
-            f"received {s.volume_kms_key_arn!r}.",
-        )
-    if s.endpoint_name is not None:
-        _require(
-            bool(_ENDPOINT_NAME.match(s.endpoint_name)),
-            f"Setting 'endpoint_name' must be 1-54 letters, digits or hyphens, starting with a "
-            f"letter or digit (the stack appends '-' and an 8-character generation); "
-            f"received {s.endpoint_name!r}.",
-        )
-    _in_range(s, "initial_instance_count", 1, 100)
-    _in_range(s, "max_concurrent_invocations_per_instance", 1, 1000)
-    _in_range(s, "invocation_timeout_seconds", 1, 3600)
-    _in_range(s, "max_payload_mib", 1, 1024)
     for topic in s.include_inference_response_in:
         _require(
             topic in NOTIFICATION_TOPICS,
@@ -506,8 +512,6 @@ def _validate_instance_type(s: Settings, name: str, instance_type: str) -> None:
 
 
 def _validate_scaling(s: Settings) -> None:
-    _in_range(s, "min_capacity", 0, 1000)
-    _in_range(s, "max_capacity", 1, 1000)
     _require(
         s.min_capacity <= s.max_capacity,
         f"Setting 'min_capacity' ({s.min_capacity}) must not exceed 'max_capacity' "
@@ -523,26 +527,12 @@ def _validate_scaling(s: Settings) -> None:
         f"Setting 'target_backlog_per_instance' must be greater than 0; "
         f"received {s.target_backlog_per_instance!r}.",
     )
-    _in_range(s, "scale_in_cooldown_seconds", 0, 86400)
-    _in_range(s, "scale_out_cooldown_seconds", 0, 86400)
     period = s.scale_out_from_zero_period_seconds
     _require(
         period in (10, 30) or (period >= 60 and period % 60 == 0),
         f"Setting 'scale_out_from_zero_period_seconds' must be 10, 30 or a multiple of 60; "
         f"received {period!r}.",
     )
-    _in_range(s, "scale_out_from_zero_evaluation_periods", 1, 10)
-    # CloudWatch re-runs an Auto Scaling alarm action every period while the alarm stays
-    # in ALARM, and HasBacklogWithoutCapacity stays 1 until the first instance is
-    # InService: a cooldown shorter than a cold start adds an instance per cooldown for a
-    # single request. A cold start (instance, image pull, model load) takes minutes, so
-    # below a minute is never right; an hour is the longest container start-up SageMaker
-    # allows (ContainerStartupHealthCheckTimeoutInSeconds, 60..3600).
-    _in_range(s, "scale_out_from_zero_cooldown_seconds", 60, 3600)
-    # Below the drain's own settle time nothing could drain; CloudFormation waits at most
-    # an hour for a custom resource (ServiceTimeout <= 3600 s), and the drain needs a few
-    # minutes of that to answer.
-    _in_range(s, "endpoint_drain_timeout_minutes", 5, 55)
     _require(
         s.scale_out_from_zero_window_seconds <= 120,
         f"Settings 'scale_out_from_zero_period_seconds' x "
@@ -554,21 +544,12 @@ def _validate_scaling(s: Settings) -> None:
 
 
 def _validate_results(s: Settings) -> None:
-    _in_range(s, "results_retention_days", 1, 3650)
-    # 256 KiB is above the largest body a notification carries (128 KiB, about 171 KiB as
-    # base64) and leaves a record well under DynamoDB's 400 KB item limit.
-    _in_range(s, "results_inline_body_max_bytes", 0, 262144)
-    _in_range(s, "results_batch_size", 1, 10000)
-    _in_range(s, "results_batching_window_seconds", 0, 300)
     _require(
         s.results_batch_size <= 10 or s.results_batching_window_seconds >= 1,
         f"Setting 'results_batching_window_seconds' must be at least 1 when "
         f"'results_batch_size' is above 10 (an SQS event source rule); received "
         f"{s.results_batching_window_seconds!r} with a batch size of {s.results_batch_size}.",
     )
-    _in_range(s, "results_max_receive_count", 1, 1000)
-    _in_range(s, "results_writer_memory_mib", 128, 10240)
-    _in_range(s, "results_writer_max_concurrency", 2, 1000)
     _require(
         s.log_retention_days in LOG_RETENTION_DAYS,
         f"Setting 'log_retention_days' must be one of CloudWatch Logs' periods "

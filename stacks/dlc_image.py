@@ -13,10 +13,10 @@ a template rule before CloudFormation creates anything.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from aws_cdk import Aws, CfnMapping, CfnRule, CfnRuleAssertion, Fn
 from constructs import Construct
-
-from stacks.config import Settings
 
 REPOSITORY = "huggingface-pytorch-inference"
 
@@ -50,22 +50,30 @@ DLC_ACCOUNTS: dict[str, str] = {
 }
 
 
-def image_tag(settings: Settings, *, gpu: bool) -> str:
-    """`2.6.0-transformers4.51.3-gpu-py312-cu124-ubuntu22.04` or the `cpu` equivalent."""
-    device = (
-        f"gpu-{settings.hf_python_version}-{settings.hf_cuda_version}"
-        if gpu
-        else f"cpu-{settings.hf_python_version}"
-    )
-    return f"{settings.hf_dlc_version}-{device}-{settings.hf_os_version}"
+@dataclass(frozen=True, kw_only=True)
+class DlcTag:
+    """What names one build of the DLC: its version and Python, CUDA and OS tags."""
+
+    version: str
+    python: str
+    cuda: str
+    os: str
+
+    def for_device(self, *, gpu: bool) -> str:
+        """`2.6.0-transformers4.51.3-gpu-py312-cu124-ubuntu22.04` or the `cpu` equivalent."""
+        device = f"gpu-{self.python}-{self.cuda}" if gpu else f"cpu-{self.python}"
+        return f"{self.version}-{device}-{self.os}"
 
 
 class DlcImage(Construct):
     """The Hugging Face DLC images (CPU and GPU) for the stack's region, and their repository."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, settings: Settings) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, tag: DlcTag, preferred_gpu: bool
+    ) -> None:
+        """`preferred_gpu`: whether the image the endpoint prefers is the GPU build."""
         super().__init__(scope, construct_id)
-        self._settings = settings
+        self._tag = tag
         accounts = CfnMapping(
             self,
             "RegistryAccounts",
@@ -83,7 +91,7 @@ class DlcImage(Construct):
                     assert_=Fn.condition_contains(sorted(DLC_ACCOUNTS), Aws.REGION),
                     assert_description=(
                         f"The Hugging Face image "
-                        f"{REPOSITORY}:{image_tag(settings, gpu=settings.uses_gpu)} is not "
+                        f"{REPOSITORY}:{tag.for_device(gpu=preferred_gpu)} is not "
                         f"published in this region; deploy to one of "
                         f"{', '.join(sorted(DLC_ACCOUNTS))}, or set image_uri to an image "
                         f"in this region."
@@ -114,6 +122,6 @@ class DlcImage(Construct):
                 Aws.REGION,
                 ".",
                 Aws.URL_SUFFIX,
-                f"/{REPOSITORY}:{image_tag(self._settings, gpu=gpu)}",
+                f"/{REPOSITORY}:{self._tag.for_device(gpu=gpu)}",
             ],
         )

@@ -1,25 +1,28 @@
-"""The async endpoint: its config (AsyncInferenceConfig) and the endpoint itself."""
+"""The async endpoint: its config (AsyncInferenceConfig), the endpoint, and its metrics."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from stacks.config import Settings
+from stacks.model import InferenceModel
 
 VARIANT_NAME = "AllTraffic"
 GENERATION_LENGTH = 8
+METRIC_NAMESPACE = "AWS/SageMaker"
 
 
-def endpoint_generation(settings: Settings) -> str:
+def endpoint_generation(instance_types: Sequence[str]) -> str:
     """A short digest of what SageMaker refuses to change on an autoscaled variant.
 
     SageMaker rejects an UpdateEndpoint that changes the instance type of a variant
@@ -27,42 +30,32 @@ def endpoint_generation(settings: Settings) -> str:
     model is allowed (SageMaker Developer Guide, "Update endpoints that use auto
     scaling"). Everything that decides the variant's instance types or its name goes in.
     """
-    identity = {"variant": VARIANT_NAME, "instanceTypes": list(settings.pool_instance_types)}
+    identity = {"variant": VARIANT_NAME, "instanceTypes": list(instance_types)}
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
     return digest[:GENERATION_LENGTH]
 
 
-def generation_endpoint_name(settings: Settings) -> str | None:
-    """`<endpoint_name>-<generation>`: two generations exist at once during a change."""
-    if settings.endpoint_name is None:
-        return None  # CloudFormation generates a new name for each generation
-    return f"{settings.endpoint_name}-{endpoint_generation(settings)}"
-
-
-def endpoint_name_pattern(settings: Settings) -> str:
-    """Every generation's endpoint name, as an IAM resource pattern (ARNs are lower case)."""
-    if settings.endpoint_name is None:
-        return "*"
-    return f"{settings.endpoint_name.lower()}-*"
-
-
-def _instance_properties(settings: Settings, pool_models: Mapping[str, str]) -> dict[str, Any]:
-    """`InstanceType`, or `InstancePools` in priority order when several types are set.
+def _instance_properties(
+    instance_type: str, instance_pools: Sequence[str], pool_models: Mapping[str, InferenceModel]
+) -> dict[str, Any]:
+    """`InstanceType`, or `InstancePools` in priority order when pools are set.
 
     Instance pools replace the variant's InstanceType; SageMaker provisions from priority 1
     first and falls back on insufficient capacity, for asynchronous endpoints and with auto
     scaling too (SageMaker Developer Guide, "Deploy to multiple instance types with
     instance pools"). A pool whose type needs another image names its own model.
     """
-    if not settings.instance_types:
-        return {"instance_type": settings.instance_type}
+    if not instance_pools:
+        return {"instance_type": instance_type}
     pools = [
         sagemaker.CfnEndpointConfig.InstancePoolProperty(
-            instance_type=instance_type,
+            instance_type=pool_type,
             priority=priority,
-            model_name_override=pool_models.get(instance_type),
+            model_name_override=(
+                pool_models[pool_type].model_name if pool_type in pool_models else None
+            ),
         )
-        for priority, instance_type in enumerate(settings.instance_types, start=1)
+        for priority, pool_type in enumerate(instance_pools, start=1)
     ]
     return {"instance_pools": pools}
 
@@ -75,9 +68,15 @@ class AsyncEndpoint(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        settings: Settings,
-        model_name: str,
-        pool_models: Mapping[str, str],
+        model: InferenceModel,
+        instance_type: str,
+        instance_pools: Sequence[str],
+        pool_models: Mapping[str, InferenceModel],
+        endpoint_name: str | None,
+        initial_instance_count: int,
+        max_concurrent_invocations_per_instance: int,
+        include_inference_response_in: Sequence[str],
+        volume_kms_key_arn: str | None,
         output_path: str,
         failure_path: str,
         success_topic: sns.ITopic,
@@ -85,11 +84,15 @@ class AsyncEndpoint(Construct):
         output_key: kms.IKey,
         execution_policy: iam.Policy,
     ) -> None:
+        """`instance_pools`, preferred first, replace `instance_type` when set; a pool whose
+        type needs another image than `model`'s runs the model `pool_models` names for it.
+        `endpoint_name` is a prefix: each generation is `<endpoint_name>-<generation>`,
+        or a name CloudFormation generates when unset."""
         super().__init__(scope, construct_id)
         notification_config = sagemaker.CfnEndpointConfig.AsyncInferenceNotificationConfigProperty(
             success_topic=success_topic.topic_arn,
             error_topic=error_topic.topic_arn,
-            include_inference_response_in=list(settings.include_inference_response_in) or None,
+            include_inference_response_in=list(include_inference_response_in) or None,
         )
         self.config = sagemaker.CfnEndpointConfig(
             self,
@@ -97,13 +100,13 @@ class AsyncEndpoint(Construct):
             production_variants=[
                 sagemaker.CfnEndpointConfig.ProductionVariantProperty(
                     variant_name=VARIANT_NAME,
-                    model_name=model_name,
-                    initial_instance_count=settings.initial_instance_count,
+                    model_name=model.model_name,
+                    initial_instance_count=initial_instance_count,
                     initial_variant_weight=1,
-                    **_instance_properties(settings, pool_models),
+                    **_instance_properties(instance_type, instance_pools, pool_models),
                 )
             ],
-            kms_key_id=settings.volume_kms_key_arn,
+            kms_key_id=volume_kms_key_arn,
             async_inference_config=sagemaker.CfnEndpointConfig.AsyncInferenceConfigProperty(
                 output_config=sagemaker.CfnEndpointConfig.AsyncInferenceOutputConfigProperty(
                     s3_output_path=output_path,
@@ -113,7 +116,7 @@ class AsyncEndpoint(Construct):
                 ),
                 client_config=sagemaker.CfnEndpointConfig.AsyncInferenceClientConfigProperty(
                     max_concurrent_invocations_per_instance=(
-                        settings.max_concurrent_invocations_per_instance
+                        max_concurrent_invocations_per_instance
                     )
                 ),
             ),
@@ -121,12 +124,12 @@ class AsyncEndpoint(Construct):
         # The generation is part of the endpoint's construct id: a change SageMaker refuses
         # on an autoscaled variant gives CloudFormation a new endpoint to create (and the
         # old one to delete after the update), instead of an UpdateEndpoint that fails.
-        self.generation = endpoint_generation(settings)
+        self.generation = endpoint_generation(tuple(instance_pools) or (instance_type,))
         self.endpoint = sagemaker.CfnEndpoint(
             self,
             f"Generation{self.generation}",
             endpoint_config_name=self.config.attr_endpoint_config_name,
-            endpoint_name=generation_endpoint_name(settings),
+            endpoint_name=f"{endpoint_name}-{self.generation}" if endpoint_name else None,
             # Every AsyncInferenceConfig change replaces the endpoint config and so updates
             # the endpoint; without this the update would reset the instance count that
             # autoscaling has set (e.g. back to 1 on an endpoint scaled to zero).
@@ -135,7 +138,31 @@ class AsyncEndpoint(Construct):
         # SageMaker publishes a TestNotification to both topics while it creates the
         # endpoint: the role's permissions must exist first, not just the role.
         self.endpoint.node.add_dependency(execution_policy)
+        # Every generation's name as an IAM resource pattern (ARNs are lower case): the one
+        # being deleted still logs and drains while the new one runs.
+        self.name_pattern = f"{endpoint_name.lower()}-*" if endpoint_name else "*"
 
     @property
     def endpoint_name(self) -> str:
         return self.endpoint.attr_endpoint_name
+
+    def metric(self, metric_name: str, *, statistic: str, period: Duration) -> cloudwatch.Metric:
+        """An async-inference metric published with only the EndpointName dimension."""
+        return self._metric(metric_name, statistic, period, {})
+
+    def metric_variant(self, metric_name: str, *, statistic: str = "Sum") -> cloudwatch.Metric:
+        """A per-variant metric over five minutes (EndpointName and VariantName dimensions)."""
+        return self._metric(
+            metric_name, statistic, Duration.minutes(5), {"VariantName": VARIANT_NAME}
+        )
+
+    def _metric(
+        self, metric_name: str, statistic: str, period: Duration, dimensions: dict[str, str]
+    ) -> cloudwatch.Metric:
+        return cloudwatch.Metric(
+            namespace=METRIC_NAMESPACE,
+            metric_name=metric_name,
+            dimensions_map={"EndpointName": self.endpoint_name, **dimensions},
+            statistic=statistic,
+            period=period,
+        )

@@ -10,11 +10,10 @@ from aws_cdk import ArnFormat, CustomResource, Duration, RemovalPolicy, Stack, c
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from constructs import Construct, IConstruct
 
 from stacks.compliance import acknowledge, ignore_cfn_lint, logical_id, skip_checkov
-from stacks.results import LAMBDA_SOURCE
+from stacks.functions import lambda_code, log_group_and_role, write_own_logs
 
 # CloudFormation waits at most an hour for a custom resource to answer
 # (AWS::CloudFormation::CustomResource, ServiceTimeout: 1 to 3600 s, default 3600).
@@ -39,17 +38,12 @@ class EndpointDrainProvider(Construct):
         removal_policy: RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.log_group = logs.LogGroup(
-            self, "Logs", encryption_key=key, removal_policy=removal_policy
-        )
-        log_group_resource = self.log_group.node.default_child
-        assert isinstance(log_group_resource, logs.CfnLogGroup)
-        log_group_resource.retention_in_days = log_retention_days
-        self.role = iam.Role(
+        self.log_group, self.role = log_group_and_role(
             self,
-            "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="Endpoint drain: read endpoint status and backlog, write its logs",
+            role_description="Endpoint drain: read endpoint status and backlog, write its logs",
+            key=key,
+            log_retention_days=log_retention_days,
+            removal_policy=removal_policy,
         )
         stack = Stack.of(self)
         self.role.add_to_policy(
@@ -75,13 +69,7 @@ class EndpointDrainProvider(Construct):
                 resources=["*"],
             )
         )
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                sid="WriteOwnLogs",
-                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[self.log_group.log_group_arn],
-            )
-        )
+        self.role.add_to_policy(write_own_logs(self.log_group))
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="UseDataKey",
@@ -89,9 +77,7 @@ class EndpointDrainProvider(Construct):
                 resources=[key.key_arn],
             )
         )
-        code = lambda_.Code.from_asset(
-            str(LAMBDA_SOURCE), exclude=["**/__pycache__", "**/*.pyc", "**/.mypy_cache"]
-        )
+        code = lambda_code()
 
         def handler(construct_id: str, entry: str) -> lambda_.Function:
             function = lambda_.Function(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from aws_cdk import ArnFormat, Aws, Stack
@@ -15,7 +15,7 @@ from constructs import Construct
 
 from stacks.compliance import acknowledge, logical_id, skip_checkov
 from stacks.config import Settings, is_gpu_type
-from stacks.dlc_image import DlcImage
+from stacks.dlc_image import DlcImage, DlcTag
 from stacks.storage import FAILURE_PREFIX, OUTPUT_PREFIX
 
 _MIB = 1024 * 1024
@@ -216,26 +216,27 @@ class InferenceModel(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        settings: Settings,
         image_uri: str,
         role: iam.IRole,
+        model_data_url: str | None,
+        environment: Mapping[str, str],
+        network_isolation: bool,
     ) -> None:
         super().__init__(scope, construct_id)
         self.image_uri = image_uri
-        environment = dict(model_environment(settings))
         container = sagemaker.CfnModel.ContainerDefinitionProperty(
             image=image_uri,
-            model_data_url=settings.model_data_url,
-            environment=environment or None,
+            model_data_url=model_data_url,
+            environment=dict(environment) or None,
         )
         self.model = sagemaker.CfnModel(
             self,
             "Resource",
             execution_role_arn=role.role_arn,
             primary_container=container,
-            enable_network_isolation=settings.isolates_network,
+            enable_network_isolation=network_isolation,
         )
-        if not settings.isolates_network:
+        if not network_isolation:
             skip_checkov(
                 self.model,
                 "CKV_AWS_370",
@@ -286,7 +287,13 @@ class ModelImage:
 def model_image(scope: Construct, settings: Settings) -> ModelImage:
     """The Hugging Face DLC (CPU and GPU builds), or the one image the settings name."""
     if settings.model_source == "huggingface" and settings.image_uri is None:
-        dlc = DlcImage(scope, "DlcImage", settings=settings)
+        tag = DlcTag(
+            version=settings.hf_dlc_version,
+            python=settings.hf_python_version,
+            cuda=settings.hf_cuda_version,
+            os=settings.hf_os_version,
+        )
+        dlc = DlcImage(scope, "DlcImage", tag=tag, preferred_gpu=settings.uses_gpu)
         return ModelImage(
             cpu_uri=dlc.image_uri(gpu=False),
             gpu_uri=dlc.image_uri(gpu=True),

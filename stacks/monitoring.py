@@ -13,26 +13,13 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from stacks.autoscaling import NAMESPACE, endpoint_metric
 from stacks.compliance import acknowledge
-from stacks.config import Settings
-from stacks.endpoint import VARIANT_NAME
+from stacks.endpoint import AsyncEndpoint
+from stacks.notifications import encrypted_topic
 
 FIVE_MINUTES = Duration.minutes(5)
 ONE_MINUTE = Duration.minutes(1)
-
-
-def variant_metric(
-    endpoint_name: str, metric_name: str, *, statistic: str = "Sum"
-) -> cloudwatch.Metric:
-    """A per-variant async-inference metric (EndpointName + VariantName dimensions)."""
-    return cloudwatch.Metric(
-        namespace=NAMESPACE,
-        metric_name=metric_name,
-        dimensions_map={"EndpointName": endpoint_name, "VariantName": VARIANT_NAME},
-        statistic=statistic,
-        period=FIVE_MINUTES,
-    )
+DASHBOARD_WIDGET_WIDTH = 8  # three graphs to a row of 24 columns
 
 
 def allow_alarms_to_publish(topic: sns.Topic) -> None:
@@ -71,110 +58,115 @@ class Monitoring(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        settings: Settings,
-        endpoint_name: str,
+        endpoint: AsyncEndpoint,
         writer: lambda_.IFunction,
         results_queue: sqs.IQueue,
         dead_letter_queue: sqs.IQueue,
         key: kms.IKey,
+        alarm_email: str | None,
+        oldest_request_alarm_seconds: int,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.alarm_topic = sns.Topic(
-            self,
-            "AlarmTopic",
-            display_name="Async inference alarms",
-            master_key=key,
-            enforce_ssl=True,
+        self.alarm_topic = encrypted_topic(
+            self, "AlarmTopic", display_name="Async inference alarms", key=key
         )
         allow_alarms_to_publish(self.alarm_topic)
-        if settings.alarm_email:
-            email = subscriptions.EmailSubscription(settings.alarm_email)
-            self.alarm_topic.add_subscription(email)
+        if alarm_email:
+            self.alarm_topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
             acknowledge(
                 self.alarm_topic,
                 "Serverless-SNSRedrivePolicy",
                 "The only subscription here is the operator's alarm email; the alarm state "
                 "stays in CloudWatch, so an undeliverable email loses no data to redrive.",
             )
-        alarm_action = cloudwatch_actions.SnsAction(self.alarm_topic)
-        at_least_one = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
-
-        def alarm(
-            construct_id: str, description: str, metric: cloudwatch.IMetric, threshold: float
-        ) -> cloudwatch.Alarm:
-            created = cloudwatch.Alarm(
-                self,
-                construct_id,
-                alarm_description=description,
-                metric=metric,
-                threshold=threshold,
-                evaluation_periods=1,
-                comparison_operator=at_least_one,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            )
-            created.add_alarm_action(alarm_action)
-            return created
-
-        self.dead_letter_queue_alarm = alarm(
-            "DeadLetterQueueAlarm",
-            "Notifications could not be written and wait in the dead-letter queue",
-            dead_letter_queue.metric_approximate_number_of_messages_visible(
-                period=ONE_MINUTE, statistic="Maximum"
-            ),
-            1,
+        oldest_request = endpoint.metric(
+            "ApproximateAgeOfOldestRequest", statistic="Maximum", period=ONE_MINUTE
         )
-        self.alarms = [
-            alarm(
-                "InvocationFailuresAlarm",
+        # Each alarms when its metric reaches the threshold in one period.
+        alarms: dict[str, tuple[str, cloudwatch.IMetric, float]] = {
+            "InvocationFailuresAlarm": (
                 "The model failed requests (see the failure path and the FAILED records)",
-                variant_metric(endpoint_name, "InvocationFailures"),
+                endpoint.metric_variant("InvocationFailures"),
                 1,
             ),
-            alarm(
-                "NotificationFailuresAlarm",
+            "NotificationFailuresAlarm": (
                 "SageMaker could not publish a notification: results records will be missing",
-                variant_metric(endpoint_name, "NotificationFailures"),
+                endpoint.metric_variant("NotificationFailures"),
                 1,
             ),
-            alarm(
-                "WriterErrorsAlarm",
+            "WriterErrorsAlarm": (
                 "The results writer raised errors",
                 writer.metric_errors(period=FIVE_MINUTES, statistic="Sum"),
                 1,
             ),
-            self.dead_letter_queue_alarm,
-            alarm(
-                "OldestRequestAlarm",
-                "A request has waited in the endpoint queue too long",
-                endpoint_metric(
-                    endpoint_name,
-                    "ApproximateAgeOfOldestRequest",
-                    statistic="Maximum",
-                    period=ONE_MINUTE,
+            "DeadLetterQueueAlarm": (
+                "Notifications could not be written and wait in the dead-letter queue",
+                dead_letter_queue.metric_approximate_number_of_messages_visible(
+                    period=ONE_MINUTE, statistic="Maximum"
                 ),
-                settings.oldest_request_alarm_seconds,
+                1,
             ),
-        ]
+            "OldestRequestAlarm": (
+                "A request has waited in the endpoint queue too long",
+                oldest_request,
+                oldest_request_alarm_seconds,
+            ),
+        }
+        action = cloudwatch_actions.SnsAction(self.alarm_topic)
+        created = {
+            alarm_id: self._alarm(alarm_id, description, metric, threshold, action)
+            for alarm_id, (description, metric, threshold) in alarms.items()
+        }
+        self.alarms = list(created.values())
+        self.dead_letter_queue_alarm = created["DeadLetterQueueAlarm"]
 
         self.dashboard = cloudwatch.Dashboard(
             self,
             "Dashboard",
             default_interval=Duration.hours(3),
-            widgets=_dashboard_rows(endpoint_name, writer, results_queue, dead_letter_queue),
+            widgets=_dashboard_rows(
+                endpoint, oldest_request, writer, results_queue, dead_letter_queue
+            ),
         )
+
+    def _alarm(
+        self,
+        construct_id: str,
+        description: str,
+        metric: cloudwatch.IMetric,
+        threshold: float,
+        action: cloudwatch.IAlarmAction,
+    ) -> cloudwatch.Alarm:
+        alarm = cloudwatch.Alarm(
+            self,
+            construct_id,
+            alarm_description=description,
+            metric=metric,
+            threshold=threshold,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        alarm.add_alarm_action(action)
+        return alarm
+
+
+def _graph(
+    title: str, left: list[cloudwatch.IMetric], right: list[cloudwatch.IMetric] | None = None
+) -> cloudwatch.GraphWidget:
+    return cloudwatch.GraphWidget(title=title, left=left, right=right, width=DASHBOARD_WIDGET_WIDTH)
 
 
 def _dashboard_rows(
-    endpoint_name: str,
+    endpoint: AsyncEndpoint,
+    oldest_request: cloudwatch.IMetric,
     writer: lambda_.IFunction,
     results_queue: sqs.IQueue,
     dead_letter_queue: sqs.IQueue,
 ) -> list[list[cloudwatch.IWidget]]:
-    backlog = endpoint_metric(
-        endpoint_name, "ApproximateBacklogSize", statistic="Average", period=ONE_MINUTE
-    )
-    per_instance = endpoint_metric(
-        endpoint_name, "ApproximateBacklogSizePerInstance", statistic="Average", period=ONE_MINUTE
+    backlog = endpoint.metric("ApproximateBacklogSize", statistic="Average", period=ONE_MINUTE)
+    per_instance = endpoint.metric(
+        "ApproximateBacklogSizePerInstance", statistic="Average", period=ONE_MINUTE
     )
     # Async endpoints publish no instance-count metric; backlog / backlog-per-instance is
     # the instance count whenever there is a backlog.
@@ -184,78 +176,57 @@ def _dashboard_rows(
         label="Instances (while a backlog exists)",
         period=ONE_MINUTE,
     )
-    without_capacity = endpoint_metric(
-        endpoint_name, "HasBacklogWithoutCapacity", statistic="Maximum", period=ONE_MINUTE
+    without_capacity = endpoint.metric(
+        "HasBacklogWithoutCapacity", statistic="Maximum", period=ONE_MINUTE
     )
-    width = 8
+
+    def variant_sums(*metric_names: str) -> list[cloudwatch.IMetric]:
+        return [endpoint.metric_variant(name) for name in metric_names]
+
     return [
         [
-            cloudwatch.GraphWidget(
-                title="Backlog", left=[backlog, per_instance], right=[without_capacity], width=width
-            ),
-            cloudwatch.GraphWidget(title="Instances", left=[instances], width=width),
-            cloudwatch.GraphWidget(
-                title="Oldest queued request (s)",
-                left=[
-                    endpoint_metric(
-                        endpoint_name,
-                        "ApproximateAgeOfOldestRequest",
-                        statistic="Maximum",
-                        period=ONE_MINUTE,
-                    )
+            _graph("Backlog", [backlog, per_instance], [without_capacity]),
+            _graph("Instances", [instances]),
+            _graph("Oldest queued request (s)", [oldest_request]),
+        ],
+        [
+            _graph(
+                "Processing time (ms)",
+                [
+                    endpoint.metric_variant("TotalProcessingTime", statistic="Average"),
+                    endpoint.metric_variant("TimeInBacklog", statistic="Average"),
                 ],
-                width=width,
+            ),
+            # Sic: SageMaker spells InvocationsProcesssed with three s.
+            _graph(
+                "Processed and failed",
+                variant_sums("InvocationsProcesssed", "InvocationFailures", "ExpiredRequests"),
+            ),
+            _graph(
+                "Transfer and notification failures",
+                variant_sums(
+                    "RequestDownloadFailures", "ResponseUploadFailures", "NotificationFailures"
+                ),
             ),
         ],
         [
-            cloudwatch.GraphWidget(
-                title="Processing time (ms)",
-                left=[
-                    variant_metric(endpoint_name, "TotalProcessingTime", statistic="Average"),
-                    variant_metric(endpoint_name, "TimeInBacklog", statistic="Average"),
-                ],
-                width=width,
-            ),
-            cloudwatch.GraphWidget(
-                title="Processed and failed",
-                left=[
-                    # Sic: SageMaker spells this metric with three s.
-                    variant_metric(endpoint_name, "InvocationsProcesssed"),
-                    variant_metric(endpoint_name, "InvocationFailures"),
-                    variant_metric(endpoint_name, "ExpiredRequests"),
-                ],
-                width=width,
-            ),
-            cloudwatch.GraphWidget(
-                title="Transfer and notification failures",
-                left=[
-                    variant_metric(endpoint_name, "RequestDownloadFailures"),
-                    variant_metric(endpoint_name, "ResponseUploadFailures"),
-                    variant_metric(endpoint_name, "NotificationFailures"),
-                ],
-                width=width,
-            ),
-        ],
-        [
-            cloudwatch.GraphWidget(
-                title="Results writer",
-                left=[
+            _graph(
+                "Results writer",
+                [
                     writer.metric_invocations(period=FIVE_MINUTES),
                     writer.metric_errors(period=FIVE_MINUTES),
                 ],
-                right=[writer.metric_duration(period=FIVE_MINUTES, statistic="p95")],
-                width=width,
+                [writer.metric_duration(period=FIVE_MINUTES, statistic="p95")],
             ),
-            cloudwatch.GraphWidget(
-                title="Results queue",
-                left=[
+            _graph(
+                "Results queue",
+                [
                     results_queue.metric_approximate_number_of_messages_visible(period=ONE_MINUTE),
                     dead_letter_queue.metric_approximate_number_of_messages_visible(
                         period=ONE_MINUTE
                     ),
                 ],
-                right=[results_queue.metric_approximate_age_of_oldest_message(period=ONE_MINUTE)],
-                width=width,
+                [results_queue.metric_approximate_age_of_oldest_message(period=ONE_MINUTE)],
             ),
         ],
     ]

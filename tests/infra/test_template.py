@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from aws_cdk.assertions import Match, Template
 
 from stacks.dlc_image import DLC_ACCOUNTS
 from tests.infra.conftest import Synthesized
@@ -393,21 +394,23 @@ def test_results_table_is_on_demand_recoverable_expiring_encrypted_and_indexed(
 def test_both_topics_feed_one_queue_with_raw_delivery_and_dead_letters(
     default: Synthesized,
 ) -> None:
-    queue_id = default.logical_id_of("/ResultsWriter/Queue/Resource")
-    dlq_id = default.logical_id_of("/ResultsWriter/DeadLetterQueue/Resource")
-    subscriptions = default.resources("AWS::SNS::Subscription")
-    assert {json.dumps(s["Properties"]["TopicArn"]) for s in subscriptions.values()} == {
-        json.dumps({"Ref": default.logical_id_of("/Notifications/SuccessTopic/Resource")}),
-        json.dumps({"Ref": default.logical_id_of("/Notifications/ErrorTopic/Resource")}),
-    }
-    for subscription in subscriptions.values():
-        properties = subscription["Properties"]
-        assert properties["Protocol"] == "sqs"
-        assert properties["Endpoint"] == {"Fn::GetAtt": [queue_id, "Arn"]}
-        assert properties["RawMessageDelivery"] is True
-        assert properties["RedrivePolicy"] == {
-            "deadLetterTargetArn": {"Fn::GetAtt": [dlq_id, "Arn"]}
-        }
+    queue_id = default.logical_id_of("/ResultsWriter/Default/Queue/Resource")
+    dlq_id = default.logical_id_of("/ResultsWriter/Default/DeadLetterQueue/Resource")
+    template = Template.from_json(default.template)
+    template.resource_count_is("AWS::SNS::Subscription", 2)
+    for topic in ("SuccessTopic", "ErrorTopic"):
+        template.has_resource_properties(
+            "AWS::SNS::Subscription",
+            {
+                "TopicArn": {"Ref": default.logical_id_of(f"/Notifications/{topic}/Resource")},
+                "Protocol": "sqs",
+                "Endpoint": {"Fn::GetAtt": [queue_id, "Arn"]},
+                "RawMessageDelivery": True,
+                "RedrivePolicy": Match.exact(
+                    {"deadLetterTargetArn": {"Fn::GetAtt": [dlq_id, "Arn"]}}
+                ),
+            },
+        )
     queue = default.template["Resources"][queue_id]["Properties"]
     assert queue["RedrivePolicy"] == {
         "deadLetterTargetArn": {"Fn::GetAtt": [dlq_id, "Arn"]},
@@ -477,7 +480,7 @@ def test_alarms_cover_failures_notifications_writer_dead_letters_and_queue_age(
         assert key in watched, key
         assert watched[key]["AlarmActions"] == [{"Ref": alarm_topic}]
     assert watched[("AWS/SageMaker", "ApproximateAgeOfOldestRequest")]["Threshold"] == 1800
-    dlq = default.logical_id_of("/ResultsWriter/DeadLetterQueue/Resource")
+    dlq = default.logical_id_of("/ResultsWriter/Default/DeadLetterQueue/Resource")
     assert watched[("AWS/SQS", "ApproximateNumberOfMessagesVisible")]["Dimensions"] == [
         {"Name": "QueueName", "Value": {"Fn::GetAtt": [dlq, "QueueName"]}}
     ]

@@ -119,3 +119,44 @@ def test_named_endpoints_get_a_name_per_generation(synthesized: Getter, tmp_path
     assert name(gpu).startswith("sentiment-gpu-") and name(other).startswith("sentiment-gpu-")
     assert name(gpu) != name(other)
     assert len(name(gpu)) == len("sentiment-gpu-") + 8
+
+
+# What deployed stacks hold data or deliveries in, by the logical ids they were deployed
+# with: a construct moved in the tree must keep these, or an update replaces the resource
+# (a new, empty queue or table; a re-created subscription, which SNS treats as the same one
+# and the deletion of the old one then removes; a second event source mapping on the same
+# queue and function, which Lambda refuses).
+DEPLOYED_LOGICAL_IDS = {
+    "AWS::KMS::Key": {"KeysDataKey8F3FE3A4", "KeysNotificationsKeyF628B47E"},
+    "AWS::S3::Bucket": {
+        "PayloadsAccessLogs1CFA2538",
+        "PayloadsInput4C942ECE",
+        "PayloadsOutput2DA24BAC",
+    },
+    "AWS::SNS::Topic": {
+        "NotificationsSuccessTopic8BA6593D",
+        "NotificationsErrorTopic4155E3BB",
+        "MonitoringAlarmTopicAF62D4F1",
+    },
+    "AWS::SQS::Queue": {"ResultsWriterQueue86D92AC4", "ResultsWriterDeadLetterQueueA7BEFE3E"},
+    "AWS::SQS::QueuePolicy": {
+        "ResultsWriterQueuePolicyC882679B",
+        "ResultsWriterDeadLetterQueuePolicy32F9CBE7",
+    },
+    "AWS::SNS::Subscription": {
+        "ResultsWriterQueueSageMakerAsyncInferenceNotificationsSuccessTopic47FC1DC7FCE59B80",
+        "ResultsWriterQueueSageMakerAsyncInferenceNotificationsErrorTopic29E1F66A713B6FFE",
+    },
+    "AWS::Lambda::EventSourceMapping": {
+        "ResultsWriterFunctionSqsEventSourceSageMakerAsyncInferenceResultsWriterQueue54B5A6747B218EAE"
+    },
+    "AWS::DynamoDB::Table": {"ResultsRecords220C5824"},
+    "AWS::Logs::LogGroup": {"ResultsWriterLogs98334703", "EndpointDrainLogs67ACAF9C"},
+}
+
+
+@pytest.mark.parametrize("resource_type", sorted(DEPLOYED_LOGICAL_IDS))
+def test_stateful_resources_keep_their_deployed_logical_ids(
+    before: Synthesized, resource_type: str
+) -> None:
+    assert _ids(before, resource_type) == DEPLOYED_LOGICAL_IDS[resource_type]

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from http.server import ThreadingHTTPServer
+
+from asyncinfer.local.model_server import ContainerHandler
 
 
 class ModelError(Exception):
@@ -45,30 +46,18 @@ class SentimentModel:
     """The container on a loopback port, served from a thread of the test process."""
 
     def __init__(self) -> None:
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _reply(self, status: int, body: bytes, content_type: str) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
+        class Handler(ContainerHandler):
             def do_GET(self) -> None:
-                self._reply(200 if self.path == "/ping" else 404, b"", "text/plain")
+                self.reply(200 if self.path == "/ping" else 404, b"", "text/plain")
 
             def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                body = self.read_body()
                 try:
                     reply = predict(body, self.headers.get("Content-Type") or "")
                 except (ModelError, ValueError) as error:
-                    self._reply(500, str(error).encode(), "text/plain")
+                    self.reply(500, str(error).encode(), "text/plain")
                     return
-                self._reply(200, *reply)
+                self.reply(200, *reply)
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True

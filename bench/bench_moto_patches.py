@@ -27,6 +27,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from asyncinfer.local import moto_speedups  # noqa: E402
+from tests.local.helpers import topic_to_queue  # noqa: E402
 
 NOTIFICATIONS = 1000
 PASSES = 3
@@ -53,14 +54,7 @@ def run_workload(skip: set[str], notifications: int) -> float:
     os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
     sns = boto3.client("sns", region_name="us-east-1", endpoint_url=url)
     sqs = boto3.client("sqs", region_name="us-east-1", endpoint_url=url)
-    topic = sns.create_topic(Name="success")["TopicArn"]
-    queue = sqs.create_queue(QueueName="results")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    sns.subscribe(
-        TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"}
-    )
+    topic, queue = topic_to_queue(sns, sqs)
     started = time.perf_counter()
     for first in range(0, notifications, 10):
         sns.publish_batch(

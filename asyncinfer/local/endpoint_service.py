@@ -23,17 +23,18 @@ from __future__ import annotations
 
 import base64
 import collections
-import http.client
 import json
 import re
 import threading
 import time
 import urllib.parse
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
+
+import urllib3
 
 from .faults import Faults
 from .platform_io import ObjectUnavailable
@@ -138,6 +139,12 @@ class EndpointSettings:
         )
 
 
+def worker_count(settings: EndpointSettings) -> int:
+    # Enough workers that S3 reads and writes and notifications of some requests overlap
+    # the container calls of others; the slots bound the container calls.
+    return settings.max_concurrency * settings.instance_count * WORKERS_PER_SLOT + EXTRA_WORKERS
+
+
 class Platform(Protocol):
     """SageMaker's own S3 and SNS calls (``platform_io.StandInPlatform`` in local mode)."""
 
@@ -161,7 +168,10 @@ class EndpointService:
     ) -> None:
         self.endpoints = {settings.name: settings for settings in endpoints}
         self.model_url = model_url.rstrip("/")
-        self._container = ContainerClient(self.model_url)
+        self._container = ContainerClient(
+            self.model_url,
+            connections=sum(worker_count(settings) for settings in self.endpoints.values()),
+        )
         self.platform = platform
         self.region = region
         self._queues: dict[str, collections.deque[Request]] = {
@@ -185,10 +195,7 @@ class EndpointService:
 
     def start(self) -> None:
         for settings in self.endpoints.values():
-            slots = settings.max_concurrency * settings.instance_count
-            # Enough workers that S3 reads and writes and notifications of some requests
-            # overlap the container calls of others; the slots bound the container calls.
-            for index in range(slots * WORKERS_PER_SLOT + EXTRA_WORKERS):
+            for index in range(worker_count(settings)):
                 thread = threading.Thread(
                     target=self._worker,
                     args=(settings,),
@@ -509,45 +516,26 @@ class EndpointService:
 
 
 class ContainerClient:
-    """HTTP/1.1 calls to the model container, one kept-alive connection per worker thread.
+    """HTTP/1.1 calls to the model container over urllib3's pool of kept-alive connections.
 
     A new TCP connection per invocation cost more CPU in this process than the rest of the
     worker's HTTP handling (py-spy, bench/bench_local.py); SageMaker's own front end keeps
-    connections to the container open as well.
+    connections to the container open as well. ``connections`` is how many calls may run at
+    once (the service's worker count), so no connection is opened and dropped per call.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, connections: int = 1) -> None:
         parts = urllib.parse.urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"model URL {url!r} is not an http(s)://host:port URL")
-        self._https = parts.scheme == "https"
-        self._host = parts.hostname
-        self._port = parts.port
         self._prefix = parts.path.rstrip("/")
-        self._local = threading.local()
-
-    def _connection(self, timeout: float | None) -> tuple[http.client.HTTPConnection, bool]:
-        """This thread's connection and whether it was used before (it may have gone stale)."""
-        connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
-        if connection is not None:
-            connection.timeout = timeout
-            if connection.sock is not None:
-                connection.sock.settimeout(timeout)
-            return connection, True
-        kind = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
-        connection = kind(self._host, self._port, timeout=timeout)
-        self._local.connection = connection
-        return connection, False
-
-    def _drop(self) -> None:
-        connection = getattr(self._local, "connection", None)
-        if connection is not None:
-            connection.close()
-        self._local.connection = None
+        self._pool = urllib3.connection_from_url(
+            url, maxsize=connections, block=False, retries=STALE_CONNECTION_RETRY
+        )
 
     def post(
         self, path: str, body: bytes, headers: dict[str, str], *, timeout: float
-    ) -> tuple[int, http.client.HTTPMessage, bytes]:
+    ) -> tuple[int, Mapping[str, str], bytes]:
         return self.request("POST", path, body, headers, timeout=timeout)
 
     def request(
@@ -558,30 +546,51 @@ class ContainerClient:
         headers: dict[str, str],
         *,
         timeout: float | None,
-    ) -> tuple[int, http.client.HTTPMessage, bytes]:
+    ) -> tuple[int, Mapping[str, str], bytes]:
         """Send and read the whole reply; OSError (TimeoutError included) when it failed."""
-        while True:
-            connection, reused = self._connection(timeout)
-            try:
-                connection.request(method, self._prefix + path, body=body, headers=headers)
-                reply = connection.getresponse()
-                data = reply.read()
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
-                self._drop()
-                # A kept-alive connection the server closed while idle: the request never
-                # reached it, so one retry on a fresh connection is safe (as urllib3 does).
-                if reused:
-                    continue
-                raise
-            except OSError:
-                self._drop()
-                raise
-            except http.client.HTTPException as error:
-                self._drop()
-                raise ConnectionError(f"bad reply from the model container: {error}") from error
-            if reply.will_close:
-                self._drop()
-            return reply.status, reply.headers, data
+        try:
+            reply = self._pool.urlopen(
+                method,
+                self._prefix + path,
+                body=body,
+                headers=headers,
+                timeout=timeout,
+                # The container's bytes go to S3 as they are, as SageMaker stores them.
+                decode_content=False,
+            )
+        except urllib3.exceptions.MaxRetryError as error:
+            raise as_os_error(error.reason or error) from error
+        except urllib3.exceptions.HTTPError as error:
+            raise as_os_error(error) from error
+        return reply.status, reply.headers, reply.data
+
+
+# A kept-alive connection the container closed while idle fails when the next request is
+# sent, before the container sees it; one retry on a fresh connection is then safe. urllib3
+# retries no POST by default, nor should it retry a read timeout (the model was too slow)
+# or a refused connection (the container is down: the worker waits, then tries again).
+class _RetryAbortedConnection(urllib3.Retry):
+    def increment(  # type: ignore[override]  # the same call, typed loosely
+        self, *args: Any, **kwargs: Any
+    ) -> urllib3.Retry:
+        error = kwargs.get("error")
+        if isinstance(error, urllib3.exceptions.TimeoutError):
+            raise error
+        return super().increment(*args, **kwargs)
+
+
+STALE_CONNECTION_RETRY = _RetryAbortedConnection(
+    total=1, connect=0, read=1, redirect=0, status=0, other=0, allowed_methods=None
+)
+
+
+def as_os_error(error: BaseException) -> OSError:
+    """urllib3's failure as the OSError callers handle: TimeoutError for a timeout."""
+    if isinstance(error, OSError):
+        return error
+    if isinstance(error, urllib3.exceptions.TimeoutError):
+        return TimeoutError(str(error))
+    return ConnectionError(f"model container call failed: {error}")
 
 
 def request_problem(

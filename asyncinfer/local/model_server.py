@@ -204,49 +204,55 @@ class ModelServer:
             self._thread.join(timeout=10)
 
 
-def _handler(server: ModelServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        # Buffered: the status line, headers and body leave in one segment when the handler
-        # flushes. Written separately, the body waited (Nagle) for the ACK of the headers,
-        # which a kept-alive client delays by up to 40 ms.
-        wbufsize = 64 * 1024
+class ContainerHandler(BaseHTTPRequestHandler):
+    """HTTP/1.1 with keep-alive and whole replies: the serving half of a model container."""
 
-        def handle_expect_100(self) -> bool:
-            # The interim "100 Continue" must leave now, not with the buffered reply: curl
-            # and boto3 wait for it (up to a second) before they send a large body.
-            accepted = super().handle_expect_100()
-            self.wfile.flush()
-            return accepted
+    protocol_version = "HTTP/1.1"
+    # Buffered: the status line, headers and body leave in one segment when the handler
+    # flushes. Written separately, the body waited (Nagle) for the ACK of the headers,
+    # which a kept-alive client delays by up to 40 ms.
+    wbufsize = 64 * 1024
 
-        def log_message(self, format: str, *args: Any) -> None:
-            # One line per request would drown the local-mode console.
-            pass
+    def handle_expect_100(self) -> bool:
+        # The interim "100 Continue" must leave now, not with the buffered reply: curl
+        # and boto3 wait for it (up to a second) before they send a large body.
+        accepted = super().handle_expect_100()
+        self.wfile.flush()
+        return accepted
 
-        def _reply(self, status: int, body: bytes, content_type: str) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def log_message(self, format: str, *args: Any) -> None:
+        # One line per request would drown the local-mode console.
+        pass
 
+    def read_body(self) -> bytes:
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+    def reply(self, status: int, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def _handler(server: ModelServer) -> type[ContainerHandler]:
+    class Handler(ContainerHandler):
         def do_GET(self) -> None:
             if self.path == "/ping":
-                self._reply(200, b"", "text/plain")
+                self.reply(200, b"", "text/plain")
             elif self.path == "/local/stats":
-                self._reply(200, json.dumps(server.stats()).encode(), "application/json")
+                self.reply(200, json.dumps(server.stats()).encode(), "application/json")
             else:
-                self._reply(404, b"not found\n", "text/plain")
+                self.reply(404, b"not found\n", "text/plain")
 
         def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length)
+            body = self.read_body()
             if self.path == "/local/reset-stats":
                 server.reset_stats()
-                self._reply(200, b"{}", "application/json")
+                self.reply(200, b"{}", "application/json")
                 return
             if self.path != "/invocations":
-                self._reply(404, b"not found\n", "text/plain")
+                self.reply(404, b"not found\n", "text/plain")
                 return
             server._enter()
             wants_json = False
@@ -270,7 +276,7 @@ def _handler(server: ModelServer) -> type[BaseHTTPRequestHandler]:
                 # longer counts, so a caller that sends its next request at once is never
                 # seen as one request too many (counting after the send raced with it).
                 server._leave()
-            self._reply(*reply)
+            self.reply(*reply)
 
     return Handler
 

@@ -57,6 +57,11 @@ def _number(value: Any, what: str, source: str) -> float:
         raise ConfigurationError(f"{source}: {what} is {value!r}; expected a number") from None
 
 
+def _property(props: dict[str, Any], key: str, where: str, default: Any = None) -> float:
+    """A numeric property, as a float: ``props[key]``, or ``default`` when one is given."""
+    return _number(props[key] if default is None else props.get(key, default), key, where)
+
+
 def setup_from_template(template: dict[str, Any], source: str) -> ScalingSetup:
     resources: dict[str, Any] = template["Resources"]
     targets = {
@@ -90,7 +95,7 @@ def setup_from_template(template: dict[str, Any], source: str) -> ScalingSetup:
                 StepAdjustment(
                     lower=_bound(s.get("MetricIntervalLowerBound"), where),
                     upper=_bound(s.get("MetricIntervalUpperBound"), where),
-                    adjustment=_number(s["ScalingAdjustment"], "ScalingAdjustment", where),
+                    adjustment=_property(s, "ScalingAdjustment", where),
                 )
                 for s in c.get("StepAdjustments", [])
             )
@@ -99,7 +104,7 @@ def setup_from_template(template: dict[str, Any], source: str) -> ScalingSetup:
                     name=logical_id,
                     adjustment_type=c.get("AdjustmentType", "ChangeInCapacity"),
                     steps=adjustments,
-                    cooldown=_number(c.get("Cooldown", DEFAULT_COOLDOWN), "Cooldown", where),
+                    cooldown=_property(c, "Cooldown", where, DEFAULT_COOLDOWN),
                     aggregation=c.get("MetricAggregationType", "Average"),
                     min_adjustment_magnitude=c.get("MinAdjustmentMagnitude"),
                 )
@@ -115,13 +120,9 @@ def setup_from_template(template: dict[str, Any], source: str) -> ScalingSetup:
                     name=logical_id,
                     metric=metric["MetricName"],
                     statistic=metric.get("Statistic", "Average"),
-                    target=_number(c["TargetValue"], "TargetValue", where),
-                    scale_in_cooldown=_number(
-                        c.get("ScaleInCooldown", DEFAULT_COOLDOWN), "ScaleInCooldown", where
-                    ),
-                    scale_out_cooldown=_number(
-                        c.get("ScaleOutCooldown", DEFAULT_COOLDOWN), "ScaleOutCooldown", where
-                    ),
+                    target=_property(c, "TargetValue", where),
+                    scale_in_cooldown=_property(c, "ScaleInCooldown", where, DEFAULT_COOLDOWN),
+                    scale_out_cooldown=_property(c, "ScaleOutCooldown", where, DEFAULT_COOLDOWN),
                     disable_scale_in=bool(c.get("DisableScaleIn", False)),
                 )
             )
@@ -138,20 +139,18 @@ def setup_from_template(template: dict[str, Any], source: str) -> ScalingSetup:
         if not actions:
             continue
         where = f"{source} {logical_id}"
-        evaluation_periods = int(_number(p["EvaluationPeriods"], "EvaluationPeriods", where))
+        evaluation_periods = int(_property(p, "EvaluationPeriods", where))
         alarms.append(
             AlarmSpec(
                 name=logical_id,
                 metric=p["MetricName"],
                 statistic=p.get("Statistic", "Average"),
-                period=_number(p["Period"], "Period", where),
+                period=_property(p, "Period", where),
                 evaluation_periods=evaluation_periods,
                 datapoints_to_alarm=int(
-                    _number(
-                        p.get("DatapointsToAlarm", evaluation_periods), "DatapointsToAlarm", where
-                    )
+                    _property(p, "DatapointsToAlarm", where, evaluation_periods)
                 ),
-                threshold=_number(p["Threshold"], "Threshold", where),
+                threshold=_property(p, "Threshold", where),
                 comparison=p["ComparisonOperator"],
                 treat_missing_data=p.get("TreatMissingData", "missing"),
                 actions=actions,
@@ -160,8 +159,8 @@ def setup_from_template(template: dict[str, Any], source: str) -> ScalingSetup:
     concurrency, instance_type = _endpoint(resources)
     return ScalingSetup(
         source=source,
-        min_capacity=int(_number(props["MinCapacity"], "MinCapacity", source)),
-        max_capacity=int(_number(props["MaxCapacity"], "MaxCapacity", source)),
+        min_capacity=int(_property(props, "MinCapacity", source)),
+        max_capacity=int(_property(props, "MaxCapacity", source)),
         max_concurrency=concurrency,
         instance_type=instance_type,
         step_policies=tuple(steps),

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import Any
+from http.server import ThreadingHTTPServer
 
-from werkzeug.serving import WSGIRequestHandler, make_server
-from werkzeug.wrappers import Request, Response
+from asyncinfer.local.model_server import ContainerHandler
 
 
 class ModelError(Exception):
@@ -43,30 +42,25 @@ def predict(body: bytes, content_type: str) -> tuple[bytes, str]:
     raise ModelError(f"unsupported content type {media}")
 
 
-@Request.application
-def container(request: Request) -> Response:
-    """The SageMaker container contract: GET /ping, POST /invocations."""
-    if request.method != "POST":
-        return Response(status=200 if request.path == "/ping" else 404)
-    try:
-        body, content_type = predict(request.get_data(), request.content_type or "")
-    except (ModelError, ValueError) as error:
-        return Response(str(error), status=500, content_type="text/plain")
-    return Response(body, content_type=content_type)
-
-
-class _QuietRequestHandler(WSGIRequestHandler):
-    def log(self, type: str, message: str, *args: Any) -> None:
-        pass  # a line per request would bury the test output
-
-
 class SentimentModel:
     """The container on a loopback port, served from a thread of the test process."""
 
     def __init__(self) -> None:
-        self._server = make_server(
-            "127.0.0.1", 0, container, threaded=True, request_handler=_QuietRequestHandler
-        )
+        class Handler(ContainerHandler):
+            def do_GET(self) -> None:
+                self.reply(200 if self.path == "/ping" else 404, b"", "text/plain")
+
+            def do_POST(self) -> None:
+                body = self.read_body()
+                try:
+                    reply = predict(body, self.headers.get("Content-Type") or "")
+                except (ModelError, ValueError) as error:
+                    self.reply(500, str(error).encode(), "text/plain")
+                    return
+                self.reply(200, *reply)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"

@@ -86,3 +86,16 @@ def csv_rows(count: int, start: int = 0) -> list[str]:
 
     data = load_breast_cancer().data
     return [",".join(f"{v:g}" for v in data[(start + i) % len(data)]) for i in range(count)]
+
+
+def topic_to_queue(sns: Any, sqs: Any) -> tuple[str, str]:
+    """A "success" topic delivering raw messages to a "results" queue: (topic ARN, queue URL)."""
+    topic = sns.create_topic(Name="success")["TopicArn"]
+    queue = sqs.create_queue(QueueName="results")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sns.subscribe(
+        TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"}
+    )
+    return topic, queue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -15,7 +16,9 @@ from asyncinfer.local.endpoint_service import ContainerClient
 class Container:
     """A container stub that counts TCP connections; ``close_after`` drops them silently."""
 
-    def __init__(self, close_after: int | None = None) -> None:
+    def __init__(
+        self, close_after: int | None = None, together: threading.Barrier | None = None
+    ) -> None:
         self.connections = 0
         self.requests = 0
         container = self
@@ -33,6 +36,10 @@ class Container:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 container.requests += 1
+                if together is not None:  # hold the reply until every caller is in flight
+                    together.wait(timeout=5)
+                if body == b"slow":
+                    time.sleep(1)
                 status = 400 if body == b"bad" else 200
                 self.send_response(status)
                 self.send_header("Content-Type", "text/csv")
@@ -67,17 +74,23 @@ def test_calls_from_one_thread_share_one_connection(container: Container) -> Non
     assert container.connections == 1
 
 
-def test_each_thread_has_its_own_connection(container: Container) -> None:
-    client = ContainerClient(container.url)
-    threads = [
-        threading.Thread(target=client.post, args=("/invocations", b"x", {}), kwargs={"timeout": 5})
-        for _ in range(3)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert container.connections == 3 and container.requests == 3
+def test_calls_in_flight_at_once_each_have_a_connection() -> None:
+    container = Container(together=threading.Barrier(3))
+    try:
+        client = ContainerClient(container.url, connections=3)
+        threads = [
+            threading.Thread(
+                target=client.post, args=("/invocations", b"x", {}), kwargs={"timeout": 5}
+            )
+            for _ in range(3)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert container.connections == 3 and container.requests == 3
+    finally:
+        container.stop()
 
 
 def test_error_status_is_returned_and_the_connection_kept(container: Container) -> None:
@@ -106,6 +119,14 @@ def test_a_container_that_is_down_raises_os_error() -> None:
     container.stop()
     with pytest.raises(OSError):
         ContainerClient(url).post("/invocations", b"1", {}, timeout=2)
+
+
+def test_a_container_slower_than_the_timeout_raises_timeout_error_once(
+    container: Container,
+) -> None:
+    with pytest.raises(TimeoutError):
+        ContainerClient(container.url).post("/invocations", b"slow", {}, timeout=0.2)
+    assert container.requests == 1  # a timeout is the model's answer, never retried
 
 
 def test_a_model_url_that_is_not_http_is_refused() -> None:

@@ -12,6 +12,7 @@ import pytest
 from asyncinfer.local import moto_speedups
 from asyncinfer.local.platform_io import ObjectUnavailable, StandInPlatform
 from asyncinfer.local.provision import ACCOUNT_ID
+from tests.local.helpers import topic_to_queue
 
 REGION = "us-east-1"
 
@@ -48,14 +49,7 @@ def test_platform_reports_s3s_error_code_for_a_missing_input(
 def test_platform_publish_reaches_a_raw_sqs_subscription(moto_in_process: None) -> None:
     sns = boto3.client("sns", region_name=REGION)
     sqs = boto3.client("sqs", region_name=REGION)
-    topic = sns.create_topic(Name="success")["TopicArn"]
-    queue = sqs.create_queue(QueueName="results")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    sns.subscribe(
-        TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"}
-    )
+    topic, queue = topic_to_queue(sns, sqs)
     StandInPlatform(REGION).publish(topic, json.dumps({"inferenceId": "a"}))
     messages = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1)["Messages"]
     assert [json.loads(m["Body"]) for m in messages] == [{"inferenceId": "a"}]

@@ -12,21 +12,22 @@ import gc
 import json
 import os
 import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, NoReturn
 
-if __name__ == "__main__":
-    # A synth is one short process that creates ~10^6 objects (the jsii-generated
-    # classes of every aws_cdk module it imports) and frees almost none: the cyclic
-    # collector only spends time walking them. Not when imported (by the tests).
-    gc.disable()
-
-import aws_cdk as cdk
-
-from stacks.async_inference_stack import AsyncInferenceStack
-from stacks.config import ConfigError, Settings, unknown_settings
+if TYPE_CHECKING:
+    import aws_cdk as cdk
 
 
 def build_app(context: dict[str, object] | None = None, *, outdir: str | None = None) -> cdk.App:
     """The app; with `nag_checks`, cdk-nag's AwsSolutions and Serverless packs validate it."""
+    # Imported here rather than at the top, so that a synth imports them only once
+    # run_as_one_shot_process has turned the cyclic collector off.
+    import aws_cdk as cdk
+
+    from stacks.async_inference_stack import AsyncInferenceStack
+    from stacks.config import ConfigError, Settings, unknown_settings
+
     app = cdk.App(context=context, outdir=outdir, analytics_reporting=False)
     typos = unknown_settings(list((context or {}).keys()) + _cli_context_keys())
     if typos:
@@ -66,6 +67,8 @@ def _cli_context_keys() -> list[str]:
 
 
 def main() -> int:
+    from stacks.config import ConfigError
+
     try:
         build_app().synth()
     except ConfigError as error:
@@ -74,10 +77,21 @@ def main() -> int:
     return 0
 
 
-def exit_now(code: int) -> None:
-    """Run the exit handlers (jsii stops its Node.js kernel and removes its temporary
-    files), flush, and leave without tearing the interpreter down: freeing those
-    objects one by one took ~0.2 s of every synth and has no effect outside this process."""
+def run_as_one_shot_process(entry: Callable[[], int]) -> NoReturn:
+    """Run `entry` the way `cdk synth` runs the app: one short process, left at once.
+
+    A synth creates ~10^6 objects (the jsii-generated classes of every aws_cdk module it
+    imports) and frees almost none, so the cyclic collector only spends time walking them;
+    it is off from before the first aws_cdk import. On the way out the exit handlers run
+    (jsii stops its Node.js kernel and removes its temporary files) and the output is
+    flushed, but the interpreter is not torn down: freeing those objects one by one has
+    no effect outside this process. Measured with `cdk synth` of the default app, runs
+    alternating with a one-bucket app: median 5.89 s with both, 6.26 s with neither
+    (4 runs each; ratio to the one-bucket app 1.69 against 1.80); on a loaded machine,
+    9.30 against 9.81 CPU seconds (5 runs each).
+    """
+    gc.disable()
+    code = entry()
     atexit._run_exitfuncs()
     sys.stdout.flush()
     sys.stderr.flush()
@@ -85,4 +99,4 @@ def exit_now(code: int) -> None:
 
 
 if __name__ == "__main__":
-    exit_now(main())
+    run_as_one_shot_process(main)

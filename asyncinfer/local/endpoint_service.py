@@ -574,7 +574,7 @@ class _RetryAbortedConnection(urllib3.Retry):
         self, *args: Any, **kwargs: Any
     ) -> urllib3.Retry:
         error = kwargs.get("error")
-        if isinstance(error, urllib3.exceptions.TimeoutError):
+        if error is not None and is_timeout(error):
             raise error
         return super().increment(*args, **kwargs)
 
@@ -584,11 +584,19 @@ STALE_CONNECTION_RETRY = _RetryAbortedConnection(
 )
 
 
+def is_timeout(error: BaseException | None) -> bool:
+    # urllib3 files a refused connection (NewConnectionError) under its timeouts too; for
+    # the service it means the container is down, not that the model was too slow.
+    return isinstance(error, urllib3.exceptions.TimeoutError) and not isinstance(
+        error, urllib3.exceptions.NewConnectionError
+    )
+
+
 def as_os_error(error: BaseException) -> OSError:
     """urllib3's failure as the OSError callers handle: TimeoutError for a timeout."""
     if isinstance(error, OSError):
         return error
-    if isinstance(error, urllib3.exceptions.TimeoutError):
+    if is_timeout(error):
         return TimeoutError(str(error))
     return ConnectionError(f"model container call failed: {error}")
 

@@ -16,7 +16,7 @@ from botocore.stub import Stubber
 from results_writer import handler
 
 from asyncinfer import redrive
-from tests.results_writer.harness import fault_proxy, scan_records
+from tests.support.writer_harness import fault_proxy, scan_records
 
 DLQ_ARN = "arn:aws:sqs:us-east-1:123456789012:results-dlq"
 QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:results"

@@ -22,8 +22,8 @@ import pytest
 from results_writer import handler
 
 from asyncinfer.client import AsyncInferenceClient
-from tests.results_table import create_results_table
-from tests.results_writer.harness import sqs_event
+from tests.support.results_table import create_results_table
+from tests.support.writer_harness import sqs_event
 
 ENDPOINT = "example-endpoint"
 

@@ -23,8 +23,8 @@ import pytest
 
 from asyncinfer import AsyncInferenceClient
 from asyncinfer.cli import main
-from tests.client.sentiment_model import SentimentModel
-from tests.local.helpers import Local, start_local
+from tests.e2e.client.sentiment_model import SentimentModel
+from tests.support.local_mode import Local, start_local
 
 STACK = "SageMakerAsyncInference"
 

@@ -16,7 +16,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from asyncinfer.local.model_server import ModelServer
-from tests.local.helpers import Local, csv_rows, read_s3, wait_record
+from tests.support.local_mode import Local, csv_rows, read_s3, wait_record
 
 pytestmark = [
     pytest.mark.slow,

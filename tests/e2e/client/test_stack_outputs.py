@@ -12,7 +12,7 @@ from asyncinfer import AsyncInferenceClient, MissingOutputsError, StackNotFoundE
 from asyncinfer.cli import main
 from asyncinfer.errors import ConfigurationError
 from asyncinfer.stack_outputs import outputs_from_file
-from tests.client.conftest import STACK, CliResult, assert_one_line_error
+from tests.e2e.client.conftest import STACK, CliResult, assert_one_line_error
 
 
 def create_stack(deployment, name: str, outputs: dict[str, str]) -> None:

@@ -14,7 +14,7 @@ import boto3
 import pytest
 
 REGION = "us-east-1"
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 def queue(moto_server: str) -> tuple[str, str]:

@@ -13,7 +13,7 @@ import pytest
 
 from asyncinfer.cli import build_parser, main, parse_since
 from asyncinfer.errors import ConfigurationError
-from tests.client.conftest import assert_one_line_error
+from tests.e2e.client.conftest import assert_one_line_error
 
 TIMEOUT = "60"
 ASYNCINFER = Path(sys.executable).parent / "asyncinfer"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 
 from asyncinfer.local.model_server import ModelServer
-from tests.local.helpers import csv_rows
+from tests.support.local_mode import csv_rows
 
 
 def read_reply(sock: socket.socket) -> bytes:

@@ -18,9 +18,9 @@ from results_writer import handler
 from results_writer.settings import SettingsError, WriterSettings
 
 from asyncinfer.results import INDEX_SHARDS, ResultsTable, shard_of
-from tests.dynamodb_sizing import KB, item_size, write_units
-from tests.results_table import create_results_table
-from tests.results_writer.harness import (
+from tests.support.dynamodb_sizing import KB, item_size, write_units
+from tests.support.results_table import create_results_table
+from tests.support.writer_harness import (
     fault_proxy,
     scan_records,
     sns_envelope,

@@ -16,7 +16,7 @@ import pytest
 from results_writer import handler
 from results_writer.notification import parse
 
-from tests.results_writer.harness import scan_records, sqs_event
+from tests.support.writer_harness import scan_records, sqs_event
 
 MISSING_INPUT = {
     "absent": lambda parameters: parameters.pop("inputLocation"),

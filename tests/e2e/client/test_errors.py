@@ -15,7 +15,7 @@ from asyncinfer import (
     ThrottledError,
 )
 from asyncinfer.payloads import MAX_PAYLOAD_BYTES, to_payload
-from tests.client.conftest import assert_one_line_error
+from tests.e2e.client.conftest import assert_one_line_error
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from asyncinfer.simulate.report import summary
 from asyncinfer.simulate.template import read_setup, seed_setup, setup_from_template
 from asyncinfer.simulate.trace import diurnal, read_arrivals, scenario
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 TEMPLATE = REPO_ROOT / "cdk.out" / "SageMakerAsyncInference.template.json"
 STARTUP = 300.0
 DELAY = Assumptions().datapoint_delay_seconds

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from results_writer import handler
 
-from tests.results_table import create_results_table
+from tests.support.results_table import create_results_table
 
 
 @pytest.fixture

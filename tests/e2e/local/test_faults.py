@@ -14,7 +14,7 @@ import pytest
 from botocore.config import Config
 
 from asyncinfer.local.model_server import ModelServer
-from tests.local.helpers import Local, csv_rows, read_s3, start_local, wait_record
+from tests.support.local_mode import Local, csv_rows, read_s3, start_local, wait_record
 
 pytestmark = pytest.mark.slow
 

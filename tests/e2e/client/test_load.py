@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.client.conftest import CliResult
+from tests.e2e.client.conftest import CliResult
 
 
 def test_load_replays_the_arrivals_file_and_reports_each_request(

@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from asyncinfer import AsyncInferenceClient
 from asyncinfer.local.model_server import ModelServer
-from tests.local.helpers import Local, csv_rows, read_s3, wait_record
+from tests.support.local_mode import Local, csv_rows, read_s3, wait_record
 
 pytestmark = pytest.mark.slow
 AWS_CLI = Path(sys.executable).parent / "aws"
@@ -171,7 +171,7 @@ def test_concurrency_never_exceeds_the_template_limit(local: Local, model: Model
 
 
 def configured_concurrency() -> int:
-    from tests.local.helpers import STACK, TEMPLATE_DIR
+    from tests.support.local_mode import STACK, TEMPLATE_DIR
 
     template = json.loads((TEMPLATE_DIR / f"{STACK}.template.json").read_text())
     for resource in template["Resources"].values():

@@ -1,6 +1,6 @@
 """Test and bench harness for the results writer, shared by tests/results_writer and bench/.
 
-- create_results_table (tests/results_table.py): the results table the stack deploys.
+- create_results_table (tests/support/results_table.py): the results table the stack deploys.
 - FaultProxy: a loopback HTTP proxy in front of the DynamoDB stand-in that counts every
   request and answers a seeded fraction of them with real DynamoDB error responses.
 - EventSource: the Lambda SQS event source (batches, partial batch failures,

@@ -8,7 +8,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import boto3
 
@@ -33,7 +33,10 @@ class Local:
         return str(self.info["endpointUrl"])
 
     def client(self, service: str, **kwargs: Any) -> Any:
-        return boto3.client(service, endpoint_url=self.url, region_name="us-east-1", **kwargs)
+        # boto3-stubs type only literal service names; this one is named at run time.
+        return boto3.client(
+            cast(Any, service), endpoint_url=self.url, region_name="us-east-1", **kwargs
+        )
 
     def stop(self) -> dict[str, int]:
         """SIGINT (Ctrl-C), then the summary local mode prints as it exits."""

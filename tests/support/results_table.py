@@ -7,14 +7,17 @@ what `stacks/results.py` deploys (key, indexes and their projections, TTL attrib
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING
 
 import boto3
 
 from stacks.results import PARTITION_KEY, RESULTS_INDEXES, SORT_KEY, TTL_ATTRIBUTE
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import GlobalSecondaryIndexTypeDef
 
-def global_secondary_indexes() -> list[dict[str, Any]]:
+
+def global_secondary_indexes() -> list[GlobalSecondaryIndexTypeDef]:
     """The table's GSIs in CreateTable's shape (as the synthesized template has them)."""
     return [
         {

@@ -40,9 +40,10 @@ def scan_records(endpoint_url: str, table: str) -> dict[str, dict[str, Any]]:
     while True:
         page = resource.scan(**kwargs)
         for item in page["Items"]:
-            if item["inferenceId"] in records:
-                raise AssertionError(f"inference id {item['inferenceId']!r} is stored twice")
-            records[item["inferenceId"]] = item
+            inference_id = str(item["inferenceId"])
+            if inference_id in records:
+                raise AssertionError(f"inference id {inference_id!r} is stored twice")
+            records[inference_id] = item
         if "LastEvaluatedKey" not in page:
             return records
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -34,7 +34,7 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
     assert commands == [readme_commands()[1]]
 
 
-def test_github_workflow_passes_actionlint_and_runs_tests_and_synth() -> None:
+def test_github_workflow_passes_actionlint_and_runs_lint_tests_and_synth() -> None:
     workflow = REPO_ROOT / ".github" / "workflows" / "ci.yml"
     result = subprocess.run(
         [str(BIN / "actionlint"), "-no-color", str(workflow)],
@@ -44,8 +44,9 @@ def test_github_workflow_passes_actionlint_and_runs_tests_and_synth() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     runs = re.findall(r"^\s+run: (.+)$", workflow.read_text(), flags=re.MULTILINE)
-    # The synth step also runs cdk-nag's packs on the configuration being deployed.
-    assert runs == ["make test", 'make synth CDK_ARGS="-c nag_checks=true"']
+    # Lint is a step of its own; the synth step also runs cdk-nag's packs on the
+    # configuration being deployed.
+    assert runs == ["make lint", "make test", 'make synth CDK_ARGS="-c nag_checks=true"']
 
 
 def test_actionlint_catches_a_broken_workflow(tmp_path: Path) -> None:

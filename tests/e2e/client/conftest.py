@@ -16,7 +16,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import boto3
 import pytest
@@ -49,7 +49,8 @@ class Deployment:
         return self.local.outputs_file
 
     def aws(self, service: str) -> Any:
-        return boto3.client(service, endpoint_url=self.url, region_name="us-east-1")
+        # boto3-stubs type only literal service names; this one is named at run time.
+        return boto3.client(cast(Any, service), endpoint_url=self.url, region_name="us-east-1")
 
     def client(self, **kwargs: Any) -> AsyncInferenceClient:
         kwargs.setdefault("poll_interval", 0.1)

@@ -7,14 +7,12 @@ of another type, and requestParameters itself absent.
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 from results_writer import handler
-from results_writer.notification import parse
 
 from tests.support.writer_harness import scan_records, sqs_event
 
@@ -48,12 +46,3 @@ def test_a_notification_without_input_location_is_a_complete_record(
     location = "outputLocation" if name == "success.json" else "failureLocation"
     assert record[location] == message["responseParameters"][location]
     assert record["latencyMs"] >= 0 and record["expiresAt"] > 0
-
-
-def test_a_notification_without_request_parameters_is_still_parsed(vectors_dir: Path) -> None:
-    message = copy.deepcopy(vector(vectors_dir, "success.json"))
-    del message["requestParameters"]
-    notification = parse(json.dumps(message))
-    assert notification is not None
-    assert notification.status == "COMPLETED"
-    assert notification.request == {}

@@ -15,7 +15,7 @@ from typing import Any
 import boto3
 import pytest
 from results_writer import handler
-from results_writer.settings import SettingsError, WriterSettings
+from results_writer.settings import SettingsError
 
 from asyncinfer.results import INDEX_SHARDS, ResultsTable, shard_of
 from tests.support.dynamodb_sizing import KB, item_size, write_units
@@ -336,16 +336,6 @@ def test_log_lines_are_json_objects_naming_the_inference_id(
     ]
 
 
-@pytest.mark.parametrize("value", [None, "", "   "])
-def test_missing_table_name_is_one_clear_error(value: str | None) -> None:
-    environ = {} if value is None else {"RESULTS_TABLE_NAME": value}
-    with pytest.raises(SettingsError) as raised:
-        WriterSettings.from_environment(environ)
-    assert str(raised.value) == (
-        "Environment variable RESULTS_TABLE_NAME must name the results table; received nothing."
-    )
-
-
 def test_handler_without_table_name_fails_with_that_error(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -354,40 +344,6 @@ def test_handler_without_table_name_fails_with_that_error(
     with pytest.raises(SettingsError, match="RESULTS_TABLE_NAME must name the results table"):
         handler.lambda_handler(sqs_event(["{}"]), None)
     handler.runtime.cache_clear()
-
-
-@pytest.mark.parametrize(
-    ("environ", "expected"),
-    [
-        ({"RESULTS_TABLE_NAME": "t"}, (90, "INFO", 8)),
-        (
-            {
-                "RESULTS_TABLE_NAME": "t",
-                "RESULTS_RETENTION_DAYS": "7",
-                "LOG_LEVEL": "debug",
-                "RESULTS_WRITE_MAX_ATTEMPTS": "3",
-            },
-            (7, "DEBUG", 3),
-        ),
-    ],
-)
-def test_settings_defaults_and_overrides(
-    environ: dict[str, str], expected: tuple[int, str, int]
-) -> None:
-    settings = WriterSettings.from_environment(environ)
-    assert (settings.retention_days, settings.log_level, settings.max_attempts) == expected
-
-
-@pytest.mark.parametrize("value", ["0", "-1", "ninety", "1.5"])
-def test_bad_retention_is_one_clear_error(value: str) -> None:
-    with pytest.raises(SettingsError) as raised:
-        WriterSettings.from_environment(
-            {"RESULTS_TABLE_NAME": "t", "RESULTS_RETENTION_DAYS": value}
-        )
-    assert str(raised.value) == (
-        "Environment variable RESULTS_RETENTION_DAYS must be a whole number of days "
-        f"(1 or more); received {value!r}."
-    )
 
 
 def with_body(message: dict[str, Any], size: int, inference_id: str) -> dict[str, Any]:
@@ -461,27 +417,6 @@ def test_a_body_that_is_not_base64_is_kept_as_sent(
     message["responseBody"] = {"content": '{"label": "ok"}', "message": "", "encoding": ""}
     run(json.dumps(message))
     assert items(moto_server, table)["text-body"]["responseBody"] == '{"label": "ok"}'
-
-
-def test_inline_body_default_and_bad_values(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert WriterSettings.from_environment({"RESULTS_TABLE_NAME": "t"}).inline_body_max_bytes == (
-        4096
-    )
-    assert (
-        WriterSettings.from_environment(
-            {"RESULTS_TABLE_NAME": "t", "RESULTS_INLINE_BODY_MAX_BYTES": "0"}
-        ).inline_body_max_bytes
-        == 0
-    )
-    for value in ("-1", "4k", "262145"):
-        with pytest.raises(SettingsError) as raised:
-            WriterSettings.from_environment(
-                {"RESULTS_TABLE_NAME": "t", "RESULTS_INLINE_BODY_MAX_BYTES": value}
-            )
-        assert str(raised.value) == (
-            "Environment variable RESULTS_INLINE_BODY_MAX_BYTES must be a whole number of "
-            f"bytes from 0 to 262144; received {value!r}."
-        )
 
 
 def test_pending_records_are_in_no_index_and_finished_ones_in_their_shard(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from asyncinfer.simulate.report import summary
 from asyncinfer.simulate.template import read_setup, setup_from_template
@@ -11,6 +12,17 @@ from tests.conftest import REPO_ROOT
 from tests.unit.simulate.test_model import STARTUP, run
 
 TEMPLATE = REPO_ROOT / "cdk.out" / "SageMakerAsyncInference.template.json"
+
+
+def with_step_cooldown(seconds: int) -> dict[str, Any]:
+    """The synthesized template with its step scaling policy's cooldown set to `seconds`."""
+    template: dict[str, Any] = json.loads(TEMPLATE.read_text())
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::ApplicationAutoScaling::ScalingPolicy":
+            step = resource["Properties"].get("StepScalingPolicyConfiguration")
+            if step:
+                step["Cooldown"] = seconds
+    return template
 
 
 def test_the_real_template_starts_one_instance_for_one_request() -> None:
@@ -24,14 +36,8 @@ def test_the_real_template_starts_one_instance_for_one_request() -> None:
 
 def test_the_real_template_with_the_old_120_s_step_cooldown_starts_two(tmp_path: Path) -> None:
     # The template before the fix: its step policy reused scale_out_cooldown_seconds.
-    template = json.loads(TEMPLATE.read_text())
-    for resource in template["Resources"].values():
-        if resource["Type"] == "AWS::ApplicationAutoScaling::ScalingPolicy":
-            step = resource["Properties"].get("StepScalingPolicyConfiguration")
-            if step:
-                step["Cooldown"] = 120
     edited = tmp_path / "template.json"
-    edited.write_text(json.dumps(template))
+    edited.write_text(json.dumps(with_step_cooldown(120)))
     assert summary(run(read_setup(edited), [0.0]))["maxInstances"] == 2
 
 
@@ -41,11 +47,5 @@ def test_real_template_is_read(tmp_path: Path) -> None:
     assert [a.metric for a in setup.alarms] == ["HasBacklogWithoutCapacity"]
     assert setup.target_tracking[0].target == 5.0
     # An explicit template with a longer step cooldown (the lead's fix) starts one instance.
-    template = json.loads(TEMPLATE.read_text())
-    for resource in template["Resources"].values():
-        if resource["Type"] == "AWS::ApplicationAutoScaling::ScalingPolicy":
-            config = resource["Properties"].get("StepScalingPolicyConfiguration")
-            if config:
-                config["Cooldown"] = 600
-    fixed = setup_from_template(template, "fixed")
+    fixed = setup_from_template(with_step_cooldown(600), "fixed")
     assert summary(run(fixed, [0.0]))["maxInstances"] == 1

@@ -38,13 +38,16 @@ def test_settings_defaults_and_overrides(
     assert (settings.retention_days, settings.log_level, settings.max_attempts) == expected
 
 
+def refusal(**environ: str) -> str:
+    """The one-sentence error for a writer environment naming a table plus `environ`."""
+    with pytest.raises(SettingsError) as raised:
+        WriterSettings.from_environment({"RESULTS_TABLE_NAME": "t", **environ})
+    return str(raised.value)
+
+
 @pytest.mark.parametrize("value", ["0", "-1", "ninety", "1.5"])
 def test_bad_retention_is_one_clear_error(value: str) -> None:
-    with pytest.raises(SettingsError) as raised:
-        WriterSettings.from_environment(
-            {"RESULTS_TABLE_NAME": "t", "RESULTS_RETENTION_DAYS": value}
-        )
-    assert str(raised.value) == (
+    assert refusal(RESULTS_RETENTION_DAYS=value) == (
         "Environment variable RESULTS_RETENTION_DAYS must be a whole number of days "
         f"(1 or more); received {value!r}."
     )
@@ -61,11 +64,7 @@ def test_inline_body_default_and_bad_values(monkeypatch: pytest.MonkeyPatch) -> 
         == 0
     )
     for value in ("-1", "4k", "262145"):
-        with pytest.raises(SettingsError) as raised:
-            WriterSettings.from_environment(
-                {"RESULTS_TABLE_NAME": "t", "RESULTS_INLINE_BODY_MAX_BYTES": value}
-            )
-        assert str(raised.value) == (
+        assert refusal(RESULTS_INLINE_BODY_MAX_BYTES=value) == (
             "Environment variable RESULTS_INLINE_BODY_MAX_BYTES must be a whole number of "
             f"bytes from 0 to 262144; received {value!r}."
         )

@@ -15,13 +15,20 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: help setup synth test lint bench local demo clean \
+.PHONY: help setup synth test lint format bench local demo clean \
+	test-fast test-infra test-integration test-e2e test-tooling \
 	integ integ-destroy integ-snapshot integ-snapshot-update
 
 help:
 	@echo "make synth   set up, then cdk synth the default app into cdk.out/"
-	@echo "make test    set up, synth, then run the whole test suite (what CI runs)"
-	@echo "make lint    ruff + mypy"
+	@echo "make test    set up, lint, synth, then run the whole test suite (what CI runs)"
+	@echo "make test-fast         the unit tier (tests/unit): pure logic, seconds"
+	@echo "make test-infra        templates: CDK assertions, snapshots, cdk-nag, cfn-lint, checkov"
+	@echo "make test-integration  in-process stand-ins: moto, the writer, the drain, local mode's parts"
+	@echo "make test-e2e          local mode from the synthesized template, the CLI end to end"
+	@echo "make test-tooling      the repository's plumbing: CI workflow, pins, pre-commit"
+	@echo "make lint    ruff (lint + format check) + mypy; the first step of make test"
+	@echo "make format  ruff format + ruff check --fix: rewrite the tree the way make lint wants it"
 	@echo "make bench   run the benchmarks; figures land in bench/results/"
 	@echo "make local   run the whole async data flow on this machine"
 	@echo "make demo    local mode + a 500-request batch + a summary"
@@ -48,15 +55,39 @@ setup: $(VENV)/.installed $(CHECKOV_VENV)/.installed node_modules/.installed
 synth: setup
 	cdk synth --quiet --no-notices $(CDK_ARGS)
 
-# Local mode's end-to-end tests run the stack's own template, so synthesize it first.
-# pytest collects tests/integ too: that is `make integ-snapshot`, offline.
-test: synth
-	$(PY) -m pytest
+# Lint first, as a step of its own: it fails in seconds, before minutes of tests. Then the
+# unit tier in a pytest process of its own, so its import guard (tests/unit/conftest.py)
+# sees every import; then every other tier (tests/README.md), tests/integ included: that is
+# `make integ-snapshot`, offline. The e2e tier runs the stack's own template, hence synth.
+test: lint synth
+	$(PY) -m pytest tests/unit -q
+	$(PY) -m pytest --ignore=tests/unit
 
+test-fast: $(VENV)/.installed
+	$(PY) -m pytest tests/unit -q
+
+test-infra: setup
+	$(PY) -m pytest tests/infra
+
+test-integration: setup
+	$(PY) -m pytest tests/integration
+
+test-e2e: synth
+	$(PY) -m pytest tests/e2e
+
+test-tooling: setup
+	$(PY) -m pytest tests/tooling
+
+# mypy's targets are [tool.mypy] files in pyproject.toml (app.py stacks lambda/results_writer
+# lambda/endpoint_drain asyncinfer tests bench), shared with the pre-commit hook.
 lint: setup
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m mypy app.py stacks lambda/results_writer lambda/endpoint_drain asyncinfer tests bench
+	$(PY) -m mypy
+
+format: setup
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
 
 bench: setup
 	@for script in bench/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done

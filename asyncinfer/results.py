@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
@@ -129,7 +129,8 @@ def _json_value(value: Any) -> Any:
 def deserialize(item: dict[str, Any]) -> dict[str, Any]:
     """Plain Python values; Binary attributes as bytes."""
     values = {key: _deserializer.deserialize(value) for key, value in item.items()}
-    return {k: (v.value if isinstance(v, Binary) else v) for k, v in values.items()}
+    # boto3-stubs omit Binary.value (the raw bytes); it is there at run time.
+    return {k: (cast(Any, v).value if isinstance(v, Binary) else v) for k, v in values.items()}
 
 
 class ResultsTable:

@@ -55,7 +55,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from botocore.config import Config  # noqa: E402
 
 from asyncinfer.run_stats import percentile  # noqa: E402
-from tests.local.helpers import Local, csv_rows, start_local, wait_record  # noqa: E402
+from tests.support.local_mode import Local, csv_rows, start_local, wait_record  # noqa: E402
 
 REQUESTS = 1000
 SEQUENTIAL = 50

@@ -13,7 +13,7 @@ stack's batch size, and counts:
 - write units per notification, table and indexes included, for a 1 KB and a 128 KB
   response (and a failure with each), with and without the client's PENDING record in
   place before: the real writer stores each notification in the stack's table on moto, and
-  DynamoDB's sizing rules (tests/dynamodb_sizing.py) cost the PutItem from the items really
+  DynamoDB's sizing rules (tests/support/dynamodb_sizing.py) cost the PutItem from the items really
   stored before and after; as a ratio to the previous design's record for the same
   notification (body inline as base64 text, ByEndpoint and ByStatus projecting ALL).
 
@@ -49,14 +49,14 @@ from results_writer import handler  # noqa: E402  (needs the paths above)
 
 from asyncinfer.results import ResultsTable  # noqa: E402
 from stacks.config import Settings  # noqa: E402
-from tests.dynamodb_sizing import (  # noqa: E402
+from tests.support.dynamodb_sizing import (  # noqa: E402
     IndexDefinition,
     WriteCost,
     item_size,
     put_item_cost,
 )
-from tests.results_table import create_results_table, global_secondary_indexes  # noqa: E402
-from tests.results_writer.harness import (  # noqa: E402
+from tests.support.results_table import create_results_table, global_secondary_indexes  # noqa: E402
+from tests.support.writer_harness import (  # noqa: E402
     BATCH_SIZE,
     MAX_RECEIVE_COUNT,
     build_replay,
@@ -163,7 +163,9 @@ def replay(endpoint: str) -> dict[str, Any]:
         )
         elapsed = time.perf_counter() - started
     if result.dead_letters or result.whole_batch_failures:
-        raise SystemExit("bench replay lost messages; run the tests in tests/results_writer")
+        raise SystemExit(
+            "bench replay lost messages; run the tests in tests/integration/results_writer"
+        )
     total = len(workload.messages)
     return {
         "notifications": total,
@@ -297,9 +299,9 @@ def write_units(endpoint: str) -> dict[str, Any]:
         "write_units_method": (
             "The real writer stores each notification in the stack's table on moto (indexes "
             "from stacks/results.py); the PutItem is costed from the items read back before "
-            "and after it by DynamoDB's rules (tests/dynamodb_sizing.py): attribute names + "
-            "values, 1 write unit per KB rounded up, the larger of old and new item; per GSI "
-            "the projected entry's size, 2 writes when an index key changes (PENDING -> "
+            "and after it by DynamoDB's rules (tests/support/dynamodb_sizing.py): attribute "
+            "names + values, 1 write unit per KB rounded up, the larger of old and new item; "
+            "per GSI the projected entry's size, 2 writes when an index key changes (PENDING -> "
             "terminal in the previous design). Figure: the worst case over 1 KB and 128 KB "
             "responses, completed and failed, with and without a PENDING record before."
         ),

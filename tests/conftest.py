@@ -13,7 +13,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DIR = REPO_ROOT.parent / "shared"
 # The project's notification vectors live in ../shared/vectors beside the repo; a copy in
 # tests/fixtures/vectors lets the suite run in a user's own CI, where ../shared is absent
-# (tests/test_vectors_copy.py fails if the copy drifts from the original).
+# (tests/unit/test_vectors_copy.py fails if the copy drifts from the original).
 VECTORS_DIR = (
     SHARED_DIR / "vectors"
     if (SHARED_DIR / "vectors").is_dir()

@@ -29,7 +29,7 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import boto3
 from botocore.config import Config
@@ -123,7 +123,10 @@ class LocalMode:
 
             def aws(service: str) -> Any:
                 if service not in clients:
-                    clients[service] = session.client(service, endpoint_url=self.url, config=config)
+                    # boto3-stubs type only literal service names; this one is named at run time.
+                    clients[service] = session.client(
+                        cast(Any, service), endpoint_url=self.url, config=config
+                    )
                 return clients[service]
 
             self.provisioned = prov.provision(template, self.stack_name, aws, REGION)

@@ -27,15 +27,15 @@ from results_writer.record import to_item
 from asyncinfer import contract
 from asyncinfer.results import ResultsTable
 from stacks import results as stack_results
-from tests.dynamodb_sizing import (
+from tests.infra.conftest import Synthesized
+from tests.support.dynamodb_sizing import (
     IndexDefinition,
     index_entry,
     item_size,
     put_item_cost,
     write_units,
 )
-from tests.infra.conftest import Synthesized
-from tests.results_table import global_secondary_indexes
+from tests.support.results_table import global_secondary_indexes
 
 # The rate the table must absorb for one endpoint without an index key value passing its
 # 1,000 write units per second: e.g. 30 instances x 100 results per second. With one key
@@ -160,7 +160,7 @@ def test_a_record_stays_small_whatever_the_response(stream: list[dict[str, Any]]
 
 
 def test_the_stack_deploys_the_contracts_indexes() -> None:
-    # Writer and client against the contract: tests/test_contract.py.
+    # Writer and client against the contract: tests/unit/test_contract.py.
     def shape(indexes: Any) -> list[tuple[str, str, tuple[str, ...]]]:
         return [(i.name, i.partition_key, tuple(i.projected)) for i in indexes]
 
@@ -229,7 +229,7 @@ def test_a_notification_costs_at_most_three_write_units_indexes_included(
 
 
 def test_stand_in_table_has_the_templates_indexes(default: Synthesized) -> None:
-    # Tests and the bench build their table with tests/results_table.py; it must be the
+    # Tests and the bench build their table with tests/support/results_table.py; it must be the
     # table the stack deploys, projections included.
     _, table = default.only("AWS::DynamoDB::Table")
     assert table["Properties"]["GlobalSecondaryIndexes"] == global_secondary_indexes()

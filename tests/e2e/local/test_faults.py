@@ -1,0 +1,132 @@
+"""Faults: model down then back, TTL expiry, invocation timeout, Ctrl-C, no template yet."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+from botocore.config import Config
+
+from asyncinfer.local.model_server import ModelServer
+from tests.support.local_mode import Local, csv_rows, read_s3, start_local, wait_record
+
+pytestmark = pytest.mark.slow
+
+
+def submit(local: Local, body: bytes, **extra: object) -> str:
+    key = f"faults/{uuid.uuid4()}.csv"
+    local.client("s3").put_object(Bucket=local.outputs["InputBucketName"], Key=key, Body=body)
+    # parameter_validation off: botocore enforces AWS's 60 s minimum TTL client-side, and a
+    # test cannot wait a minute; local mode accepts TTLs from 1 s.
+    runtime = local.client("sagemaker-runtime", config=Config(parameter_validation=False))
+    response = runtime.invoke_endpoint_async(
+        EndpointName=local.outputs["EndpointName"],
+        InputLocation=f"s3://{local.outputs['InputBucketName']}/{key}",
+        ContentType="text/csv",
+        **extra,
+    )
+    return str(response["InferenceId"])
+
+
+def metrics(local: Local) -> dict[str, float]:
+    with urllib.request.urlopen(local.info["metricsUrl"], timeout=10) as reply:
+        return dict(json.loads(reply.read())[local.outputs["EndpointName"]])
+
+
+def test_model_down_keeps_requests_queued_and_ttl_expires(tmp_path: Path) -> None:
+    model = ModelServer(port=0, state_dir=tmp_path / "model").start()
+    port = model.port
+    local = start_local(tmp_path / "state", "--model-url", model.url)
+    try:
+        model.stop()
+        kept = submit(local, csv_rows(1)[0].encode())
+        expiring = submit(local, csv_rows(1)[0].encode(), RequestTTLSeconds=1)
+        expired = wait_record(local, expiring)
+        assert expired["status"] == "FAILED"
+        assert "RequestTTLSeconds" in expired["failureReason"]
+        # The other request is still waiting for the model, not failed.
+        assert metrics(local)["ApproximateBacklogSize"] == 1
+        assert metrics(local)["ExpiredRequests"] == 1
+        item = local.client("dynamodb").get_item(
+            TableName=local.outputs["ResultsTableName"], Key={"inferenceId": {"S": kept}}
+        )
+        assert "Item" not in item
+        model = ModelServer(port=port, state_dir=tmp_path / "model").start()
+        assert wait_record(local, kept)["status"] == "COMPLETED"
+        assert metrics(local)["ApproximateBacklogSize"] == 0
+    finally:
+        local.stop()
+        model.stop()
+
+
+def test_ctrl_c_finishes_in_flight_requests_and_leaves_nothing_running(tmp_path: Path) -> None:
+    local = start_local(tmp_path / "state", "--model-delay-ms", "300")
+    model_url = local.info["modelUrl"]
+    ids = [submit(local, row.encode()) for row in csv_rows(12)]
+    wait_record(local, ids[0])  # requests are flowing when Ctrl-C arrives
+    summary = local.stop()
+    assert local.process.returncode == 0
+    assert summary["accepted"] == 12
+    # Every accepted request was either finished (output + notification) or never started.
+    assert summary["notified"] + summary["queuedNotStarted"] == 12
+    assert summary["notified"] >= 1
+    # Every notification of a finished request became a record before exit.
+    assert summary["resultsQueueLeft"] == 0
+    assert not (tmp_path / "state" / "local.json").exists()
+    # The model server child process is gone too.
+    with pytest.raises(OSError):
+        urllib.request.urlopen(model_url + "/ping", timeout=2)
+
+
+def test_a_model_slower_than_invocation_timeout_fails_the_request(tmp_path: Path) -> None:
+    local = start_local(tmp_path / "state", "--model-delay-ms", "3000")
+    try:
+        started = time.monotonic()
+        record = wait_record(
+            local, submit(local, csv_rows(1)[0].encode(), InvocationTimeoutSeconds=1)
+        )
+        assert record["status"] == "FAILED"
+        assert record["failureReason"] == (
+            "ClientError: The model did not respond within InvocationTimeoutSeconds (1 s)."
+        )
+        # Failed on the timeout, not after the model's 3 s answer.
+        assert time.monotonic() - started < 3.0
+        failure = read_s3(local, record["failureLocation"])
+        assert b"InvocationTimeoutSeconds" in failure
+    finally:
+        local.stop()
+
+
+def test_local_up_synthesizes_the_app_when_the_template_is_missing(tmp_path: Path) -> None:
+    cdk_out = tmp_path / "cdk.out"
+    local = start_local(tmp_path / "state", cdk_out=cdk_out, synth=True)
+    try:
+        # The directory was empty: local up ran the pinned CLI's synth into it.
+        assert (cdk_out / "SageMakerAsyncInference.template.json").is_file()
+        assert (cdk_out / "manifest.json").is_file()
+        record = wait_record(local, submit(local, csv_rows(1)[0].encode()))
+        assert record["status"] == "COMPLETED"
+    finally:
+        local.stop()
+
+
+def test_local_up_without_a_template_and_no_synth_says_what_to_run(tmp_path: Path) -> None:
+    missing = tmp_path / "nothing-here"
+    result = subprocess.run(
+        [sys.executable, "-m", "asyncinfer.local", "up", "--no-synth", "--cdk-out", str(missing)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"local mode: {missing}/SageMakerAsyncInference.template.json does not exist; "
+        "run `make synth` first"
+    )

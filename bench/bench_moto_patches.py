@@ -27,7 +27,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from asyncinfer.local import moto_speedups  # noqa: E402
-from tests.local.helpers import topic_to_queue  # noqa: E402
+from tests.support.local_mode import topic_to_queue  # noqa: E402
 
 NOTIFICATIONS = 1000
 PASSES = 3

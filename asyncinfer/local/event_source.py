@@ -10,7 +10,7 @@ the dead-letter queue, as on AWS.
 Local mode runs it over the SQS stand-in (``SqsQueue``), where failed messages become visible
 again after ``retry_visibility_seconds`` (default 2 s) instead of the queue's
 VisibilityTimeout (360 s on AWS), so local retries take seconds. The results writer's tests
-run the same driver over an in-memory queue (tests/results_writer/harness.py).
+run the same driver over an in-memory queue (tests/support/writer_harness.py).
 """
 
 from __future__ import annotations

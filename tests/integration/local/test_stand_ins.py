@@ -12,7 +12,7 @@ import pytest
 from asyncinfer.local import moto_speedups
 from asyncinfer.local.platform_io import ObjectUnavailable, StandInPlatform
 from asyncinfer.local.provision import ACCOUNT_ID
-from tests.local.helpers import topic_to_queue
+from tests.support.local_mode import topic_to_queue
 
 REGION = "us-east-1"
 

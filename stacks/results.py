@@ -2,63 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-# Key schema and indexes; docs/design.md is the contract the writer and client rely on.
-PARTITION_KEY = "inferenceId"
-TTL_ATTRIBUTE = "expiresAt"
-SORT_KEY = "eventTime"
-# Index partition keys are sharded: the writer appends `#<crc32(inferenceId) % SHARDS>`, so a
-# stream of results spreads evenly over SHARDS key values per endpoint (and for failures)
-# instead of landing on one. One partition key value of a GSI takes at most 1,000 write
-# units per second, and a GSI that cannot keep up throttles writes to the table itself
-# (DynamoDB Developer Guide: "Understanding GSI write throttling and back pressure in
-# DynamoDB"; "Using write sharding to distribute workloads evenly"). Readers query every
-# shard and merge (asyncinfer/results.py). Writer: lambda/results_writer/record.py.
-INDEX_SHARDS = 4
-
-
-@dataclass(frozen=True)
-class ResultsIndex:
-    """A sparse, sharded GSI: only items carrying `partition_key` appear in it."""
-
-    name: str
-    partition_key: str
-    # Attributes copied into the index besides the keys: what its queries return. A GSI
-    # write costs write units for the projected size (1 per KB), so no response bodies
-    # (Developer Guide, "Global secondary indexes in DynamoDB", Write capacity units).
-    projected: tuple[str, ...]
-
-
-# What an endpoint finished (COMPLETED or FAILED) between two times; the client's poll for
-# many outstanding ids. PENDING records carry no `endpointShard`, so the writer's record
-# *adds* the index entry (one index write) instead of moving it (two).
-ENDPOINT_HISTORY_INDEX = ResultsIndex(
-    name="EndpointHistory",
-    partition_key="endpointShard",
-    projected=(
-        "status",
-        "endpointName",
-        "inputLocation",
-        "outputLocation",
-        "failureLocation",
-        "latencyMs",
-        "responseBodyOmitted",
-    ),
-)
-# Failures by time, every endpoint of the table: only FAILED records carry `failureShard`.
-FAILURES_INDEX = ResultsIndex(
-    name="Failures",
-    partition_key="failureShard",
-    projected=("status", "endpointName", "inputLocation", "failureLocation", "failureReason"),
-)
-RESULTS_INDEXES = (ENDPOINT_HISTORY_INDEX, FAILURES_INDEX)
+# The key schema and the indexes are the contract the writer and the client rely on; they
+# live in asyncinfer/contract.py (docs/design.md).
+from asyncinfer.contract import PARTITION_KEY, RESULTS_INDEXES, SORT_KEY, TTL_ATTRIBUTE
 
 
 class ResultsTable(Construct):

@@ -26,7 +26,6 @@ from results_writer.record import to_item
 
 from asyncinfer import contract
 from asyncinfer.results import ResultsTable
-from stacks import results as stack_results
 from tests.infra.conftest import Synthesized
 from tests.support.dynamodb_sizing import (
     IndexDefinition,
@@ -69,8 +68,8 @@ def realistic_stream(count: int, failure_share: float) -> list[dict[str, Any]]:
             "eventName": "InferenceResult",
             "inferenceId": inference_id,
             "invocationStatus": "Failed" if failed else "Completed",
-            "eventTime": event.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
-            "receivedTime": start.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            "eventTime": contract.iso_time(event),
+            "receivedTime": contract.iso_time(start),
             "awsRegion": "us-east-1",
             "requestParameters": {
                 "endpointName": "SageMakerAsyncInference-Endpoint-1A2B3C4D5E6F",
@@ -159,14 +158,32 @@ def test_a_record_stays_small_whatever_the_response(stream: list[dict[str, Any]]
     assert completed and all("responseBody" in i or "responseBodyOmitted" in i for i in completed)
 
 
-def test_the_stack_deploys_the_contracts_indexes() -> None:
+def test_the_stack_deploys_the_contracts_keys_and_indexes(default: Synthesized) -> None:
     # Writer and client against the contract: tests/unit/test_contract.py.
-    def shape(indexes: Any) -> list[tuple[str, str, tuple[str, ...]]]:
-        return [(i.name, i.partition_key, tuple(i.projected)) for i in indexes]
-
-    assert shape(stack_results.RESULTS_INDEXES) == shape(contract.RESULTS_INDEXES)
-    assert stack_results.INDEX_SHARDS == contract.INDEX_SHARDS >= MIN_KEY_VALUES
-    assert stack_results.SORT_KEY == contract.SORT_KEY
+    _, table = default.only("AWS::DynamoDB::Table")
+    properties = table["Properties"]
+    assert properties["KeySchema"] == [{"AttributeName": contract.PARTITION_KEY, "KeyType": "HASH"}]
+    assert properties["TimeToLiveSpecification"] == {
+        "AttributeName": contract.TTL_ATTRIBUTE,
+        "Enabled": True,
+    }
+    deployed = [
+        (
+            index["IndexName"],
+            [key["AttributeName"] for key in index["KeySchema"]],
+            index["Projection"],
+        )
+        for index in properties["GlobalSecondaryIndexes"]
+    ]
+    assert deployed == [
+        (
+            index.name,
+            [index.partition_key, contract.SORT_KEY],
+            {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(index.projected)},
+        )
+        for index in contract.RESULTS_INDEXES
+    ]
+    assert contract.INDEX_SHARDS >= MIN_KEY_VALUES
 
 
 @pytest.mark.parametrize("body_bytes", [1024, 128 * 1024])

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import boto3
 
-from stacks.results import PARTITION_KEY, RESULTS_INDEXES, SORT_KEY, TTL_ATTRIBUTE
+from asyncinfer.contract import PARTITION_KEY, RESULTS_INDEXES, SORT_KEY, TTL_ATTRIBUTE
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import GlobalSecondaryIndexTypeDef

@@ -15,13 +15,13 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from asyncinfer.aws import describe
+from asyncinfer.contract import DEFAULT_STACK_NAME
 from asyncinfer.errors import AsyncInferenceError, ConfigurationError, InferenceFailedError
-from asyncinfer.stack_outputs import DEFAULT_STACK_NAME
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # an inference (or a batch item) failed
@@ -45,6 +45,52 @@ examples:
 The stack is found by name (--stack, default SageMakerAsyncInference) through its
 CloudFormation outputs, or from a `cdk deploy --outputs-file` file (--outputs-file).
 """
+
+
+class CommandHelp(NamedTuple):
+    summary: str
+    example: str
+
+
+# Each subcommand's one-line summary (its help and description) and the example in its
+# epilog; the handlers are in COMMANDS.
+COMMAND_HELP = {
+    "submit": CommandHelp(
+        "invoke the endpoint with a payload (inline or uploaded), print the inference id "
+        "(or the result)",
+        "asyncinfer submit tweet.json --wait",
+    ),
+    "status": CommandHelp(
+        "print the status of inferences (PENDING, COMPLETED, FAILED, UNKNOWN)",
+        "asyncinfer status 7b1e0c2d-3f4a-4b5c-8d6e-9f0a1b2c3d4e",
+    ),
+    "result": CommandHelp(
+        "print the result of an inference exactly as the model returned it",
+        "asyncinfer result 7b1e0c2d-3f4a-4b5c-8d6e-9f0a1b2c3d4e -o out.json",
+    ),
+    "batch": CommandHelp(
+        "submit every line of a JSONL file (or row of a CSV file) concurrently, with a "
+        "progress bar, resumable, and write each input joined with its result",
+        "asyncinfer batch tweets.jsonl --wrap inputs -o results.jsonl",
+    ),
+    "failures": CommandHelp(
+        "list failed inferences with their reasons (from the results table's failures index)",
+        "asyncinfer failures --since 1h",
+    ),
+    "redrive": CommandHelp(
+        "move unprocessable notifications from the dead-letter queue back to the results "
+        "queue (after fixing what made the results writer fail)",
+        "asyncinfer redrive",
+    ),
+    "load": CommandHelp(
+        "replay an arrivals file against the deployed stack (or local mode) at its own times",
+        "asyncinfer load --arrivals trace.txt --json observed.json",
+    ),
+    "local": CommandHelp(
+        "run the whole asynchronous data flow on this machine (local mode)",
+        "asyncinfer local up",
+    ),
+}
 
 
 def _common_options(defaults: bool) -> argparse.ArgumentParser:
@@ -134,7 +180,8 @@ def build_parser(*, load_local: bool = True) -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    def command(name: str, help_text: str, example: str) -> argparse.ArgumentParser:
+    def command(name: str) -> argparse.ArgumentParser:
+        help_text, example = COMMAND_HELP[name]
         return commands.add_parser(
             name,
             help=help_text,
@@ -144,12 +191,7 @@ def build_parser(*, load_local: bool = True) -> argparse.ArgumentParser:
             parents=[common],
         )
 
-    submit = command(
-        "submit",
-        "invoke the endpoint with a payload (inline or uploaded), print the inference id "
-        "(or the result)",
-        "asyncinfer submit tweet.json --wait",
-    )
+    submit = command("submit")
     submit.add_argument("file", metavar="FILE|-", help="payload file, or - for stdin")
     _result_options(
         submit, wait_help="wait and print the result", output_help="with --wait: write result here"
@@ -160,19 +202,11 @@ def build_parser(*, load_local: bool = True) -> argparse.ArgumentParser:
     )
     _invoke_options(submit)
 
-    status = command(
-        "status",
-        "print the status of inferences (PENDING, COMPLETED, FAILED, UNKNOWN)",
-        "asyncinfer status 7b1e0c2d-3f4a-4b5c-8d6e-9f0a1b2c3d4e",
-    )
+    status = command("status")
     status.add_argument("ids", nargs="+", metavar="ID")
     status.add_argument("--json", action="store_true", help="print the full records as JSONL")
 
-    result = command(
-        "result",
-        "print the result of an inference exactly as the model returned it",
-        "asyncinfer result 7b1e0c2d-3f4a-4b5c-8d6e-9f0a1b2c3d4e -o out.json",
-    )
+    result = command("result")
     result.add_argument("id", metavar="ID")
     _result_options(
         result,
@@ -180,12 +214,7 @@ def build_parser(*, load_local: bool = True) -> argparse.ArgumentParser:
         output_help="write to FILE (default stdout)",
     )
 
-    batch = command(
-        "batch",
-        "submit every line of a JSONL file (or row of a CSV file) concurrently, with a "
-        "progress bar, resumable, and write each input joined with its result",
-        "asyncinfer batch tweets.jsonl --wrap inputs -o results.jsonl",
-    )
+    batch = command("batch")
     batch.add_argument("input", metavar="INPUT", help=".jsonl (one JSON value per line) or .csv")
     batch.add_argument(
         "-o", "--output", metavar="FILE", help="results JSONL (default INPUT.results.jsonl)"
@@ -212,11 +241,7 @@ def build_parser(*, load_local: bool = True) -> argparse.ArgumentParser:
     )
     _invoke_options(batch)
 
-    failures = command(
-        "failures",
-        "list failed inferences with their reasons (from the results table's failures index)",
-        "asyncinfer failures --since 1h",
-    )
+    failures = command("failures")
     failures.add_argument(
         "--since",
         default="1h",
@@ -229,12 +254,7 @@ def build_parser(*, load_local: bool = True) -> argparse.ArgumentParser:
     )
     failures.add_argument("--json", action="store_true", help="print the records as JSONL")
 
-    redrive = command(
-        "redrive",
-        "move unprocessable notifications from the dead-letter queue back to the results "
-        "queue (after fixing what made the results writer fail)",
-        "asyncinfer redrive",
-    )
+    redrive = command("redrive")
     redrive.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
 
     simulate = commands.add_parser(
@@ -247,18 +267,10 @@ def build_parser(*, load_local: bool = True) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     importlib.import_module("asyncinfer.simulate.cli").add_simulate_arguments(simulate)
-    load = command(
-        "load",
-        "replay an arrivals file against the deployed stack (or local mode) at its own times",
-        "asyncinfer load --arrivals trace.txt --json observed.json",
-    )
+    load = command("load")
     importlib.import_module("asyncinfer.simulate.cli").add_load_arguments(load)
 
-    local = command(
-        "local",
-        "run the whole asynchronous data flow on this machine (local mode)",
-        "asyncinfer local up",
-    )
+    local = command("local")
     local_cli = None
     if load_local:
         try:

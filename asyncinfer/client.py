@@ -21,7 +21,7 @@ from typing import Any
 
 from asyncinfer import payloads
 from asyncinfer.aws import ClientFactory, make_session, translate_errors
-from asyncinfer.contract import split_s3_uri
+from asyncinfer.contract import COMPLETED, DEFAULT_STACK_NAME, FAILED, PENDING, split_s3_uri
 from asyncinfer.errors import (
     AsyncInferenceError,
     ConfigurationError,
@@ -32,11 +32,10 @@ from asyncinfer.errors import (
 )
 from asyncinfer.payloads import MAX_INLINE_BYTES, Payload, to_payload
 from asyncinfer.result_sources import ResultsSource, S3Results, TableResults
-from asyncinfer.results import COMPLETED, FAILED, PENDING, InferenceRecord, ResultsTable
+from asyncinfer.results import InferenceRecord, ResultsTable
 from asyncinfer.run import Outcome, Run, RunHooks, WorkItem
 from asyncinfer.run_stats import RunStats
 from asyncinfer.stack_outputs import (
-    DEFAULT_STACK_NAME,
     StackOutputs,
     outputs_from_cloudformation,
     outputs_from_file,

@@ -83,6 +83,9 @@ class ResultsIndex:
     projected: tuple[str, ...]
 
 
+# What every listing of records shows, whichever index it reads.
+LISTED_ATTRIBUTES: Final = (Attribute.STATUS, Attribute.ENDPOINT_NAME, Attribute.INPUT_LOCATION)
+
 # What an endpoint finished (COMPLETED or FAILED) between two times; the client's poll for
 # many outstanding ids. PENDING records carry no `endpointShard`, so the writer's record
 # *adds* the index entry (one index write) instead of moving it (two).
@@ -90,9 +93,7 @@ ENDPOINT_HISTORY_INDEX: Final = ResultsIndex(
     name="EndpointHistory",
     partition_key=Attribute.ENDPOINT_SHARD,
     projected=(
-        Attribute.STATUS,
-        Attribute.ENDPOINT_NAME,
-        Attribute.INPUT_LOCATION,
+        *LISTED_ATTRIBUTES,
         Attribute.OUTPUT_LOCATION,
         Attribute.FAILURE_LOCATION,
         Attribute.LATENCY_MS,
@@ -103,13 +104,7 @@ ENDPOINT_HISTORY_INDEX: Final = ResultsIndex(
 FAILURES_INDEX: Final = ResultsIndex(
     name="Failures",
     partition_key=Attribute.FAILURE_SHARD,
-    projected=(
-        Attribute.STATUS,
-        Attribute.ENDPOINT_NAME,
-        Attribute.INPUT_LOCATION,
-        Attribute.FAILURE_LOCATION,
-        Attribute.FAILURE_REASON,
-    ),
+    projected=(*LISTED_ATTRIBUTES, Attribute.FAILURE_LOCATION, Attribute.FAILURE_REASON),
 )
 RESULTS_INDEXES: Final = (ENDPOINT_HISTORY_INDEX, FAILURES_INDEX)
 

@@ -12,7 +12,7 @@ outstanding:
   ``BatchGetItem`` per 100 newly finished ids for their whole records (the index holds no
   response bodies).
 
-The indexes are sharded (stacks/results.py, ``INDEX_SHARDS``): a listing is one query per
+The indexes are sharded (asyncinfer/contract.py, ``INDEX_SHARDS``): a listing is one query per
 shard, run in parallel and merged by ``eventTime``.
 """
 
@@ -31,22 +31,18 @@ from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from asyncinfer.contract import (
-    COMPLETED,
     ENDPOINT_HISTORY_INDEX,
-    FAILED,
     FAILURES_INDEX,
     INDEX_SHARDS,
+    PARTITION_KEY,
     PENDING,
     SORT_KEY,
     TERMINAL,
+    Attribute,
     endpoint_shard_key,
     failure_shard_key,
     iso_time,
-    shard_of,
 )
-
-# Re-exported for the modules that still import them from here.
-__all__ = ["COMPLETED", "FAILED", "INDEX_SHARDS", "PENDING", "TERMINAL", "iso_time", "shard_of"]
 
 BATCH_GET_LIMIT = 100  # BatchGetItem's maximum keys per call
 
@@ -93,21 +89,21 @@ class InferenceRecord:
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> InferenceRecord:
         """Build from a deserialised DynamoDB item (plain Python values)."""
-        latency = item.get("latencyMs")
+        latency = item.get(Attribute.LATENCY_MS)
         return cls(
-            inference_id=str(item["inferenceId"]),
-            status=str(item.get("status", PENDING)),
-            endpoint_name=item.get("endpointName"),
-            input_location=item.get("inputLocation"),
-            output_location=item.get("outputLocation"),
-            failure_location=item.get("failureLocation"),
-            failure_reason=item.get("failureReason"),
-            response_content_type=item.get("responseContentType"),
-            response_body=item.get("responseBody"),
-            response_body_encoding=item.get("responseBodyEncoding"),
-            response_body_omitted=bool(item.get("responseBodyOmitted", False)),
-            event_time=item.get("eventTime"),
-            received_time=item.get("receivedTime"),
+            inference_id=str(item[Attribute.INFERENCE_ID]),
+            status=str(item.get(Attribute.STATUS, PENDING)),
+            endpoint_name=item.get(Attribute.ENDPOINT_NAME),
+            input_location=item.get(Attribute.INPUT_LOCATION),
+            output_location=item.get(Attribute.OUTPUT_LOCATION),
+            failure_location=item.get(Attribute.FAILURE_LOCATION),
+            failure_reason=item.get(Attribute.FAILURE_REASON),
+            response_content_type=item.get(Attribute.RESPONSE_CONTENT_TYPE),
+            response_body=item.get(Attribute.RESPONSE_BODY),
+            response_body_encoding=item.get(Attribute.RESPONSE_BODY_ENCODING),
+            response_body_omitted=bool(item.get(Attribute.RESPONSE_BODY_OMITTED, False)),
+            event_time=item.get(Attribute.EVENT_TIME),
+            received_time=item.get(Attribute.RECEIVED_TIME),
             latency_ms=float(latency) if latency is not None else None,
             item=item,
         )
@@ -129,7 +125,7 @@ def _json_value(value: Any) -> Any:
 def deserialize(item: dict[str, Any]) -> dict[str, Any]:
     """Plain Python values; Binary attributes as bytes."""
     values = {key: _deserializer.deserialize(value) for key, value in item.items()}
-    # boto3-stubs omit Binary.value (the raw bytes); it is there at run time.
+    # boto3-stubs omit Binary.value (the raw bytes) and type __bytes__ as str; boto3 has both.
     return {k: (cast(Any, v).value if isinstance(v, Binary) else v) for k, v in values.items()}
 
 
@@ -165,19 +161,21 @@ class ResultsTable:
         """The PENDING item of docs/design.md, serialised for the low-level client."""
         submitted = submitted or datetime.now(UTC)
         item: dict[str, Any] = {
-            "inferenceId": inference_id,
-            "status": PENDING,
-            "endpointName": endpoint_name,
-            "eventTime": iso_time(submitted),
-            "expiresAt": int((submitted + timedelta(days=self.retention_days)).timestamp()),
+            Attribute.INFERENCE_ID: inference_id,
+            Attribute.STATUS: PENDING,
+            Attribute.ENDPOINT_NAME: endpoint_name,
+            Attribute.EVENT_TIME: iso_time(submitted),
+            Attribute.EXPIRES_AT: int(
+                (submitted + timedelta(days=self.retention_days)).timestamp()
+            ),
         }
         # Absent when unknown, never empty strings (design contract).
         # An inline request (Body) has no input object, so no inputLocation.
         for key, value in (
-            ("inputLocation", input_location),
-            ("requestContentType", request_content_type),
-            ("accept", accept),
-            ("customAttributes", custom_attributes),
+            (Attribute.INPUT_LOCATION, input_location),
+            (Attribute.REQUEST_CONTENT_TYPE, request_content_type),
+            (Attribute.ACCEPT, accept),
+            (Attribute.CUSTOM_ATTRIBUTES, custom_attributes),
         ):
             if value:
                 item[key] = value
@@ -225,9 +223,9 @@ class ResultsTable:
         try:
             self.dynamodb.delete_item(
                 TableName=self.table_name,
-                Key={"inferenceId": {"S": inference_id}},
+                Key={PARTITION_KEY: {"S": inference_id}},
                 ConditionExpression="#status = :pending",
-                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeNames={"#status": Attribute.STATUS},
                 ExpressionAttributeValues={":pending": {"S": PENDING}},
             )
         except ClientError as error:
@@ -243,7 +241,7 @@ class ResultsTable:
         for start in range(0, len(ids), BATCH_GET_LIMIT):
             chunk = ids[start : start + BATCH_GET_LIMIT]
             request: dict[str, Any] = {
-                self.table_name: {"Keys": [{"inferenceId": {"S": i}} for i in chunk]}
+                self.table_name: {"Keys": [{PARTITION_KEY: {"S": i}} for i in chunk]}
             }
             delay = 0.05
             while request:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from asyncinfer.aws import describe
+from asyncinfer.contract import FAILED
 from asyncinfer.errors import (
     AsyncInferenceError,
     ConfigurationError,
@@ -30,7 +31,7 @@ from asyncinfer.errors import (
     PayloadTooLargeError,
 )
 from asyncinfer.payloads import Payload, deserialize
-from asyncinfer.results import FAILED, InferenceRecord
+from asyncinfer.results import InferenceRecord
 from asyncinfer.run_stats import RunStats
 
 if TYPE_CHECKING:

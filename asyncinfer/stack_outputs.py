@@ -17,8 +17,6 @@ from botocore.exceptions import ClientError
 
 from asyncinfer.errors import ConfigurationError, MissingOutputsError, StackNotFoundError
 
-DEFAULT_STACK_NAME = "SageMakerAsyncInference"
-
 
 def _output(key: str, *, required: bool = False) -> Any:
     """A StackOutputs field read from the stack output ``key``.

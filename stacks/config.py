@@ -17,6 +17,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from asyncinfer.contract import DEFAULT_STACK_NAME
+
 MODEL_SOURCES = ("huggingface", "s3-artifact", "container")
 NOTIFICATION_TOPICS = ("SUCCESS_NOTIFICATION_TOPIC", "ERROR_NOTIFICATION_TOPIC")
 REMOVAL_POLICIES = ("retain", "destroy")
@@ -119,7 +121,7 @@ class ConfigError(ValueError):
 class Settings:
     """Every knob of the app. Field docs double as the README's configuration reference."""
 
-    stack_name: str = "SageMakerAsyncInference"
+    stack_name: str = DEFAULT_STACK_NAME
     """CloudFormation stack name (the client finds the stack by it)."""
 
     # --- Model -------------------------------------------------------------------------

@@ -13,8 +13,9 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from ..contract import DEFAULT_STACK_NAME
 from .provision import TemplateError
-from .runtime import DEFAULT_STACK, LocalMode
+from .runtime import LocalMode
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         description="Start the AWS stand-ins, the model server and the async endpoint on "
         "127.0.0.1 from the synthesized template; stop with Ctrl-C.",
     )
-    up.add_argument("--stack", default=DEFAULT_STACK, help="stack name (template file name)")
+    up.add_argument("--stack", default=DEFAULT_STACK_NAME, help="stack name (template file name)")
     up.add_argument("--cdk-out", type=Path, default=REPO_ROOT / "cdk.out")
     up.add_argument("--port", type=int, default=4566, help="port of the endpoint URL (0: any)")
     up.add_argument(
@@ -87,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     local = LocalMode(
-        template_path=template,
+        template,
         stack_name=args.stack,
         state_dir=args.state_dir,
         port=args.port,

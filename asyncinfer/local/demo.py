@@ -21,8 +21,9 @@ from pathlib import Path
 
 from asyncinfer.run_stats import RunStats
 
+from ..contract import DEFAULT_STACK_NAME
 from .cli import REPO_ROOT
-from .runtime import DEFAULT_STACK, environment
+from .runtime import environment
 
 START_TIMEOUT = 180.0
 
@@ -104,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         url = str(info["endpointUrl"])
         os.environ.update(environment(url))
         client = AsyncInferenceClient.from_stack(
-            DEFAULT_STACK,
+            DEFAULT_STACK_NAME,
             outputs_file=str(info["outputsFile"]),
             endpoint_url=url,
             region_name="us-east-1",

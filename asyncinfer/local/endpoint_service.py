@@ -36,6 +36,7 @@ from typing import Any, Protocol
 
 import urllib3
 
+from ..contract import InvalidLocationError, iso_time, split_s3_uri
 from .faults import Faults
 from .platform_io import ObjectUnavailable
 from .provision import ACCOUNT_ID
@@ -61,17 +62,6 @@ MODEL_DOWN_RETRY_SECONDS = 0.5
 # hold a slot, so more workers than slots keep every slot busy.
 WORKERS_PER_SLOT = 2
 EXTRA_WORKERS = 4
-
-
-def iso_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def split_s3(uri: str) -> tuple[str, str]:
-    if not uri.startswith("s3://") or "/" not in uri[5:]:
-        raise ValueError(f"{uri!r} is not an s3://bucket/key URI")
-    bucket, _, key = uri[5:].partition("/")
-    return bucket, key
 
 
 @dataclass
@@ -269,7 +259,7 @@ class EndpointService:
             custom_attributes=get("x-amzn-sagemaker-custom-attributes"),
             ttl_seconds=ttl,
             timeout_seconds=timeout,
-            received_time=iso_now(),
+            received_time=iso_time(datetime.now(UTC)),
             body=None if input_location else body,
         )
         request.output_location, failure_location = result_locations(
@@ -379,9 +369,9 @@ class EndpointService:
         else:
             assert request.input_location is not None
             try:
-                bucket, key = split_s3(request.input_location)
+                bucket, key = split_s3_uri(request.input_location)
                 payload, object_type = self.platform.get_object(bucket, key)
-            except (ObjectUnavailable, ValueError) as error:
+            except (ObjectUnavailable, InvalidLocationError) as error:
                 reason = getattr(error, "code", None) or str(error)
                 self._fail(
                     settings,
@@ -451,7 +441,7 @@ class EndpointService:
     def _succeed(
         self, settings: EndpointSettings, request: Request, body: bytes, content_type: str
     ) -> None:
-        bucket, key = split_s3(request.output_location)
+        bucket, key = split_s3_uri(request.output_location)
         self.platform.put_object(bucket, key, body, content_type)
         message = self._message(request, "Completed")
         message["responseParameters"] = {
@@ -477,7 +467,7 @@ class EndpointService:
         message = self._message(request, "Failed")
         message["failureReason"] = reason
         if request.failure_location:
-            bucket, key = split_s3(request.failure_location)
+            bucket, key = split_s3_uri(request.failure_location)
             document, document_type = (
                 (model_body, body_type)
                 if model_body is not None
@@ -504,7 +494,7 @@ class EndpointService:
             parameters["inputLocation"] = request.input_location
         return {
             "awsRegion": self.region,
-            "eventTime": iso_now(),
+            "eventTime": iso_time(datetime.now(UTC)),
             "receivedTime": request.received_time,
             "invocationStatus": status,
             "requestParameters": parameters,

@@ -34,6 +34,7 @@ from typing import Any, cast
 import boto3
 from botocore.config import Config
 
+from ..contract import DEFAULT_STACK_NAME
 from . import moto_speedups
 from . import provision as prov
 from .endpoint_service import EndpointService, EndpointSettings, wsgi_app
@@ -41,7 +42,6 @@ from .event_source import require_writer
 from .faults import Faults
 from .platform_io import StandInPlatform
 
-DEFAULT_STACK = "SageMakerAsyncInference"
 # The writer's own drain is 30 s; this leaves it time to finish a batch on top.
 EVENT_SOURCE_STOP_SECONDS = 60
 REGION = "us-east-1"
@@ -79,9 +79,9 @@ def wait_for(url: str, timeout: float) -> None:
 class LocalMode:
     def __init__(
         self,
-        *,
         template_path: Path,
-        stack_name: str = DEFAULT_STACK,
+        *,
+        stack_name: str = DEFAULT_STACK_NAME,
         state_dir: Path = Path(".asyncinfer"),
         port: int = 0,
         model_url: str | None = None,

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import IO, Any
 
+from asyncinfer.contract import DEFAULT_STACK_NAME
 from asyncinfer.errors import ConfigurationError
 from asyncinfer.simulate.model import (
     Assumptions,
@@ -17,7 +18,7 @@ from asyncinfer.simulate.model import (
     SimulationResult,
 )
 from asyncinfer.simulate.report import document, summary
-from asyncinfer.simulate.template import DEFAULT_STACK, read_setup, seed_setup
+from asyncinfer.simulate.template import read_setup, seed_setup
 from asyncinfer.simulate.trace import (
     DEFAULT_SERVICE_SECONDS,
     SCENARIOS,
@@ -26,7 +27,7 @@ from asyncinfer.simulate.trace import (
     scenario,
 )
 
-DEFAULT_TEMPLATE = Path("cdk.out") / f"{DEFAULT_STACK}.template.json"
+DEFAULT_TEMPLATE = Path("cdk.out") / f"{DEFAULT_STACK_NAME}.template.json"
 SHOWN = (
     "firstResultSeconds", "p50LatencySeconds", "p95LatencySeconds", "p99LatencySeconds",
     "expired", "unfinished", "maxInstances", "instanceHours", "cost",
@@ -103,15 +104,8 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME=V1,V2,...",
         help="one synth and run per value; prints cost against p95",
     )
-    parser.add_argument(
-        "--json",
-        type=Path,
-        metavar="OUT",
-        help="write setup, summary, timeline and per-request times",
-    )
-    parser.add_argument(
-        "--plot", type=Path, metavar="OUT.png", help="draw the timeline and latency CDF"
-    )
+    _file_option(parser, "--json", "OUT", "write setup, summary, timeline and per-request times")
+    _file_option(parser, "--plot", "OUT.png", "draw the timeline and latency CDF")
     parser.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
@@ -120,23 +114,26 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _file_option(
+    parser: argparse.ArgumentParser,
+    flag: str,
+    metavar: str,
+    help_text: str,
+    *,
+    required: bool = False,
+) -> None:
+    """An option naming a file to read or write."""
+    parser.add_argument(flag, type=Path, metavar=metavar, help=help_text, required=required)
+
+
 def add_load_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--arrivals",
-        type=Path,
-        required=True,
-        metavar="FILE",
-        help="the same file `simulate --arrivals` reads",
+    _file_option(
+        parser, "--arrivals", "FILE", "the same file `simulate --arrivals` reads", required=True
     )
-    parser.add_argument(
-        "--payload",
-        type=Path,
-        metavar="FILE",
-        help='request body (default {"inputs": "I love async inference"})',
+    _file_option(
+        parser, "--payload", "FILE", 'request body (default {"inputs": "I love async inference"})'
     )
-    parser.add_argument(
-        "--json", type=Path, metavar="OUT", help="per-request times (default stdout)"
-    )
+    _file_option(parser, "--json", "OUT", "per-request times (default stdout)")
     parser.add_argument(
         "--timeout", type=float, default=3600.0, help="give up waiting for results after (s)"
     )

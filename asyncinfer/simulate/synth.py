@@ -11,9 +11,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from asyncinfer.contract import DEFAULT_STACK_NAME
 from asyncinfer.errors import ConfigurationError
-
-STACK = "SageMakerAsyncInference"
 
 
 def find_app_dir(start: Path | None = None) -> Path:
@@ -83,5 +82,5 @@ def synthesize(settings: dict[str, str], app_dir: Path, outdir: Path | None = No
                 reason or f"synth with {settings} failed: {lines[-1] if lines else 'no output'}"
             ).removeprefix("Configuration error: ")
         )
-    stack = settings.get("stack_name", STACK)
+    stack = settings.get("stack_name", DEFAULT_STACK_NAME)
     return out / f"{stack}.template.json"

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from asyncinfer.contract import DEFAULT_STACK_NAME
 from asyncinfer.errors import ConfigurationError
 from asyncinfer.simulate.model import (
     AlarmSpec,
@@ -19,7 +20,6 @@ from asyncinfer.simulate.model import (
     TargetTrackingPolicy,
 )
 
-DEFAULT_STACK = "SageMakerAsyncInference"
 # SageMaker picks MaxConcurrentInvocationsPerInstance when it is unset (CloudFormation
 # reference, AsyncInferenceClientConfig); the value it picks is not documented. Choice: 1.
 DEFAULT_CONCURRENCY = 1
@@ -30,7 +30,7 @@ def load_template(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigurationError(
             f"--template {str(path)!r} does not exist; expected a synthesized template such as "
-            f"cdk.out/{DEFAULT_STACK}.template.json (run `make synth`)"
+            f"cdk.out/{DEFAULT_STACK_NAME}.template.json (run `make synth`)"
         )
     try:
         template = json.loads(path.read_text(encoding="utf-8"))
@@ -79,83 +79,23 @@ def setup_from_template(template: dict[str, Any], source: str) -> ScalingSetup:
         )
     target_id, target = next(iter(targets.items()))
     props = target["Properties"]
-    policies_by_id: dict[str, tuple[str, Any]] = {}
-    steps: list[StepScalingPolicy] = []
-    tracking: list[TargetTrackingPolicy] = []
+    policies_by_id: dict[str, StepScalingPolicy | TargetTrackingPolicy] = {}
     for logical_id, r in resources.items():
-        if r.get("Type") != "AWS::ApplicationAutoScaling::ScalingPolicy":
-            continue
         p = r.get("Properties", {})
-        if p.get("ScalingTargetId") != {"Ref": target_id}:
-            continue
-        where = f"{source} {logical_id}"
-        if p.get("PolicyType") == "StepScaling":
-            c = p["StepScalingPolicyConfiguration"]
-            adjustments = tuple(
-                StepAdjustment(
-                    lower=_bound(s.get("MetricIntervalLowerBound"), where),
-                    upper=_bound(s.get("MetricIntervalUpperBound"), where),
-                    adjustment=_property(s, "ScalingAdjustment", where),
-                )
-                for s in c.get("StepAdjustments", [])
-            )
-            steps.append(
-                StepScalingPolicy(
-                    name=logical_id,
-                    adjustment_type=c.get("AdjustmentType", "ChangeInCapacity"),
-                    steps=adjustments,
-                    cooldown=_property(c, "Cooldown", where, DEFAULT_COOLDOWN),
-                    aggregation=c.get("MetricAggregationType", "Average"),
-                    min_adjustment_magnitude=c.get("MinAdjustmentMagnitude"),
-                )
-            )
-            policies_by_id[logical_id] = ("step", steps[-1])
-        elif p.get("PolicyType") == "TargetTrackingScaling":
-            c = p["TargetTrackingScalingPolicyConfiguration"]
-            metric = c.get("CustomizedMetricSpecification")
-            if not metric:
-                continue  # predefined metrics (InvocationsPerInstance) are not async metrics
-            tracking.append(
-                TargetTrackingPolicy(
-                    name=logical_id,
-                    metric=metric["MetricName"],
-                    statistic=metric.get("Statistic", "Average"),
-                    target=_property(c, "TargetValue", where),
-                    scale_in_cooldown=_property(c, "ScaleInCooldown", where, DEFAULT_COOLDOWN),
-                    scale_out_cooldown=_property(c, "ScaleOutCooldown", where, DEFAULT_COOLDOWN),
-                    disable_scale_in=bool(c.get("DisableScaleIn", False)),
-                )
-            )
+        if r.get("Type") == "AWS::ApplicationAutoScaling::ScalingPolicy" and p.get(
+            "ScalingTargetId"
+        ) == {"Ref": target_id}:
+            policy = _policy(logical_id, p, f"{source} {logical_id}")
+            if policy is not None:
+                policies_by_id[logical_id] = policy
+    policies = list(policies_by_id.values())
+    step_policy_ids = {p.name for p in policies if isinstance(p, StepScalingPolicy)}
     alarms = []
     for logical_id, r in resources.items():
-        if r.get("Type") != "AWS::CloudWatch::Alarm":
-            continue
-        p = r.get("Properties", {})
-        actions = tuple(
-            a["Ref"]
-            for a in p.get("AlarmActions", [])
-            if isinstance(a, dict) and a.get("Ref") in policies_by_id
-        )
-        if not actions:
-            continue
-        where = f"{source} {logical_id}"
-        evaluation_periods = int(_property(p, "EvaluationPeriods", where))
-        alarms.append(
-            AlarmSpec(
-                name=logical_id,
-                metric=p["MetricName"],
-                statistic=p.get("Statistic", "Average"),
-                period=_property(p, "Period", where),
-                evaluation_periods=evaluation_periods,
-                datapoints_to_alarm=int(
-                    _property(p, "DatapointsToAlarm", where, evaluation_periods)
-                ),
-                threshold=_property(p, "Threshold", where),
-                comparison=p["ComparisonOperator"],
-                treat_missing_data=p.get("TreatMissingData", "missing"),
-                actions=actions,
-            )
-        )
+        if r.get("Type") == "AWS::CloudWatch::Alarm":
+            alarm = _alarm(logical_id, r.get("Properties", {}), step_policy_ids, source)
+            if alarm is not None:
+                alarms.append(alarm)
     concurrency, instance_type = _endpoint(resources)
     return ScalingSetup(
         source=source,
@@ -163,9 +103,78 @@ def setup_from_template(template: dict[str, Any], source: str) -> ScalingSetup:
         max_capacity=int(_property(props, "MaxCapacity", source)),
         max_concurrency=concurrency,
         instance_type=instance_type,
-        step_policies=tuple(steps),
-        target_tracking=tuple(tracking),
+        step_policies=tuple(p for p in policies if isinstance(p, StepScalingPolicy)),
+        target_tracking=tuple(p for p in policies if isinstance(p, TargetTrackingPolicy)),
         alarms=tuple(alarms),
+    )
+
+
+def _metric(props: dict[str, Any]) -> dict[str, str]:
+    """The metric an alarm or a target-tracking policy watches, and its statistic."""
+    return {"metric": props["MetricName"], "statistic": props.get("Statistic", "Average")}
+
+
+def _policy(
+    logical_id: str, p: dict[str, Any], where: str
+) -> StepScalingPolicy | TargetTrackingPolicy | None:
+    if p.get("PolicyType") == "StepScaling":
+        c = p["StepScalingPolicyConfiguration"]
+        adjustments = tuple(
+            StepAdjustment(
+                lower=_bound(s.get("MetricIntervalLowerBound"), where),
+                upper=_bound(s.get("MetricIntervalUpperBound"), where),
+                adjustment=_property(s, "ScalingAdjustment", where),
+            )
+            for s in c.get("StepAdjustments", [])
+        )
+        return StepScalingPolicy(
+            name=logical_id,
+            adjustment_type=c.get("AdjustmentType", "ChangeInCapacity"),
+            steps=adjustments,
+            cooldown=_property(c, "Cooldown", where, DEFAULT_COOLDOWN),
+            aggregation=c.get("MetricAggregationType", "Average"),
+            min_adjustment_magnitude=c.get("MinAdjustmentMagnitude"),
+        )
+    if p.get("PolicyType") == "TargetTrackingScaling":
+        c = p["TargetTrackingScalingPolicyConfiguration"]
+        metric = c.get("CustomizedMetricSpecification")
+        if not metric:
+            return None  # predefined metrics (InvocationsPerInstance) are not async metrics
+        return TargetTrackingPolicy(
+            name=logical_id,
+            **_metric(metric),
+            target=_property(c, "TargetValue", where),
+            scale_in_cooldown=_property(c, "ScaleInCooldown", where, DEFAULT_COOLDOWN),
+            scale_out_cooldown=_property(c, "ScaleOutCooldown", where, DEFAULT_COOLDOWN),
+            disable_scale_in=bool(c.get("DisableScaleIn", False)),
+        )
+    return None
+
+
+def _alarm(
+    logical_id: str, p: dict[str, Any], step_policy_ids: set[str], source: str
+) -> AlarmSpec | None:
+    """The alarm, if it acts on one of the target's step scaling policies (target tracking
+    makes its own alarms, outside the template)."""
+    actions = tuple(
+        a["Ref"]
+        for a in p.get("AlarmActions", [])
+        if isinstance(a, dict) and a.get("Ref") in step_policy_ids
+    )
+    if not actions:
+        return None
+    where = f"{source} {logical_id}"
+    evaluation_periods = int(_property(p, "EvaluationPeriods", where))
+    return AlarmSpec(
+        name=logical_id,
+        **_metric(p),
+        period=_property(p, "Period", where),
+        evaluation_periods=evaluation_periods,
+        datapoints_to_alarm=int(_property(p, "DatapointsToAlarm", where, evaluation_periods)),
+        threshold=_property(p, "Threshold", where),
+        comparison=p["ComparisonOperator"],
+        treat_missing_data=p.get("TreatMissingData", "missing"),
+        actions=actions,
     )
 
 

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from app import build_app
+from asyncinfer.contract import DEFAULT_STACK_NAME
 
-STACK_NAME = "SageMakerAsyncInference"
+STACK_NAME = DEFAULT_STACK_NAME
 
 # The configurations every template-level check runs against.
 CONFIGURATIONS: dict[str, dict[str, Any]] = {

@@ -3,33 +3,23 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-NODE_BIN = REPO_ROOT / "node_modules" / ".bin"
+from asyncinfer.contract import DEFAULT_STACK_NAME
+from tests.support.node_tools import run_node_tool
+
 NOISE = ("end-of-life", "feature flag", "NOTICES", "telemetry", "deprecated", "Traceback", "jsii")
 
 
 def run_cdk(*args: str, outdir: Path) -> subprocess.CompletedProcess[str]:
-    if not (NODE_BIN / "cdk").exists():
-        pytest.fail("node_modules/.bin/cdk is missing; run `make setup` (make test does it)")
-    env = {
-        **os.environ,
-        "PATH": f"{NODE_BIN}{os.pathsep}{REPO_ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}",
-        "CDK_DISABLE_CLI_TELEMETRY": "true",
-    }
-    return subprocess.run(
-        ["cdk", "synth", "--no-notices", "--quiet", "--output", str(outdir), *args],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
+    return run_node_tool(
+        "cdk",
+        *("synth", "--no-notices", "--quiet", "--output", str(outdir), *args),
         timeout=300,
-        check=False,
+        env={"CDK_DISABLE_CLI_TELEMETRY": "true"},
     )
 
 
@@ -41,7 +31,7 @@ def test_default_app_synthesizes_silently_with_the_pinned_cli(tmp_path: Path) ->
     for noise in NOISE:
         assert noise.lower() not in output.lower(), output
     manifest = json.loads((tmp_path / "manifest.json").read_text())
-    stack = manifest["artifacts"]["SageMakerAsyncInference"]
+    stack = manifest["artifacts"][DEFAULT_STACK_NAME]
     # Environment-agnostic: no account or region needed to synthesize.
     assert stack["environment"] == "aws://unknown-account/unknown-region"
 

@@ -15,43 +15,20 @@ When this test fails, the pinned integ-runner reads the assembly: point `make in
 
 from __future__ import annotations
 
-import os
-import subprocess
-
-import pytest
-
 from tests.conftest import REPO_ROOT
 from tests.integ.snapshot import INTEG_DIR
-
-INTEG_RUNNER = REPO_ROOT / "node_modules" / ".bin" / "integ-runner"
+from tests.support.node_tools import run_node_tool
 
 
 def test_pinned_integ_runner_cannot_read_this_cloud_assembly_yet() -> None:
-    if not INTEG_RUNNER.exists():
-        pytest.fail("node_modules/.bin/integ-runner is missing; run `make setup`")
     # tests/conftest.py's fake credentials stay; no lookup may fall back to the instance
     # metadata service either. A snapshot check needs no account.
-    env = {
-        **os.environ,
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "PATH": f"{INTEG_RUNNER.parent}{os.pathsep}{os.environ['PATH']}",
-    }
-    result = subprocess.run(
-        [
-            str(INTEG_RUNNER),
-            "--language",
-            "python",
-            "--directory",
-            str(INTEG_DIR.relative_to(REPO_ROOT)),
-            "--app",
-            f"{REPO_ROOT / '.venv' / 'bin' / 'python'} {{filePath}}",
-        ],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
+    result = run_node_tool(
+        "integ-runner",
+        *("--language", "python", "--directory", str(INTEG_DIR.relative_to(REPO_ROOT))),
+        *("--app", f"{REPO_ROOT / '.venv' / 'bin' / 'python'} {{filePath}}"),
         timeout=120,
-        check=False,
+        env={"AWS_EC2_METADATA_DISABLED": "true"},
     )
     output = result.stdout + result.stderr
     assert result.returncode != 0, output

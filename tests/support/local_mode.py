@@ -12,11 +12,12 @@ from typing import Any, cast
 
 import boto3
 
+from asyncinfer.contract import DEFAULT_STACK_NAME
 from asyncinfer.local.demo import start
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_DIR = REPO_ROOT / "cdk.out"
-STACK = "SageMakerAsyncInference"
+STACK = DEFAULT_STACK_NAME
 RECORD_TIMEOUT = 60.0
 
 

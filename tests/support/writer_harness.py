@@ -27,6 +27,7 @@ from typing import Any
 
 import boto3
 
+from asyncinfer.contract import iso_time
 from asyncinfer.local.event_source import EventSource, Handler, lambda_record
 
 # The stack's event source and queue settings (stacks/config.py defaults).
@@ -327,10 +328,6 @@ class Replay:
     duplicates: int
 
 
-def _iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
 def build_replay(
     vectors_dir: Path,
     total: int = 10_000,
@@ -365,8 +362,10 @@ def build_replay(
             message = json.loads(json.dumps(vectors[rng.choice(RESULT_VECTORS)]))
             received = start + timedelta(milliseconds=rng.randrange(86_400_000))
             message["inferenceId"] = inference_id
-            message["receivedTime"] = _iso(received)
-            message["eventTime"] = _iso(received + timedelta(milliseconds=rng.randrange(1, 60_000)))
+            message["receivedTime"] = iso_time(received)
+            message["eventTime"] = iso_time(
+                received + timedelta(milliseconds=rng.randrange(1, 60_000))
+            )
             message["requestParameters"]["endpointName"] = f"endpoint-{rng.randrange(3)}"
             results.append(message)
             current = expected.get(inference_id)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from asyncinfer.cli import build_parser, main, parse_since
+from asyncinfer.contract import iso_time
 from asyncinfer.errors import ConfigurationError
 from tests.e2e.client.conftest import assert_one_line_error
 
@@ -147,9 +148,7 @@ def test_failures_lists_this_endpoints_failures_with_reasons(
     foreign = json.loads((vectors_dir / "error-with-failure-location.json").read_text())
     foreign["inferenceId"] = f"foreign-{fine.inference_id}"
     foreign["requestParameters"]["endpointName"] = "another-endpoint"
-    foreign["eventTime"] = (
-        datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    )
+    foreign["eventTime"] = iso_time(datetime.now(UTC))
     deployment.aws("sqs").send_message(
         QueueUrl=stack.outputs["ResultsQueueUrl"], MessageBody=json.dumps(foreign)
     )

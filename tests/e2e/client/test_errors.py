@@ -14,6 +14,7 @@ from asyncinfer import (
     PayloadTooLargeError,
     ThrottledError,
 )
+from asyncinfer.contract import DEFAULT_STACK_NAME
 from asyncinfer.payloads import MAX_PAYLOAD_BYTES, to_payload
 from tests.e2e.client.conftest import assert_one_line_error
 
@@ -35,7 +36,7 @@ def test_no_credentials(cli, no_credentials) -> None:
 
 def test_no_credentials_in_the_api(deployment, stack, no_credentials) -> None:
     with pytest.raises(CredentialsError, match="no AWS credentials"):
-        AsyncInferenceClient.from_stack("SageMakerAsyncInference", endpoint_url=deployment.url)
+        AsyncInferenceClient.from_stack(DEFAULT_STACK_NAME, endpoint_url=deployment.url)
 
 
 def test_payload_over_1_gb_is_refused_before_upload(cli, deployment, tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ import pytest
 from results_writer import handler
 
 from asyncinfer.client import AsyncInferenceClient
+from asyncinfer.contract import iso_time
 from tests.support.results_table import create_results_table
 from tests.support.writer_harness import sqs_event
 
@@ -49,7 +50,7 @@ def deliver(vectors_dir: Path, moto_server: str, bucket: str, body: bytes) -> st
     )
     message = json.loads((vectors_dir / "success-with-response-body.json").read_text())
     message["inferenceId"] = inference_id
-    message["eventTime"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    message["eventTime"] = iso_time(datetime.now(UTC))
     message["requestParameters"]["endpointName"] = ENDPOINT
     message["responseParameters"]["outputLocation"] = f"s3://{bucket}/{key}"
     message["responseBody"] = {
@@ -107,7 +108,8 @@ def test_many_outstanding_ids_are_polled_with_one_query_per_shard(
 ) -> None:
     # Above QUERY_THRESHOLD outstanding ids a poll queries each shard of EndpointHistory
     # once, then reads the whole records of what finished (bodies included) in one batch.
-    from asyncinfer.results import INDEX_SHARDS, QUERY_THRESHOLD
+    from asyncinfer.contract import INDEX_SHARDS
+    from asyncinfer.results import QUERY_THRESHOLD
 
     finished = [
         deliver(vectors_dir, moto_server, stack["bucket"], f'"{n}"'.encode()) for n in range(6)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from asyncinfer.local.demo import start
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_DIR = REPO_ROOT / "cdk.out"
 STACK = DEFAULT_STACK_NAME
+_CLIENT_CREATION = threading.Lock()
 RECORD_TIMEOUT = 60.0
 
 
@@ -34,10 +36,13 @@ class Local:
         return str(self.info["endpointUrl"])
 
     def client(self, service: str, **kwargs: Any) -> Any:
-        # boto3-stubs type only literal service names; this one is named at run time.
-        return boto3.client(
-            cast(Any, service), endpoint_url=self.url, region_name="us-east-1", **kwargs
-        )
+        # boto3-stubs type only literal service names; this one is named at run time. The
+        # lock: boto3's default session, which makes the client, is not thread-safe (the
+        # clients are).
+        with _CLIENT_CREATION:
+            return boto3.client(
+                cast(Any, service), endpoint_url=self.url, region_name="us-east-1", **kwargs
+            )
 
     def stop(self) -> dict[str, int]:
         """SIGINT (Ctrl-C), then the summary local mode prints as it exits."""

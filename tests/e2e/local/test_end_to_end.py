@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -156,12 +157,15 @@ def test_project_client_from_the_outputs_file(local: Local, model: ModelServer) 
 def test_concurrency_never_exceeds_the_template_limit(local: Local, model: ModelServer) -> None:
     limit = configured_concurrency()
     model.reset_stats()
-    model.delay_seconds = 0.1  # slow enough that every worker is busy at once
+    # The limit is reached only if `limit` requests arrive while the first is still in the
+    # model: submitted together, and each held for longer than a loaded machine takes to
+    # submit them (0.1 s and one-by-one submission missed it at times: maxInFlight 3 of 4).
+    model.delay_seconds = 0.5
     try:
-        ids = [
-            str(invoke(local, upload(local, row.encode()))["InferenceId"])
-            for row in csv_rows(4 * limit)
-        ]
+        rows = csv_rows(4 * limit)
+        with ThreadPoolExecutor(max_workers=len(rows)) as pool:
+            replies = pool.map(lambda row: invoke(local, upload(local, row.encode())), rows)
+            ids = [str(reply["InferenceId"]) for reply in replies]
         records = [wait_record(local, inference_id) for inference_id in ids]
     finally:
         model.delay_seconds = 0.0

@@ -1,7 +1,8 @@
-"""The results table on a stand-in, built from the stack's own index definitions.
+"""The results table on a stand-in, built from the contract the stack deploys.
 
 One place for every test tier and benchmark, so the stand-in table cannot drift from
-what `stacks/results.py` deploys (key, indexes and their projections, TTL attribute).
+what `stacks/results.py` deploys from asyncinfer/contract.py (key, indexes and their
+projections, TTL attribute).
 """
 
 from __future__ import annotations

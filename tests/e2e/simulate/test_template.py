@@ -26,16 +26,18 @@ def with_step_cooldown(seconds: int) -> dict[str, Any]:
 
 
 def test_the_real_template_starts_one_instance_for_one_request() -> None:
-    # Issue 11, finding 3: the step policy's cooldown (scale_out_from_zero_cooldown_seconds,
-    # 600 s) outlasts the cold start, so the repeated alarm action adds nothing.
+    # The step policy's cooldown (scale_out_from_zero_cooldown_seconds, 600 s) outlasts the
+    # cold start, so the alarm's action, repeated every period while the backlog waits for
+    # the first instance, adds no second one (docs/scaling.md).
     assert TEMPLATE.is_file(), "run make synth first"
     figures = summary(run(read_setup(TEMPLATE), [0.0]))
     assert figures["maxInstances"] == 1
     assert figures["firstResultSeconds"] <= STARTUP + 150
 
 
-def test_the_real_template_with_the_old_120_s_step_cooldown_starts_two(tmp_path: Path) -> None:
-    # The template before the fix: its step policy reused scale_out_cooldown_seconds.
+def test_the_real_template_with_a_120_s_step_cooldown_starts_two(tmp_path: Path) -> None:
+    # A step cooldown shorter than the cold start (scale_out_cooldown_seconds' 120 s) lets
+    # the repeated alarm action start a second instance: why the step policy has its own.
     edited = tmp_path / "template.json"
     edited.write_text(json.dumps(with_step_cooldown(120)))
     assert summary(run(read_setup(edited), [0.0]))["maxInstances"] == 2

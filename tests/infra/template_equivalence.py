@@ -6,7 +6,8 @@ mappings, rules and parameters. A resource's `aws:cdk:path` metadata (where it s
 the construct tree) may differ, and so may the order of a policy's statements, which IAM
 evaluates as a set. Prints each difference; exits 1 if there is any.
 
-Run: .venv/bin/python -m tests.infra.template_equivalence [--base main]
+Run, with the pinned Node.js first on PATH as the Makefile puts it (jsii runs on it):
+    PATH=node_modules/.bin:$PATH .venv/bin/python -m tests.infra.template_equivalence [--base main]
 """
 
 from __future__ import annotations

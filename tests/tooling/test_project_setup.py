@@ -5,7 +5,11 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from tests.conftest import REPO_ROOT
 
@@ -70,3 +74,29 @@ def test_dependencies_are_pinned() -> None:
     package = (REPO_ROOT / "package.json").read_text()
     assert '"aws-cdk": "2.1148.1"' in package
     assert '"@aws-cdk/integ-runner": "2.197.10"' in package
+
+
+def pinned_versions() -> dict[str, str]:
+    pins: dict[str, str] = {}
+    for name in ("requirements.txt", "requirements-dev.txt"):
+        for line in (REPO_ROOT / name).read_text().splitlines():
+            requirement, _, version = line.split("#", 1)[0].strip().partition("==")
+            if version:
+                pins[canonicalize_name(requirement.split("[", 1)[0])] = version
+    return pins
+
+
+def test_the_pins_the_tests_run_on_satisfy_the_packages_declared_ranges() -> None:
+    # What `pip install asyncinfer[local,simulate]` accepts must include what is tested, and a
+    # floor raised for a feature (botocore's inline Body) must not be dropped below the pin.
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
+    declared = list(project["dependencies"])
+    for extra in project["optional-dependencies"].values():
+        declared.extend(extra)
+    pins = pinned_versions()
+    for line in declared:
+        requirement = Requirement(line)
+        pinned = pins[canonicalize_name(requirement.name)]
+        assert requirement.specifier.contains(pinned), (
+            f"pyproject.toml's {line!r} does not admit the tested pin {requirement.name}=={pinned}"
+        )

@@ -2,7 +2,8 @@
 
 The run engine keeps a ``RunStats`` as it yields outcomes; ``asyncinfer batch``, ``make demo``
 and the benchmarks read the same counters and summarise latencies with ``percentile``, so one
-run reports the same figures wherever it is shown.
+run reports the same figures wherever it is shown; the scaling simulator's report
+(``asyncinfer simulate``) uses the same percentile.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from asyncinfer.run_stats import percentile
 from asyncinfer.simulate.model import SimulationResult
 
 # On-demand hourly prices of SageMaker real-time/asynchronous hosting instances in
@@ -17,14 +18,6 @@ PRICE_SOURCE = (
     "zircon.tech 'The real cost of running AI models on AWS SageMaker', us-east-1, "
     "October 2025 (read 2026-12-02)"
 )
-
-
-def percentile(sorted_values: list[float], fraction: float) -> float | None:
-    """Nearest-rank percentile."""
-    if not sorted_values:
-        return None
-    rank = max(1, math.ceil(fraction * len(sorted_values)))
-    return sorted_values[rank - 1]
 
 
 def price_for(instance_type: str | None, override: float | None) -> tuple[float | None, str]:

@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 
 from packaging.requirements import Requirement
@@ -65,12 +66,18 @@ def test_actionlint_catches_a_broken_workflow(tmp_path: Path) -> None:
     assert result.returncode != 0
 
 
-def test_dependencies_are_pinned() -> None:
+def requirement_lines() -> Iterator[tuple[str, str]]:
+    """(file name, requirement) for each requirement line of the pinned requirements files."""
     for name in ("requirements.txt", "requirements-dev.txt"):
         for line in (REPO_ROOT / name).read_text().splitlines():
             line = line.strip()
             if line and not line.startswith(("#", "-r")):
-                assert "==" in line, f"{name}: {line} is not pinned"
+                yield name, line
+
+
+def test_dependencies_are_pinned() -> None:
+    for name, line in requirement_lines():
+        assert "==" in line, f"{name}: {line} is not pinned"
     package = (REPO_ROOT / "package.json").read_text()
     assert '"aws-cdk": "2.1148.1"' in package
     assert '"@aws-cdk/integ-runner": "2.197.10"' in package
@@ -78,17 +85,16 @@ def test_dependencies_are_pinned() -> None:
 
 def pinned_versions() -> dict[str, str]:
     pins: dict[str, str] = {}
-    for name in ("requirements.txt", "requirements-dev.txt"):
-        for line in (REPO_ROOT / name).read_text().splitlines():
-            requirement, _, version = line.split("#", 1)[0].strip().partition("==")
-            if version:
-                pins[canonicalize_name(requirement.split("[", 1)[0])] = version
+    for _, line in requirement_lines():
+        requirement, _, version = line.split("#", 1)[0].strip().partition("==")
+        pins[canonicalize_name(requirement.split("[", 1)[0])] = version
     return pins
 
 
 def test_the_pins_the_tests_run_on_satisfy_the_packages_declared_ranges() -> None:
-    # What `pip install asyncinfer[local,simulate]` accepts must include what is tested, and a
-    # floor raised for a feature (botocore's inline Body) must not be dropped below the pin.
+    # What `pip install asyncinfer[local,simulate]` accepts must include what is tested: a
+    # floor raised for a feature (botocore's inline Body) may not pass the tested pin, and a
+    # pin bumped past a declared ceiling must move the ceiling too.
     project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
     declared = list(project["dependencies"])
     for extra in project["optional-dependencies"].values():

@@ -34,6 +34,8 @@ def _rounded(value: float | None, digits: int = 3) -> float | None:
 
 def summary(result: SimulationResult, price_per_hour: float | None = None) -> dict[str, Any]:
     arrivals = result.arrivals
+    # Sorted once here: percentile sorts its input too, and on sorted input that is one
+    # linear pass per percentile instead of a full sort of a day's requests each.
     latencies = sorted(
         f - a for a, f in zip(arrivals, result.finished, strict=True) if f is not None
     )

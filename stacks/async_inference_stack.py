@@ -7,18 +7,26 @@ from typing import Any
 from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
 from constructs import Construct
 
-from stacks.autoscaling import ScaleToZero
-from stacks.config import Settings, is_gpu_type
-from stacks.encryption import EncryptionKeys
-from stacks.endpoint import AsyncEndpoint
-from stacks.endpoint_drain import EndpointDrainProvider
-from stacks.model import ExecutionRole, InferenceModel, ModelImage, model_environment, model_image
-from stacks.monitoring import Monitoring
-from stacks.notifications import NotificationTopics
-from stacks.results import ResultsTable
-from stacks.results_queue import ResultsQueue
-from stacks.results_writer import ResultsWriter
-from stacks.storage import PayloadBuckets
+from asyncinfer_constructs.autoscaling import ScaleToZero
+from asyncinfer_constructs.dlc_image import DlcTag
+from asyncinfer_constructs.encryption import EncryptionKeys
+from asyncinfer_constructs.endpoint import AsyncEndpoint
+from asyncinfer_constructs.endpoint_drain import EndpointDrainProvider
+from asyncinfer_constructs.instance_types import is_gpu_type
+from asyncinfer_constructs.model import (
+    ExecutionRole,
+    InferenceModel,
+    ModelImage,
+    model_environment,
+    model_image,
+)
+from asyncinfer_constructs.monitoring import Monitoring
+from asyncinfer_constructs.notifications import NotificationTopics
+from asyncinfer_constructs.results import ResultsTable
+from asyncinfer_constructs.results_queue import ResultsQueue
+from asyncinfer_constructs.results_writer import ResultsWriter
+from asyncinfer_constructs.storage import PayloadBuckets
+from stacks.config import Settings
 
 
 class AsyncInferenceStack(Stack):
@@ -43,7 +51,19 @@ class AsyncInferenceStack(Stack):
         topics = NotificationTopics(self, "Notifications", key=keys.notifications)
 
         # 3. The model runs with a role that can do exactly that, and no more.
-        image = model_image(self, settings)
+        image = model_image(
+            self,
+            image_uri=settings.image_uri,
+            dlc_tag=DlcTag(
+                version=settings.hf_dlc_version,
+                python=settings.hf_python_version,
+                cuda=settings.hf_cuda_version,
+                os=settings.hf_os_version,
+            )
+            if settings.model_source == "huggingface"
+            else None,
+            preferred_instance_type=settings.pool_instance_types[0],
+        )
         execution = ExecutionRole(
             self,
             "Execution",
@@ -216,7 +236,14 @@ class AsyncInferenceStack(Stack):
                 image_uri=image.uri_for(instance_type),
                 role=execution.role,
                 model_data_url=settings.model_data_url,
-                environment=model_environment(settings),
+                environment=model_environment(
+                    model_source=settings.model_source,
+                    hf_model_id=settings.hf_model_id,
+                    hf_task=settings.hf_task,
+                    max_payload_mib=settings.max_payload_mib,
+                    invocation_timeout_seconds=settings.invocation_timeout_seconds,
+                    extra=settings.model_environment,
+                ),
                 network_isolation=settings.isolates_network,
             )
             # CreateModel checks that SageMaker can pull the image with the role's

@@ -18,30 +18,19 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from asyncinfer.contract import DEFAULT_STACK_NAME
+from asyncinfer_constructs.instance_types import (
+    ACCELERATOR_FAMILIES,
+    GRAVITON_FAMILIES,
+    INSTANCE_TYPE,
+    KNOWN_FAMILIES,
+    MAX_INSTANCE_POOLS,
+    NVME_FAMILIES,
+    is_gpu_type,
+)
 
 MODEL_SOURCES = ("huggingface", "s3-artifact", "container")
 NOTIFICATION_TOPICS = ("SUCCESS_NOTIFICATION_TOPIC", "ERROR_NOTIFICATION_TOPIC")
 REMOVAL_POLICIES = ("retain", "destroy")
-
-# SageMaker hosting instance families (ml.<family>.<size>).
-GPU_FAMILIES = frozenset(
-    {"g4dn", "g5", "g6", "g6e", "p3", "p3dn", "p4d", "p4de", "p5", "p5e", "p5en"}
-)
-ACCELERATOR_FAMILIES = frozenset({"inf1", "inf2", "trn1", "trn2"})
-GRAVITON_FAMILIES = frozenset({"m6g", "m7g", "c6g", "c6gn", "c7g", "r6g", "r7g", "r8g"})
-CPU_FAMILIES = frozenset(
-    {
-        "t2", "t3", "m4", "m5", "m5d", "m6i", "m6id", "m7i", "c4", "c5", "c5d",
-        "c6i", "c6id", "c7i", "r5", "r5d", "r6i", "r6id", "r7i",
-    }
-)  # fmt: skip
-KNOWN_FAMILIES = GPU_FAMILIES | ACCELERATOR_FAMILIES | GRAVITON_FAMILIES | CPU_FAMILIES
-# Families whose storage is local NVMe: SageMaker rejects an endpoint config KmsKeyId
-# for them, because instance storage is always encrypted by the hardware.
-NVME_FAMILIES = frozenset(
-    {"g4dn", "g5", "g6", "g6e", "p3dn", "p4d", "p4de", "p5", "p5e", "p5en",
-     "m5d", "c5d", "r5d", "m6id", "c6id", "r6id", "inf2", "trn1", "trn2"}
-)  # fmt: skip
 
 # CloudWatch Logs accepts only these retention periods.
 LOG_RETENTION_DAYS = (
@@ -49,7 +38,6 @@ LOG_RETENTION_DAYS = (
     2557, 2922, 3288, 3653,
 )  # fmt: skip
 
-_INSTANCE_TYPE = re.compile(r"^ml\.([a-z0-9]+)\.([a-z0-9]+)$")
 _S3_URI = re.compile(r"^s3://([a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])/(\S+)$")
 _ECR_IMAGE = re.compile(
     r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/"
@@ -90,15 +78,6 @@ _HF_PATTERNS: dict[str, tuple[re.Pattern[str], str]] = {
     "hf_task": (_HF_TASK, "be a pipeline task like 'text-classification'"),
     "hf_dlc_version": (_HF_DLC_VERSION, "look like '2.6.0-transformers4.51.3'"),
 }
-
-
-MAX_INSTANCE_POOLS = 5
-
-
-def is_gpu_type(instance_type: str) -> bool:
-    match = _INSTANCE_TYPE.match(instance_type)
-    assert match, "validated in Settings.__post_init__"
-    return match.group(1) in GPU_FAMILIES
 
 
 def between(low: int, high: int) -> dict[str, tuple[int, int]]:
@@ -491,7 +470,7 @@ def _validate_endpoint(s: Settings) -> None:
 
 
 def _validate_instance_type(s: Settings, name: str, instance_type: str) -> None:
-    match = _INSTANCE_TYPE.match(instance_type)
+    match = INSTANCE_TYPE.match(instance_type)
     _require(
         match is not None,
         f"Setting '{name}' must look like 'ml.m5.xlarge'; received {instance_type!r}.",

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from asyncinfer_constructs.dlc_image import DLC_ACCOUNTS, REPOSITORY
 from stacks.config import Settings
-from stacks.dlc_image import DLC_ACCOUNTS, REPOSITORY
 from tests.infra.conftest import CONFIGURATIONS, Synthesized
 
 Getter = Callable[[str], Synthesized]

@@ -113,7 +113,7 @@ def test_cfn_lint_ignores_are_only_cdk_generated_dependson_duplicates(
         )
     assert set(ignores) == expected
     # Each ignore is explained by a comment right above it in the code.
-    stacks_dir = Path(__file__).resolve().parents[2] / "stacks"
+    stacks_dir = Path(__file__).resolve().parents[2] / "asyncinfer_constructs"
     for source in (
         stacks_dir / "results.py",
         stacks_dir / "storage.py",

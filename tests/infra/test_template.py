@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from stacks.dlc_image import DLC_ACCOUNTS
+from asyncinfer_constructs.dlc_image import DLC_ACCOUNTS
 from tests.infra.conftest import Synthesized
 
 Getter = Callable[[str], Synthesized]

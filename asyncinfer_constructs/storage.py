@@ -7,7 +7,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from stacks.compliance import acknowledge, ignore_cfn_lint, skip_checkov
+from asyncinfer_constructs.compliance import acknowledge, ignore_cfn_lint, skip_checkov
 
 OUTPUT_PREFIX = "output/"
 FAILURE_PREFIX = "failure/"

@@ -10,8 +10,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from stacks.compliance import acknowledge, ignore_cfn_lint, skip_checkov
-from stacks.functions import lambda_code, log_group_and_role, write_own_logs
+from asyncinfer_constructs.compliance import acknowledge, ignore_cfn_lint, skip_checkov
+from asyncinfer_constructs.functions import lambda_code, log_group_and_role, write_own_logs
 
 WRITER_HANDLER = "results_writer.handler.lambda_handler"
 WRITER_TIMEOUT = Duration.seconds(60)

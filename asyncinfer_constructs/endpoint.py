@@ -15,7 +15,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from stacks.model import InferenceModel
+from asyncinfer_constructs.model import InferenceModel
 
 VARIANT_NAME = "AllTraffic"
 GENERATION_LENGTH = 8

@@ -13,10 +13,10 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from stacks.compliance import acknowledge, logical_id, skip_checkov
-from stacks.config import Settings, is_gpu_type
-from stacks.dlc_image import DlcImage, DlcTag
-from stacks.storage import FAILURE_PREFIX, OUTPUT_PREFIX
+from asyncinfer_constructs.compliance import acknowledge, logical_id, skip_checkov
+from asyncinfer_constructs.dlc_image import DlcImage, DlcTag
+from asyncinfer_constructs.instance_types import is_gpu_type
+from asyncinfer_constructs.storage import FAILURE_PREFIX, OUTPUT_PREFIX
 
 _MIB = 1024 * 1024
 
@@ -250,25 +250,33 @@ class InferenceModel(Construct):
         return self.model.attr_model_name
 
 
-def model_environment(settings: Settings) -> dict[str, str]:
+def model_environment(
+    *,
+    model_source: str,
+    hf_model_id: str,
+    hf_task: str,
+    max_payload_mib: int,
+    invocation_timeout_seconds: int,
+    extra: Mapping[str, str],
+) -> dict[str, str]:
     """Container environment: the HF pipeline plus the model server's size and time limits.
 
     The HF inference toolkit runs on Multi Model Server, whose defaults (6.5 MB payloads,
     60 s responses) would fail large or slow async requests long before SageMaker's own
-    1 GB / 1 hour limits.
+    1 GB / 1 hour limits. `extra` (the user's own variables) wins over all of these.
     """
     environment: dict[str, str] = {}
-    if settings.model_source == "huggingface":
+    if model_source == "huggingface":
         environment.update(
             {
-                "HF_MODEL_ID": settings.hf_model_id,
-                "HF_TASK": settings.hf_task,
-                "MMS_MAX_REQUEST_SIZE": str(settings.max_payload_mib * _MIB),
-                "MMS_MAX_RESPONSE_SIZE": str(settings.max_payload_mib * _MIB),
-                "MMS_DEFAULT_RESPONSE_TIMEOUT": str(settings.invocation_timeout_seconds),
+                "HF_MODEL_ID": hf_model_id,
+                "HF_TASK": hf_task,
+                "MMS_MAX_REQUEST_SIZE": str(max_payload_mib * _MIB),
+                "MMS_MAX_RESPONSE_SIZE": str(max_payload_mib * _MIB),
+                "MMS_DEFAULT_RESPONSE_TIMEOUT": str(invocation_timeout_seconds),
             }
         )
-    environment.update(settings.model_environment)
+    environment.update(extra)
     return environment
 
 
@@ -284,23 +292,24 @@ class ModelImage:
         return self.gpu_uri if is_gpu_type(instance_type) else self.cpu_uri
 
 
-def model_image(scope: Construct, settings: Settings) -> ModelImage:
-    """The Hugging Face DLC (CPU and GPU builds), or the one image the settings name."""
-    if settings.model_source == "huggingface" and settings.image_uri is None:
-        tag = DlcTag(
-            version=settings.hf_dlc_version,
-            python=settings.hf_python_version,
-            cuda=settings.hf_cuda_version,
-            os=settings.hf_os_version,
+def model_image(
+    scope: Construct,
+    *,
+    image_uri: str | None,
+    dlc_tag: DlcTag | None,
+    preferred_instance_type: str,
+) -> ModelImage:
+    """The Hugging Face DLC (CPU and GPU builds) when `dlc_tag` is given and no `image_uri`,
+    else the one image `image_uri` names."""
+    if image_uri is None:
+        assert dlc_tag is not None, "validated: a model without image_uri is a Hub model"
+        dlc = DlcImage(
+            scope, "DlcImage", tag=dlc_tag, preferred_gpu=is_gpu_type(preferred_instance_type)
         )
-        dlc = DlcImage(scope, "DlcImage", tag=tag, preferred_gpu=settings.uses_gpu)
         return ModelImage(
             cpu_uri=dlc.image_uri(gpu=False),
             gpu_uri=dlc.image_uri(gpu=True),
             repository_arn=dlc.repository_arn,
         )
-    assert settings.image_uri is not None, "validated by Settings"
-    repository_arn = _ecr_repository_arn(settings.image_uri)
-    return ModelImage(
-        cpu_uri=settings.image_uri, gpu_uri=settings.image_uri, repository_arn=repository_arn
-    )
+    repository_arn = _ecr_repository_arn(image_uri)
+    return ModelImage(cpu_uri=image_uri, gpu_uri=image_uri, repository_arn=repository_arn)

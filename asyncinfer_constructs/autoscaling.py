@@ -9,7 +9,7 @@ from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from stacks.endpoint import VARIANT_NAME, AsyncEndpoint
+from asyncinfer_constructs.endpoint import VARIANT_NAME, AsyncEndpoint
 
 
 class ScaleToZero(Construct):

@@ -13,9 +13,9 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from stacks.compliance import acknowledge
-from stacks.endpoint import AsyncEndpoint
-from stacks.notifications import encrypted_topic
+from asyncinfer_constructs.compliance import acknowledge
+from asyncinfer_constructs.endpoint import AsyncEndpoint
+from asyncinfer_constructs.notifications import encrypted_topic
 
 FIVE_MINUTES = Duration.minutes(5)
 ONE_MINUTE = Duration.minutes(1)

@@ -12,8 +12,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct, IConstruct
 
-from stacks.compliance import acknowledge, ignore_cfn_lint, logical_id, skip_checkov
-from stacks.functions import lambda_code, log_group_and_role, write_own_logs
+from asyncinfer_constructs.compliance import acknowledge, ignore_cfn_lint, logical_id, skip_checkov
+from asyncinfer_constructs.functions import lambda_code, log_group_and_role, write_own_logs
 
 # CloudFormation waits at most an hour for a custom resource to answer
 # (AWS::CloudFormation::CustomResource, ServiceTimeout: 1 to 3600 s, default 3600).

@@ -9,7 +9,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from stacks.compliance import acknowledge
+from asyncinfer_constructs.compliance import acknowledge
 
 
 class ResultsQueue(Construct):

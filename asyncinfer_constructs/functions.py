@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 from aws_cdk import RemovalPolicy
@@ -11,11 +12,21 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-LAMBDA_SOURCE = Path(__file__).resolve().parent.parent / "lambda"
+
+def _functions_dir() -> Path:
+    """Where the functions' code is: the repository's `lambda/` folder, installed as the
+    package `asyncinfer_constructs.handlers` (pyproject.toml maps it), so an installed
+    library finds it beside itself and a checkout finds it through its editable install."""
+    spec = importlib.util.find_spec("asyncinfer_constructs.handlers")
+    assert spec is not None and spec.submodule_search_locations, "package data is missing"
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+LAMBDA_SOURCE = _functions_dir()
 
 
 def lambda_code() -> lambda_.Code:
-    """The `lambda/` folder as one asset: each function names its handler inside it."""
+    """The functions' folder as one asset: each function names its handler inside it."""
     return lambda_.Code.from_asset(
         str(LAMBDA_SOURCE), exclude=["**/__pycache__", "**/*.pyc", "**/.mypy_cache"]
     )

@@ -1,0 +1,1 @@
+"""CDK constructs that deploy a SageMaker Asynchronous Inference system."""

@@ -45,9 +45,8 @@ LAMBDA_DIR = REPO_ROOT / "lambda"
 RESULTS = REPO_ROOT / "bench" / "results" / "results_writer.json"
 sys.path[:0] = [str(REPO_ROOT), str(LAMBDA_DIR)]
 
-from results_writer import handler  # noqa: E402  (needs the paths above)
-
 from asyncinfer.results import ResultsTable  # noqa: E402
+from results_writer import handler  # noqa: E402  (needs the paths above)
 from stacks.config import Settings  # noqa: E402
 from tests.support.dynamodb_sizing import (  # noqa: E402
     IndexDefinition,

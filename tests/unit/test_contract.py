@@ -11,9 +11,9 @@ import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from results_writer import contract as writer_contract
 
 from asyncinfer import contract
+from results_writer import contract as writer_contract
 
 
 def public_names(namespace: object) -> dict[str, object]:

@@ -8,8 +8,9 @@ from typing import Any
 
 import boto3
 import pytest
-from endpoint_drain import handler
 from moto import mock_aws
+
+from endpoint_drain import handler
 
 ENDPOINT = "sentiment-0a1b2c3d"
 START = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)

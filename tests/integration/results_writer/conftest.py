@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from results_writer import handler
 
+from results_writer import handler
 from tests.support.results_table import create_results_table
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from results_writer import handler
 
+from results_writer import handler
 from tests.support.writer_harness import scan_records, sqs_event
 
 MISSING_INPUT = {

@@ -19,10 +19,10 @@ from typing import Any
 
 import boto3
 import pytest
-from results_writer import handler
 
 from asyncinfer.client import AsyncInferenceClient
 from asyncinfer.contract import iso_time
+from results_writer import handler
 from tests.support.results_table import create_results_table
 from tests.support.writer_harness import sqs_event
 

@@ -13,9 +13,9 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.stub import Stubber
-from results_writer import handler
 
 from asyncinfer import redrive
+from results_writer import handler
 from tests.support.writer_harness import fault_proxy, scan_records
 
 DLQ_ARN = "arn:aws:sqs:us-east-1:123456789012:results-dlq"

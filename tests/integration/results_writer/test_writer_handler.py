@@ -14,11 +14,11 @@ from typing import Any
 
 import boto3
 import pytest
-from results_writer import handler
-from results_writer.settings import SettingsError
 
 from asyncinfer.contract import INDEX_SHARDS, shard_of
 from asyncinfer.results import ResultsTable
+from results_writer import handler
+from results_writer.settings import SettingsError
 from tests.support.dynamodb_sizing import KB, item_size, write_units
 from tests.support.results_table import create_results_table
 from tests.support.writer_harness import (

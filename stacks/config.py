@@ -17,7 +17,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from asyncinfer.contract import DEFAULT_STACK_NAME
 from asyncinfer_constructs.instance_types import (
     ACCELERATOR_FAMILIES,
     GRAVITON_FAMILIES,
@@ -27,6 +26,7 @@ from asyncinfer_constructs.instance_types import (
     NVME_FAMILIES,
     is_gpu_type,
 )
+from asyncinfer_runtime.contract import DEFAULT_STACK_NAME
 
 MODEL_SOURCES = ("huggingface", "s3-artifact", "container")
 NOTIFICATION_TOPICS = ("SUCCESS_NOTIFICATION_TOPIC", "ERROR_NOTIFICATION_TOPIC")

@@ -13,7 +13,8 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from ..contract import DEFAULT_STACK_NAME
+from asyncinfer_runtime.contract import DEFAULT_STACK_NAME
+
 from .provision import TemplateError
 from .runtime import LocalMode
 

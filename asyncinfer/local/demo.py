@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 
 from asyncinfer.run_stats import RunStats
+from asyncinfer_runtime.contract import DEFAULT_STACK_NAME
 
-from ..contract import DEFAULT_STACK_NAME
 from .cli import REPO_ROOT
 from .runtime import environment
 

@@ -34,7 +34,8 @@ from typing import Any, cast
 import boto3
 from botocore.config import Config
 
-from ..contract import DEFAULT_STACK_NAME
+from asyncinfer_runtime.contract import DEFAULT_STACK_NAME
+
 from . import moto_speedups
 from . import provision as prov
 from .endpoint_service import EndpointService, EndpointSettings, wsgi_app

@@ -10,7 +10,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from asyncinfer.contract import DEFAULT_STACK_NAME
 from asyncinfer.errors import ConfigurationError
 from asyncinfer.simulate.model import (
     AlarmSpec,
@@ -19,6 +18,7 @@ from asyncinfer.simulate.model import (
     StepScalingPolicy,
     TargetTrackingPolicy,
 )
+from asyncinfer_runtime.contract import DEFAULT_STACK_NAME
 
 # SageMaker picks MaxConcurrentInvocationsPerInstance when it is unset (CloudFormation
 # reference, AsyncInferenceClientConfig); the value it picks is not documented. Choice: 1.

@@ -23,10 +23,10 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from asyncinfer import contract
 from asyncinfer.results import ResultsTable
-from results_writer.notification import parse
-from results_writer.record import to_item
+from asyncinfer_runtime import contract
+from asyncinfer_runtime.notification import parse
+from asyncinfer_runtime.record import to_item
 from tests.infra.conftest import Synthesized
 from tests.support.dynamodb_sizing import (
     IndexDefinition,

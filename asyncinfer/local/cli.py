@@ -18,7 +18,9 @@ from asyncinfer_runtime.contract import DEFAULT_STACK_NAME
 from .provision import TemplateError
 from .runtime import LocalMode
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+# Where `local up` looks by default: the app's folder, the one `cdk synth` runs in.
+DEFAULT_CDK_OUT = Path("cdk.out")
+DEFAULT_STATE_DIR = Path(".asyncinfer")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,35 +32,55 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "127.0.0.1 from the synthesized template; stop with Ctrl-C.",
     )
     up.add_argument("--stack", default=DEFAULT_STACK_NAME, help="stack name (template file name)")
-    up.add_argument("--cdk-out", type=Path, default=REPO_ROOT / "cdk.out")
+    up.add_argument(
+        "--cdk-out",
+        type=Path,
+        default=DEFAULT_CDK_OUT,
+        help="the cloud assembly (default: cdk.out in the current directory)",
+    )
     up.add_argument("--port", type=int, default=4566, help="port of the endpoint URL (0: any)")
     up.add_argument(
         "--model-url",
         help="use your own container (e.g. http://127.0.0.1:8080) instead of the XGBoost model",
     )
-    up.add_argument("--state-dir", type=Path, default=REPO_ROOT / ".asyncinfer")
+    up.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR)
     up.add_argument(
         "--model-delay-ms", type=float, default=0.0, help="slow the built-in model (testing)"
     )
     up.add_argument("--no-synth", action="store_true", help="fail instead of running cdk synth")
 
 
-def synthesize(cdk_out: Path) -> None:
-    """Run the repository's pinned CDK CLI (cdk synth) into ``cdk_out``."""
-    bin_dir = REPO_ROOT / "node_modules" / ".bin"
-    cdk = bin_dir / "cdk"
-    if not cdk.exists():
+def cdk_cli(app_dir: Path) -> Path | None:
+    """The app's own pinned CDK CLI (node_modules/.bin/cdk in its folder), else one on PATH."""
+    pinned = app_dir / "node_modules" / ".bin" / "cdk"
+    if pinned.exists():
+        return pinned
+    found = shutil.which("cdk")
+    return Path(found) if found else None
+
+
+def synthesize(cdk_out: Path, app_dir: Path) -> None:
+    """Run `cdk synth` in ``app_dir`` (the folder holding the app's cdk.json) into ``cdk_out``."""
+    if not (app_dir / "cdk.json").is_file():
         raise TemplateError(
-            f"{cdk} is missing, so the template cannot be synthesized; run `make setup` first"
+            f"{app_dir.resolve()} holds no cdk.json to synthesize from; run `asyncinfer local "
+            f"up` in your CDK app's folder, or give --cdk-out a synthesized cloud assembly"
         )
+    cdk = cdk_cli(app_dir)
+    if cdk is None:
+        raise TemplateError(
+            f"no CDK CLI in {app_dir.resolve()}/node_modules/.bin or on PATH, so the template "
+            f"cannot be synthesized; run `make setup` (or `npm install aws-cdk`) first"
+        )
+    bin_dir = cdk.parent
     env = dict(os.environ)
     env["PATH"] = f"{bin_dir}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     env.setdefault("CDK_DISABLE_CLI_TELEMETRY", "true")
     env.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
     print(f"local mode: synthesizing the CDK app into {cdk_out} ...", file=sys.stderr)
     subprocess.run(
-        [str(cdk), "synth", "--quiet", "--no-notices", "--output", str(cdk_out)],
-        cwd=REPO_ROOT,
+        [str(cdk), "synth", "--quiet", "--no-notices", "--output", str(cdk_out.resolve())],
+        cwd=app_dir,
         env=env,
         check=True,
     )
@@ -71,12 +93,13 @@ def run(args: argparse.Namespace) -> int:
     template = args.cdk_out / f"{args.stack}.template.json"
     try:
         if not template.is_file():
+            app_dir = Path.cwd()
             if args.no_synth or (
                 shutil.which("node") is None
-                and not (REPO_ROOT / "node_modules" / ".bin" / "node").exists()
+                and not (app_dir / "node_modules" / ".bin" / "node").exists()
             ):
                 raise TemplateError(f"{template} does not exist; run `make synth` first")
-            synthesize(args.cdk_out)
+            synthesize(args.cdk_out, app_dir)
     except (TemplateError, subprocess.CalledProcessError) as error:
         print(f"local mode: {error}", file=sys.stderr)
         return 1

@@ -50,36 +50,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     up.add_argument("--no-synth", action="store_true", help="fail instead of running cdk synth")
 
 
-def cdk_cli(app_dir: Path) -> Path | None:
-    """The app's own pinned CDK CLI (node_modules/.bin/cdk in its folder), else one on PATH."""
-    pinned = app_dir / "node_modules" / ".bin" / "cdk"
-    if pinned.exists():
-        return pinned
-    found = shutil.which("cdk")
-    return Path(found) if found else None
-
-
-def synthesize(cdk_out: Path, app_dir: Path) -> None:
-    """Run `cdk synth` in ``app_dir`` (the folder holding the app's cdk.json) into ``cdk_out``."""
+def synthesize(template: Path, app_dir: Path) -> None:
+    """Run `cdk synth` in ``app_dir`` (the folder holding the app's cdk.json) into the folder
+    of ``template``, with the app's own pinned CDK CLI (its node_modules/.bin) or one on PATH."""
+    missing = f"{template} does not exist"
     if not (app_dir / "cdk.json").is_file():
         raise TemplateError(
-            f"{app_dir.resolve()} holds no cdk.json to synthesize from; run `asyncinfer local "
-            f"up` in your CDK app's folder, or give --cdk-out a synthesized cloud assembly"
+            f"{missing} and {app_dir} holds no cdk.json to synthesize it from; run local mode "
+            f"in your CDK app's folder, or give --cdk-out a synthesized cloud assembly"
         )
-    cdk = cdk_cli(app_dir)
-    if cdk is None:
+    bin_dir = app_dir / "node_modules" / ".bin"
+    cdk = str(bin_dir / "cdk") if (bin_dir / "cdk").exists() else shutil.which("cdk")
+    node = (bin_dir / "node").exists() or shutil.which("node") is not None
+    if cdk is None or not node:
         raise TemplateError(
-            f"no CDK CLI in {app_dir.resolve()}/node_modules/.bin or on PATH, so the template "
-            f"cannot be synthesized; run `make setup` (or `npm install aws-cdk`) first"
+            f"{missing}, and without Node.js and the CDK CLI (in {bin_dir} or on PATH) it "
+            f"cannot be synthesized; run `make synth` first"
         )
-    bin_dir = cdk.parent
     env = dict(os.environ)
     env["PATH"] = f"{bin_dir}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     env.setdefault("CDK_DISABLE_CLI_TELEMETRY", "true")
     env.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+    cdk_out = template.parent.resolve()
     print(f"local mode: synthesizing the CDK app into {cdk_out} ...", file=sys.stderr)
     subprocess.run(
-        [str(cdk), "synth", "--quiet", "--no-notices", "--output", str(cdk_out.resolve())],
+        [cdk, "synth", "--quiet", "--no-notices", "--output", str(cdk_out)],
         cwd=app_dir,
         env=env,
         check=True,
@@ -93,13 +88,9 @@ def run(args: argparse.Namespace) -> int:
     template = args.cdk_out / f"{args.stack}.template.json"
     try:
         if not template.is_file():
-            app_dir = Path.cwd()
-            if args.no_synth or (
-                shutil.which("node") is None
-                and not (app_dir / "node_modules" / ".bin" / "node").exists()
-            ):
+            if args.no_synth:
                 raise TemplateError(f"{template} does not exist; run `make synth` first")
-            synthesize(args.cdk_out, app_dir)
+            synthesize(template, Path.cwd())
     except (TemplateError, subprocess.CalledProcessError) as error:
         print(f"local mode: {error}", file=sys.stderr)
         return 1

@@ -160,7 +160,7 @@ def test_a_record_stays_small_whatever_the_response(stream: list[dict[str, Any]]
 
 
 def test_the_stack_deploys_the_contracts_keys_and_indexes(default: Synthesized) -> None:
-    # Writer and client against the contract: tests/unit/test_contract.py.
+    # Writer and client share the one contract (asyncinfer_runtime): tests/unit/runtime/.
     def key_schema(partition_key: str, sort_key: str | None = None) -> list[dict[str, str]]:
         keys = [{"AttributeName": partition_key, "KeyType": "HASH"}]
         if sort_key is not None:

@@ -130,3 +130,21 @@ def test_local_up_without_a_template_and_no_synth_says_what_to_run(tmp_path: Pat
         f"local mode: {missing}/SageMakerAsyncInference.template.json does not exist; "
         "run `make synth` first"
     )
+
+
+def test_local_up_outside_an_app_folder_says_where_to_run_it(tmp_path: Path) -> None:
+    # No template in ./cdk.out and no cdk.json here: nothing is looked up elsewhere.
+    result = subprocess.run(
+        [sys.executable, "-m", "asyncinfer.local", "up"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"local mode: cdk.out/SageMakerAsyncInference.template.json does not exist and "
+        f"{tmp_path} holds no cdk.json to synthesize it from; run local mode in your CDK "
+        "app's folder, or give --cdk-out a synthesized cloud assembly"
+    )

@@ -108,6 +108,13 @@ def _common_options(defaults: bool) -> argparse.ArgumentParser:
         f"in --outputs-file)",
     )
     group.add_argument(
+        "--endpoint",
+        default=d(None),
+        metavar="NAME",
+        help="which of the stack's endpoints (the names in its Endpoints output); needed "
+        "only when it has several",
+    )
+    group.add_argument(
         "--outputs-file",
         default=d(None),
         metavar="FILE",
@@ -309,6 +316,7 @@ def make_client(args: argparse.Namespace) -> Any:
         kwargs["max_attempts"] = args.max_attempts
     return AsyncInferenceClient.from_stack(
         args.stack,
+        endpoint=args.endpoint,
         outputs_file=args.outputs_file,
         region_name=args.region,
         profile_name=args.profile,

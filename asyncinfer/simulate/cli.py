@@ -38,6 +38,12 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--template", type=Path, help=f"synthesized template (default {DEFAULT_TEMPLATE})"
     )
+    parser.add_argument(
+        "--endpoint",
+        metavar="NAME",
+        help="which endpoint's scaling to run, for a stack with several (the names of its "
+        "Endpoints output)",
+    )
     source = parser.add_mutually_exclusive_group()
     source.add_argument(
         "--arrivals",
@@ -205,8 +211,8 @@ def _template_setup(args: argparse.Namespace, settings: dict[str, str]) -> Scali
     if settings:
         from asyncinfer.simulate.synth import synthesize
 
-        return read_setup(synthesize(settings, args.app_dir))
-    return read_setup(args.template or DEFAULT_TEMPLATE)
+        return read_setup(synthesize(settings, args.app_dir), args.endpoint)
+    return read_setup(args.template or DEFAULT_TEMPLATE, args.endpoint)
 
 
 def _print_table(rows: list[tuple[str, dict[str, Any]]], stdout: IO[str]) -> None:

@@ -139,20 +139,20 @@ def add_load_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def assumptions_from(args: argparse.Namespace) -> Assumptions:
-    base = Assumptions(
-        instance_startup_seconds=args.instance_startup_seconds,
-        request_ttl_seconds=args.request_ttl_seconds,
-    )
-    kinds = {f.name: f.type for f in dataclasses.fields(Assumptions)}
-    changes: dict[str, Any] = {}
-    for pair in args.assume:
+def parse_assume(pairs: list[str], *classes: type) -> list[dict[str, Any]]:
+    """`--assume NAME=VALUE` pairs as field changes, one dict per dataclass in `classes`
+    (the first class that has the field takes it), each value in its field's type."""
+    kinds = [{f.name: str(f.type) for f in dataclasses.fields(c)} for c in classes]
+    changes: list[dict[str, Any]] = [{} for _ in classes]
+    for pair in pairs:
         name, _, raw = pair.partition("=")
-        if name not in kinds:
+        owner = next((i for i, known in enumerate(kinds) if name in known), None)
+        if owner is None:
+            names = ", ".join(n for known in kinds for n in known)
             raise ConfigurationError(
-                f"--assume {name!r} is not a modelled constant; expected one of {', '.join(kinds)}"
+                f"--assume {name!r} is not a modelled constant; expected one of {names}"
             )
-        kind = str(kinds[name])
+        kind = kinds[owner][name]
         try:
             value: Any = (
                 raw
@@ -165,8 +165,16 @@ def assumptions_from(args: argparse.Namespace) -> Assumptions:
             )
         except ValueError:
             raise ConfigurationError(f"--assume {name}={raw!r} is not a {kind}") from None
-        changes[name] = value
-    return dataclasses.replace(base, **changes)
+        changes[owner][name] = value
+    return changes
+
+
+def assumptions_from(args: argparse.Namespace) -> Assumptions:
+    base = Assumptions(
+        instance_startup_seconds=args.instance_startup_seconds,
+        request_ttl_seconds=args.request_ttl_seconds,
+    )
+    return dataclasses.replace(base, **parse_assume(args.assume, Assumptions)[0])
 
 
 def workload_from(args: argparse.Namespace) -> Workload:
@@ -175,7 +183,7 @@ def workload_from(args: argparse.Namespace) -> Workload:
     return scenario(args.scenario or "single", args.service_seconds)
 
 
-def _progress(stderr: IO[str], enabled: bool, label: str) -> Any:
+def progress_reporter(stderr: IO[str], enabled: bool, label: str) -> Any:
     if not enabled:
         return None
 
@@ -238,7 +246,7 @@ def run_simulate(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> 
     results: dict[str, SimulationResult] = {}
     for label, setup in setups.items():
         results[label] = EndpointSimulation(
-            setup, workload.trace, duration, assumptions, _progress(stderr, show, label)
+            setup, workload.trace, duration, assumptions, progress_reporter(stderr, show, label)
         ).run()
     rows = [(label, summary(r, args.price_per_hour)) for label, r in results.items()]
     stdout.write(
@@ -253,7 +261,7 @@ def run_simulate(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> 
     if args.plot:
         from asyncinfer.simulate.plot import draw
 
-        draw(results, args.plot)
+        draw(results, args.plot, args.price_per_hour)
     return 0
 
 
@@ -280,7 +288,11 @@ def _run_sweep(
     for value in choices:
         setup = _template_setup(args, {**settings, name: value})
         result = EndpointSimulation(
-            setup, workload.trace, duration, assumptions, _progress(stderr, show, f"{name}={value}")
+            setup,
+            workload.trace,
+            duration,
+            assumptions,
+            progress_reporter(stderr, show, f"{name}={value}"),
         ).run()
         rows.append({"value": value, **summary(result, args.price_per_hour)})
     _print_table([(f"{name}={row['value']}", row) for row in rows], stdout)

@@ -142,7 +142,7 @@ def table(advice: Advice) -> str:
         rows.append(
             (
                 IN_WORDS[result.option],
-                f"{result.cost_usd:.6f}",
+                usd(result.cost_usd),
                 _cell(figures["p50LatencySeconds"]),  # type: ignore[arg-type]
                 _cell(figures["p95LatencySeconds"]),  # type: ignore[arg-type]
                 _cell(figures["p99LatencySeconds"]),  # type: ignore[arg-type]
@@ -168,4 +168,10 @@ def verdict(advice: Advice) -> str:
     if cheapest is None:
         return "No option serves every request."
     cost = advice.results[cheapest].cost_usd
-    return f"Cheapest that serves every request: {IN_WORDS[cheapest]} (USD {cost:.4f})."
+    return f"Cheapest that serves every request: {IN_WORDS[cheapest]} (USD {usd(cost)})."
+
+
+def usd(cost: float) -> str:
+    """Cents for sums a person reads as money; six places below a cent, so a fraction of
+    a cent is not shown as zero."""
+    return f"{cost:.4f}" if cost >= 0.01 else f"{cost:.6f}"

@@ -17,7 +17,13 @@ from asyncinfer.simulate.advise import (
     advise,
     table,
 )
-from asyncinfer.simulate.cli import DEFAULT_TEMPLATE, parse_assume, progress_reporter
+from asyncinfer.simulate.cli import (
+    DEFAULT_TEMPLATE,
+    add_run_arguments,
+    add_trace_arguments,
+    parse_assume,
+    progress_reporter,
+)
 from asyncinfer.simulate.model import Assumptions, Trace
 from asyncinfer.simulate.options import OptionAssumptions
 from asyncinfer.simulate.report import price_for
@@ -27,56 +33,19 @@ from asyncinfer.simulate.serverless import (
     check_config,
 )
 from asyncinfer.simulate.template import read_setup
-from asyncinfer.simulate.trace import (
-    DEFAULT_SERVICE_SECONDS,
-    SCENARIOS,
-    Workload,
-    read_arrivals,
-    scenario,
-)
+from asyncinfer.simulate.trace import Workload, read_arrivals, scenario
 
 DEFAULT_PAYLOAD_BYTES = 1000.0  # choice: a short text request as JSON
 UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 
 def add_advise_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--template", type=Path, help=f"synthesized template (default {DEFAULT_TEMPLATE})"
-    )
-    source = parser.add_mutually_exclusive_group()
-    source.add_argument(
-        "--arrivals",
-        type=Path,
-        metavar="FILE",
-        help="one request per line: seconds since start[, service seconds[, payload bytes]]",
-    )
-    source.add_argument(
-        "--scenario",
-        metavar="NAME",
-        help=f"built-in trace: {', '.join(SCENARIOS)} (default single)",
-    )
-    parser.add_argument(
-        "--service-seconds",
-        type=float,
-        default=DEFAULT_SERVICE_SECONDS,
-        help="per request unless the arrivals file says (default %(default)s)",
-    )
+    add_trace_arguments(parser, "seconds since start[, service seconds[, payload bytes]]")
     parser.add_argument(
         "--payload-bytes",
         type=float,
         default=DEFAULT_PAYLOAD_BYTES,
         help="per request unless the arrivals file says (default %(default)g)",
-    )
-    parser.add_argument(
-        "--hours",
-        type=float,
-        help="simulated time (default: the scenario's, or last arrival + 1 h)",
-    )
-    parser.add_argument(
-        "--price-per-hour",
-        type=float,
-        metavar="USD",
-        help="instance price (default: the shipped table)",
     )
     parser.add_argument(
         "--serverless-price-per-gb-second",
@@ -114,20 +83,11 @@ def add_advise_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DURATION",
         help="a transform job this often, e.g. 30m, 1h, 86400 (default 1h)",
     )
-    parser.add_argument(
-        "--assume",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="override a limit, price or modelled constant (docs/choosing.md, docs/scaling.md)",
-    )
-    parser.add_argument("--json", type=Path, metavar="OUT", help="write options and cheapest")
-    parser.add_argument("--plot", type=Path, metavar="OUT.png", help="draw cost and latency")
-    parser.add_argument(
-        "--progress",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="progress on stderr (default: when a terminal)",
+    add_run_arguments(
+        parser,
+        assume="override a limit, price or modelled constant (docs/choosing.md, docs/scaling.md)",
+        json_help="write options.<name> and cheapest",
+        plot_help="draw cost per option beside the latency distributions",
     )
 
 

@@ -31,13 +31,7 @@ def run_batch(
     limits: OptionAssumptions,
 ) -> OptionResult:
     unservable: Counter[str] = Counter()
-    admitted = admit(
-        trace,
-        label="batch",
-        max_payload_bytes=limits.batch_max_payload_bytes,
-        timeout_seconds=limits.batch_timeout_seconds,
-        refused=unservable,
-    )
+    admitted = admit(trace, BATCH, limits, unservable)
     arrivals, service = admitted.trace.arrivals, admitted.trace.service_seconds
     slots_per_job = max(1, limits.batch_instance_count * concurrency)
     latencies: list[float] = []
@@ -56,7 +50,7 @@ def run_batch(
             heapq.heappush(slots, finish)
             end = max(end, finish)
             if index in admitted.timed_out:
-                unservable[timeout_reason("batch", service[index])] += 1
+                unservable[timeout_reason(BATCH, service[index])] += 1
             else:
                 latencies.append(finish - arrivals[index])
             index += 1

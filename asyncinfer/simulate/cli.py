@@ -34,16 +34,15 @@ SHOWN = (
 )  # fmt: skip
 
 
-def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
+def add_trace_arguments(parser: argparse.ArgumentParser, line: str) -> None:
+    """--template and the trace: --arrivals (one request per `line`) or --scenario, and
+    --service-seconds; shared by `simulate` and `advise`."""
     parser.add_argument(
         "--template", type=Path, help=f"synthesized template (default {DEFAULT_TEMPLATE})"
     )
     source = parser.add_mutually_exclusive_group()
     source.add_argument(
-        "--arrivals",
-        type=Path,
-        metavar="FILE",
-        help="one request per line: seconds since start[, service seconds]",
+        "--arrivals", type=Path, metavar="FILE", help=f"one request per line: {line}"
     )
     source.add_argument(
         "--scenario",
@@ -56,18 +55,13 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_SERVICE_SECONDS,
         help=f"per request unless the arrivals file says (default {DEFAULT_SERVICE_SECONDS})",
     )
-    parser.add_argument(
-        "--instance-startup-seconds",
-        type=float,
-        default=Assumptions().instance_startup_seconds,
-        help="launch to InService (default %(default)s)",
-    )
-    parser.add_argument(
-        "--request-ttl-seconds",
-        type=float,
-        default=Assumptions().request_ttl_seconds,
-        help="RequestTTLSeconds (default 6 h)",
-    )
+
+
+def add_run_arguments(
+    parser: argparse.ArgumentParser, *, assume: str, json_help: str, plot_help: str
+) -> None:
+    """--hours, --price-per-hour, --assume, --json, --plot and --progress; shared by
+    `simulate` and `advise`."""
     parser.add_argument(
         "--hours",
         type=float,
@@ -79,12 +73,30 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="USD",
         help="instance price (default: the shipped table)",
     )
+    parser.add_argument("--assume", action="append", default=[], metavar="NAME=VALUE", help=assume)
+    _file_option(parser, "--json", "OUT", json_help)
+    _file_option(parser, "--plot", "OUT.png", plot_help)
     parser.add_argument(
-        "--assume",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="override a modelled constant (docs/scaling.md)",
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress on stderr (default: when a terminal)",
+    )
+
+
+def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
+    add_trace_arguments(parser, "seconds since start[, service seconds]")
+    parser.add_argument(
+        "--instance-startup-seconds",
+        type=float,
+        default=Assumptions().instance_startup_seconds,
+        help="launch to InService (default %(default)s)",
+    )
+    parser.add_argument(
+        "--request-ttl-seconds",
+        type=float,
+        default=Assumptions().request_ttl_seconds,
+        help="RequestTTLSeconds (default 6 h)",
     )
     parser.add_argument(
         "--compare",
@@ -104,13 +116,11 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME=V1,V2,...",
         help="one synth and run per value; prints cost against p95",
     )
-    _file_option(parser, "--json", "OUT", "write setup, summary, timeline and per-request times")
-    _file_option(parser, "--plot", "OUT.png", "draw the timeline and latency CDF")
-    parser.add_argument(
-        "--progress",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="progress on stderr (default: when a terminal)",
+    add_run_arguments(
+        parser,
+        assume="override a modelled constant (docs/scaling.md)",
+        json_help="write setup, summary, timeline and per-request times",
+        plot_help="draw the timeline and latency CDF",
     )
 
 

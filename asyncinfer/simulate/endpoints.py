@@ -20,6 +20,7 @@ from asyncinfer.simulate.model import (
 )
 from asyncinfer.simulate.options import (
     ASYNC,
+    LABELS,
     REALTIME,
     Admitted,
     OptionAssumptions,
@@ -41,15 +42,9 @@ def run_async(
     progress: Callable[[float], None] | None = None,
 ) -> OptionResult:
     refused: Counter[str] = Counter()
-    admitted = admit(
-        trace,
-        label="async",
-        max_payload_bytes=limits.async_max_payload_bytes,
-        timeout_seconds=limits.async_timeout_seconds,
-        refused=refused,
-    )
+    admitted = admit(trace, ASYNC, limits, refused)
     result = EndpointSimulation(setup, admitted.trace, duration, model, progress).run()
-    return _outcome(ASYNC, result, admitted, price_per_hour, refused, "async", None)
+    return _outcome(ASYNC, result, admitted, price_per_hour, refused, None)
 
 
 def realtime_setup(
@@ -105,25 +100,13 @@ def run_realtime(
     progress: Callable[[float], None] | None = None,
 ) -> OptionResult:
     refused: Counter[str] = Counter()
-    admitted = admit(
-        trace,
-        label="real-time",
-        max_payload_bytes=limits.realtime_max_payload_bytes,
-        timeout_seconds=limits.realtime_timeout_seconds,
-        refused=refused,
-    )
+    admitted = admit(trace, REALTIME, limits, refused)
     setup = realtime_setup(endpoint, admitted.trace, limits, fixed)
     # A real-time request has no queue TTL: a caller waits, up to the response limit.
     always = dataclasses.replace(model, request_ttl_seconds=math.inf)
     result = EndpointSimulation(setup, admitted.trace, duration, always, progress).run()
     return _outcome(
-        REALTIME,
-        result,
-        admitted,
-        price_per_hour,
-        refused,
-        "real-time",
-        limits.realtime_timeout_seconds,
+        REALTIME, result, admitted, price_per_hour, refused, limits.realtime_timeout_seconds
     )
 
 
@@ -133,16 +116,15 @@ def _outcome(
     admitted: Admitted,
     price_per_hour: float,
     unservable: Counter[str],
-    label: str,
     response_limit: float | None,
 ) -> OptionResult:
     """Latencies of the served requests; every other request counted with its reason."""
     latencies: list[float] = []
-    late = f"no response within {label}'s {response_limit or 0:g} s (queued behind others)"
+    late = f"no response within {LABELS[option]}'s {response_limit or 0:g} s (queued behind others)"
     for index, arrival in enumerate(result.arrivals):
         finished = result.finished[index]
         if index in admitted.timed_out:
-            unservable[timeout_reason(label, admitted.trace.service_seconds[index])] += 1
+            unservable[timeout_reason(option, admitted.trace.service_seconds[index])] += 1
         elif result.expired[index] is not None:
             unservable["expired in the queue (RequestTTLSeconds)"] += 1
         elif finished is None:

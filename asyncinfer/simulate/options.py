@@ -127,17 +127,29 @@ class Admitted:
     timed_out: set[int]  # indices into the admitted trace
 
 
-def admit(
-    trace: Trace,
-    *,
-    label: str,
-    max_payload_bytes: float,
-    timeout_seconds: float,
-    service_factor: float = 1.0,
-    refused: Counter[str],
-) -> Admitted:
-    """Split off the requests over the payload limit (counted in `refused`, with the
-    reason); cap the others' processing at the timeout. `max_payload_bytes` 0: no limit."""
+LABELS = {ASYNC: "async", REALTIME: "real-time", SERVERLESS: "serverless", BATCH: "batch"}
+
+
+def limits_of(option: str, limits: OptionAssumptions) -> tuple[float, float, float]:
+    """An option's payload limit (0: none), timeout, and service time factor."""
+    if option == REALTIME:
+        return limits.realtime_max_payload_bytes, limits.realtime_timeout_seconds, 1.0
+    if option == SERVERLESS:
+        return (
+            limits.serverless_max_payload_bytes,
+            limits.serverless_timeout_seconds,
+            limits.serverless_service_time_factor,
+        )
+    if option == BATCH:
+        return limits.batch_max_payload_bytes, limits.batch_timeout_seconds, 1.0
+    return limits.async_max_payload_bytes, limits.async_timeout_seconds, 1.0
+
+
+def admit(trace: Trace, option: str, limits: OptionAssumptions, refused: Counter[str]) -> Admitted:
+    """Split off the requests over the option's payload limit (counted in `refused`, with
+    the reason; 0: no limit); cap the others' processing at its timeout."""
+    label = LABELS[option]
+    max_payload_bytes, timeout_seconds, service_factor = limits_of(option, limits)
     payloads: Sequence[float] = trace.payload_bytes or [0.0] * len(trace.arrivals)
     arrivals: list[float] = []
     service: list[float] = []
@@ -159,5 +171,5 @@ def admit(
     return Admitted(Trace(arrivals, service), kept, timed_out)
 
 
-def timeout_reason(label: str, timeout_seconds: float) -> str:
-    return f"processing longer than {label}'s {timeout_seconds:g} s timeout"
+def timeout_reason(option: str, timeout_seconds: float) -> str:
+    return f"processing longer than {LABELS[option]}'s {timeout_seconds:g} s timeout"

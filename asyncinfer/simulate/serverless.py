@@ -65,14 +65,7 @@ def run_serverless(
 ) -> OptionResult:
     check_config(memory_mb, max_concurrency, provisioned)
     unservable: Counter[str] = Counter()
-    admitted = admit(
-        trace,
-        label="serverless",
-        max_payload_bytes=limits.serverless_max_payload_bytes,
-        timeout_seconds=limits.serverless_timeout_seconds,
-        service_factor=limits.serverless_service_time_factor,
-        refused=unservable,
-    )
+    admitted = admit(trace, SERVERLESS, limits, unservable)
     cold = limits.serverless_cold_start_seconds
     idle_limit = limits.serverless_idle_seconds
     busy: list[tuple[float, bool]] = []  # (free at, provisioned) of working containers
@@ -114,7 +107,7 @@ def run_serverless(
         heapq.heappush(busy, (finish, is_provisioned))
         billed_seconds += service[index]
         if index in admitted.timed_out:
-            unservable[timeout_reason("serverless", service[index])] += 1
+            unservable[timeout_reason(SERVERLESS, service[index])] += 1
         elif finish - arrival > limits.serverless_timeout_seconds:
             unservable[late] += 1
         else:

@@ -136,9 +136,20 @@ class InferenceEndpointProps:
     """Wait after a scale-in before the next one."""
     scale_out_cooldown_seconds: int = field(default=120, metadata=between(0, 86400))
     """Wait after a scale-out before the next one."""
+    # SageMaker publishes its endpoint metrics once a minute (Developer Guide, "Monitor
+    # Amazon SageMaker AI with Amazon CloudWatch"). On such a metric a 10, 20 or 30 s period
+    # "does not receive data for the attempts that do not correspond to a one-minute data
+    # resolution" and makes a high-resolution alarm, which costs more (CloudWatch API
+    # Reference, PutMetricAlarm, Period): 60 s is the shortest useful period. The metric is
+    # 1 only while requests wait and no instance is in service (Developer Guide, "Alarms
+    # and logs for tracking metrics from asynchronous endpoints"), so one breaching minute
+    # already means scale out; a second period only delays the first instance by a minute.
+    # The simulator's sweep (bench/results/advise.json, docs/scaling.md): 60 s x 1 gives
+    # the earliest first result (startup + 70.5 s, was + 130.5 s) and launches no more
+    # instances than 60 s x 2 on any scenario or held trace.
     scale_out_from_zero_period_seconds: int = 60
-    """Period of the `HasBacklogWithoutCapacity` alarm (10, 30 or a multiple of 60)."""
-    scale_out_from_zero_evaluation_periods: int = field(default=2, metadata=between(1, 10))
+    """Period of the `HasBacklogWithoutCapacity` alarm (a multiple of 60: the metric is per minute)."""
+    scale_out_from_zero_evaluation_periods: int = field(default=1, metadata=between(1, 10))
     """Periods the alarm must breach; period x periods must be <= 120 s."""
     # Below the drain's own settle time nothing could drain; CloudFormation waits at most
     # an hour for a custom resource (ServiceTimeout <= 3600 s), and the drain needs a few
@@ -301,9 +312,10 @@ def _check_scaling(p: InferenceEndpointProps) -> None:
     )
     period = p.scale_out_from_zero_period_seconds
     require(
-        period in (10, 30) or (period >= 60 and period % 60 == 0),
-        f"Setting 'scale_out_from_zero_period_seconds' must be 10, 30 or a multiple of 60; "
-        f"received {period!r}.",
+        period >= 60 and period % 60 == 0,
+        f"Setting 'scale_out_from_zero_period_seconds' must be a multiple of 60, because "
+        f"SageMaker publishes HasBacklogWithoutCapacity once a minute and a shorter alarm "
+        f"period gets no data in most periods (it may never scale out); received {period!r}.",
     )
     require(
         p.scale_out_from_zero_window_seconds <= 120,

@@ -170,6 +170,7 @@ class AsyncInferenceClient:
         cls,
         stack_name: str | None = None,
         *,
+        endpoint: str | None = None,
         outputs_file: str | Path | None = None,
         session: Any = None,
         region_name: str | None = None,
@@ -179,6 +180,7 @@ class AsyncInferenceClient:
     ) -> AsyncInferenceClient:
         """Find the endpoint, bucket and table from the stack's outputs.
 
+        ``endpoint`` names one of the stack's endpoints (needed when it has several).
         ``outputs_file`` reads a ``cdk deploy --outputs-file`` file instead of calling
         CloudFormation.
         """
@@ -192,7 +194,7 @@ class AsyncInferenceClient:
                     factory("cloudformation"), stack_name or DEFAULT_STACK_NAME
                 )
         return cls(
-            endpoint_name=outputs.endpoint_name,
+            endpoint_name=outputs.endpoint_named(endpoint),
             input_bucket=outputs.input_bucket,
             results_table=outputs.results_table,
             session=session,

@@ -70,3 +70,12 @@ class ResultsTable(Construct):
                 resources=[self.table.table_arn],
             )
         )
+
+    def grant_read_records(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let `grantee` read records by id (GetItem, BatchGetItem) and list them through
+        the indexes (Query); never write, scan or change the table."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"],
+            resource_arns=[self.table.table_arn, f"{self.table.table_arn}/index/*"],
+        )

@@ -15,6 +15,11 @@ from typing import Final
 
 # The stack the app deploys unless told otherwise, and the one the client looks up.
 DEFAULT_STACK_NAME: Final = "SageMakerAsyncInference"
+# A stack's endpoints: the `Endpoints` output maps each endpoint's name (what
+# `asyncinfer --endpoint` takes) to its SageMaker endpoint name; a stack without that
+# output has one endpoint, named `default`, whose name is the `EndpointName` output.
+ENDPOINTS_OUTPUT: Final = "Endpoints"
+DEFAULT_ENDPOINT: Final = "default"
 
 # -- statuses -------------------------------------------------------------------------
 PENDING: Final = "PENDING"  # a client's record at submit time, before any notification

@@ -39,6 +39,21 @@ CONFIGURATIONS: dict[str, dict[str, Any]] = {
         "removal_policy": "destroy",
         "include_inference_response_in": "",
     },
+    # Two endpoints on one pipeline: the default model and an isolated container model.
+    "multi": {
+        "endpoints": json.dumps(
+            [
+                {"name": "sentiment"},
+                {
+                    "name": "tabular",
+                    "model_source": "container",
+                    "image_uri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/tabular:1",
+                    "instance_type": "ml.c5.xlarge",
+                    "max_capacity": 4,
+                },
+            ]
+        ),
+    },
 }
 
 

@@ -36,14 +36,13 @@ def handler(event, context):
     return {"batchItemFailures": []}
 """
 
-# The project's app, plus an audit queue subscribed to the success topic and a function of
-# its own consuming it, synthesized by the pinned CDK CLI as a user's `cdk synth` would.
+# The project's app, plus an audit queue receiving the notifications too
+# (add_notification_consumer) and a function of its own consuming it, synthesized by the
+# pinned CDK CLI as a user's `cdk synth` would.
 APP_WITH_AN_AUDIT_CONSUMER = """\
 import sys
 
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 
 from app import build_app
@@ -52,11 +51,8 @@ from asyncinfer_runtime.contract import DEFAULT_STACK_NAME
 code_dir, audit_log = sys.argv[1], sys.argv[2]
 app = build_app()
 stack = app.node.find_child(DEFAULT_STACK_NAME)
-success = sns.Topic.from_topic_arn(
-    stack, "AuditedTopic", stack.node.find_child("SuccessTopicArn").value
-)
 queue = sqs.Queue(stack, "AuditQueue")
-success.add_subscription(subscriptions.SqsSubscription(queue, raw_message_delivery=True))
+stack.system.add_notification_consumer(queue=queue)
 audit = lambda_.Function(
     stack,
     "Audit",
@@ -135,7 +131,7 @@ def test_each_queue_is_consumed_by_its_own_mappings_function(
     # The results writer still records every result from the results queue ...
     for inference_id in ids:
         assert wait_record(local, inference_id)["status"] == "COMPLETED"
-    # ... and every success notification reaches the audit handler, from its own queue.
+    # ... and every notification reaches the audit handler, from its own queue.
     entries = audit_entries(audit_log, len(ids))
     assert sorted(json.loads(entry["body"])["inferenceId"] for entry in entries) == sorted(ids)
     assert {entry["queue"] for entry in entries} == {next(iter(audit))[2]}

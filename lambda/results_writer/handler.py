@@ -20,9 +20,9 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from asyncinfer_runtime import logs
 from asyncinfer_runtime.notification import MalformedNotification, parse
 from asyncinfer_runtime.record import to_item
-from results_writer import logs
 from results_writer.settings import WriterSettings
 from results_writer.store import ResultsStore, WriteOutcome
 
@@ -62,7 +62,7 @@ def _deadline(context: Any) -> float | None:
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:
     settings, store = runtime()
-    logger = logs.configure(settings.log_level)
+    logger = logs.configure("results_writer", settings.log_level)
     records = event.get("Records") or []
     batch = Batch(settings, store, logger, now=datetime.now(UTC), deadline=_deadline(context))
     if len(records) <= 1:

@@ -1,4 +1,5 @@
-"""Structured JSON logs, one object per line, with the inference id when there is one.
+"""Structured JSON logs of every function, one object per line, with the `extra` fields
+(an inference id, a job id) when there are some.
 
 In Lambda with the JSON log format the runtime already writes each record as JSON and
 adds the `extra` fields; elsewhere (tests, local mode) this formatter does the same.
@@ -39,8 +40,9 @@ class _StdoutHandler(logging.Handler):
             self.handleError(record)
 
 
-def configure(level: str) -> logging.Logger:
-    logger = logging.getLogger("results_writer")
+def configure(name: str, level: str) -> logging.Logger:
+    """The function's logger `name` at `level`, writing one JSON object per line."""
+    logger = logging.getLogger(name)
     logger.setLevel(level)
     if os.environ.get("AWS_LAMBDA_LOG_FORMAT") != "JSON" and not logger.handlers:
         handler = _StdoutHandler()

@@ -14,6 +14,7 @@ keeps the ids it has seen processes the event once.
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import uuid
@@ -24,17 +25,23 @@ from typing import Any
 
 from asyncinfer_runtime.contract import COMPLETED, FAILED, Attribute, iso_time
 from asyncinfer_runtime.inference_record import deserialize
+from asyncinfer_runtime.job_view import job_view
+from asyncinfer_runtime.jobs import (
+    WEBHOOK_COMPLETED,
+    WEBHOOK_DELIVERED,
+    WEBHOOK_DELIVERING,
+    WEBHOOK_FAILED,
+    WEBHOOK_FAILED_STATUS,
+)
 from asyncinfer_runtime.notification import Notification, parse
 from asyncinfer_runtime.record import INLINE_BODY_LIMIT, to_item
-from webhook_delivery import job_fields as F
 from webhook_delivery.attempt import AttemptResult, Outcome, attempt
-from webhook_delivery.body import job_body
 from webhook_delivery.jobs import JobsTable
 from webhook_delivery.messages import REDELIVER, PendingEvent, pending_event
 from webhook_delivery.schedule import hop_delay
 from webhook_delivery.settings import DispatcherSettings
 
-EVENTS = {COMPLETED: F.COMPLETED_EVENT, FAILED: F.FAILED_EVENT}
+EVENTS = {COMPLETED: WEBHOOK_COMPLETED, FAILED: WEBHOOK_FAILED}
 # Any fixed namespace works: the id must only be the same for the same job and event.
 _EVENT_NAMESPACE = uuid.UUID("6f1c3a52-93c4-4d5e-9a51-3c0e7f0b2d11")
 
@@ -85,7 +92,7 @@ class Dispatcher:
         if job is None or not job.wants(event):
             return
         identifier = event_id(job.job_id, event)
-        if job.status == F.DELIVERED and job.event_id == identifier:
+        if job.status == WEBHOOK_DELIVERED and job.event_id == identifier:
             self.logger.info("already delivered", extra={"jobId": job.job_id})
             return  # the notification came twice
         record = self._record_of(notification)
@@ -95,7 +102,7 @@ class Dispatcher:
             event=event,
             eventId=identifier,
             url=job.url,
-            body=job_body(record, job.item, self.settings.endpoint_names),
+            body=self._body(record, job.item),
             attempts=0,
             firstAttemptAt=now.isoformat(),
             dueAt=now.isoformat(),
@@ -115,7 +122,7 @@ class Dispatcher:
         job = self.jobs.webhook(pending.jobId)
         if job is None:
             return  # the job expired
-        if job.status == F.DELIVERED and job.event_id == pending.eventId:
+        if job.status == WEBHOOK_DELIVERED and job.event_id == pending.eventId:
             return  # a redelivery got there first
         self.deliver(pending)
 
@@ -143,7 +150,7 @@ class Dispatcher:
                 event=event,
                 eventId=event_id(job_id, event),
                 url=job.url,
-                body=job_body(record, job.item, self.settings.endpoint_names),
+                body=self._body(record, job.item),
                 attempts=0,
                 firstAttemptAt=now.isoformat(),
                 dueAt=now.isoformat(),
@@ -169,7 +176,7 @@ class Dispatcher:
             self.jobs.record_attempt(
                 pending.jobId,
                 event_id=pending.eventId,
-                status=F.DELIVERED,
+                status=WEBHOOK_DELIVERED,
                 error=None,
                 delivered_at=iso_time(self.clock()),
             )
@@ -181,13 +188,16 @@ class Dispatcher:
             delay = self.settings.retry.next_delay(attempts, elapsed, self.rng)
         if delay is None:
             self.jobs.record_attempt(
-                pending.jobId, event_id=pending.eventId, status=F.FAILED, error=result.error
+                pending.jobId,
+                event_id=pending.eventId,
+                status=WEBHOOK_FAILED_STATUS,
+                error=result.error,
             )
             self._dead_letter(replace(pending, attempts=attempts), result)
             self.logger.warning("webhook failed", extra={**log, "error": result.error})
             return
         self.jobs.record_attempt(
-            pending.jobId, event_id=pending.eventId, status=F.DELIVERING, error=result.error
+            pending.jobId, event_id=pending.eventId, status=WEBHOOK_DELIVERING, error=result.error
         )
         due = now + timedelta(seconds=delay)
         self._enqueue(replace(pending, attempts=attempts, dueAt=due.isoformat()), delay)
@@ -210,6 +220,11 @@ class Dispatcher:
                 "reason": {"DataType": "String", "StringValue": (result.error or "")[:1000]}
             },
         )
+
+    def _body(self, record: dict[str, Any], job_item: dict[str, Any]) -> str:
+        """The body's exact text (what the signature covers): the job as
+        `GET /v1/jobs/{id}` shows it, built once per event so every attempt sends it."""
+        return json.dumps(job_view(record, job_item, self.settings.endpoint_names))
 
     def _record_of(self, notification: Notification) -> dict[str, Any]:
         """The results record the writer stores for `notification` (the same function

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from asyncinfer_runtime.inference_record import deserialize
-from webhook_delivery import job_fields as F
+from asyncinfer_runtime.jobs import WEBHOOK_EVENTS, JobAttribute
 
 # A receiver's reply excerpt or a connection error goes into webhookLastError, cut here.
 LAST_ERROR_LIMIT = 500
@@ -42,22 +42,22 @@ class JobsTable:
     def webhook(self, job_id: str) -> JobWebhook | None:
         """The job's webhook; None when the job is unknown or named no webhook."""
         found = self.client.get_item(
-            TableName=self.table_name, Key={F.JOB_ID: {"S": job_id}}, ConsistentRead=True
+            TableName=self.table_name, Key={JobAttribute.JOB_ID: {"S": job_id}}, ConsistentRead=True
         ).get("Item")
         if not found:
             return None
         item = deserialize(found)
-        url = item.get(F.WEBHOOK_URL)
+        url = item.get(JobAttribute.WEBHOOK_URL)
         if not isinstance(url, str) or not url:
             return None
-        events = item.get(F.WEBHOOK_EVENTS)
+        events = item.get(JobAttribute.WEBHOOK_EVENTS)
         return JobWebhook(
             job_id=job_id,
             url=url,
-            events=frozenset(events) if events else F.ALL_EVENTS,
-            status=item.get(F.WEBHOOK_STATUS),
-            event_id=item.get(F.WEBHOOK_EVENT_ID),
-            attempts=int(item.get(F.WEBHOOK_ATTEMPTS) or 0),
+            events=frozenset(events) if events else frozenset(WEBHOOK_EVENTS),
+            status=item.get(JobAttribute.WEBHOOK_STATUS),
+            event_id=item.get(JobAttribute.WEBHOOK_EVENT_ID),
+            attempts=int(item.get(JobAttribute.WEBHOOK_ATTEMPTS) or 0),
             item=item,
         )
 
@@ -73,10 +73,10 @@ class JobsTable:
         """One more attempt, its outcome (`status`: DELIVERING, DELIVERED or FAILED) and
         its error; the job must exist (a job whose item expired is not recreated)."""
         names = {
-            "#status": F.WEBHOOK_STATUS,
-            "#attempts": F.WEBHOOK_ATTEMPTS,
-            "#event": F.WEBHOOK_EVENT_ID,
-            "#job": F.JOB_ID,
+            "#status": JobAttribute.WEBHOOK_STATUS,
+            "#attempts": JobAttribute.WEBHOOK_ATTEMPTS,
+            "#event": JobAttribute.WEBHOOK_EVENT_ID,
+            "#job": JobAttribute.JOB_ID,
         }
         values: dict[str, Any] = {
             ":status": {"S": status},
@@ -85,11 +85,11 @@ class JobsTable:
         }
         sets = ["#status = :status", "#event = :event"]
         if error:
-            names["#error"] = F.WEBHOOK_LAST_ERROR
+            names["#error"] = JobAttribute.WEBHOOK_LAST_ERROR
             values[":error"] = {"S": error[:LAST_ERROR_LIMIT]}
             sets.append("#error = :error")
         if delivered_at:
-            names["#delivered"] = F.WEBHOOK_DELIVERED_AT
+            names["#delivered"] = JobAttribute.WEBHOOK_DELIVERED_AT
             values[":delivered"] = {"S": delivered_at}
             sets.append("#delivered = :delivered")
         expression = f"SET {', '.join(sets)} ADD #attempts :one"
@@ -97,7 +97,7 @@ class JobsTable:
         with contextlib.suppress(self.client.exceptions.ConditionalCheckFailedException):
             self.client.update_item(
                 TableName=self.table_name,
-                Key={F.JOB_ID: {"S": job_id}},
+                Key={JobAttribute.JOB_ID: {"S": job_id}},
                 UpdateExpression=expression,
                 ConditionExpression="attribute_exists(#job)",
                 ExpressionAttributeNames=names,

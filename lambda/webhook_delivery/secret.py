@@ -12,7 +12,7 @@ import time
 from datetime import datetime
 from typing import Any
 
-from webhook_delivery.signing_keys import SigningKeys, parse_secret
+from asyncinfer_runtime.webhook_secret import SigningKeys, parse_secret
 
 CACHE_SECONDS = 60.0
 

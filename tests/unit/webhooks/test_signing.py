@@ -10,7 +10,7 @@ import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from webhook_delivery.signing import webhook_headers
-from webhook_delivery.signing_keys import BadSecret, SigningKeys, parse_secret, secret_value
+from asyncinfer_runtime.webhook_secret import BadSecret, SigningKeys, parse_secret, secret_value
 
 OLD = "whsec_" + base64.b64encode(b"o" * 32).decode()
 NEW = "whsec_" + base64.b64encode(b"n" * 32).decode()

@@ -75,16 +75,22 @@ class _CopyFolders:
         return True
 
 
-def function_code(folder: str) -> lambda_.Code:
+def function_code(folder: str, *packages: str) -> lambda_.Code:
     """One function's asset: its own folder under lambda/ and the asyncinfer_runtime package
     beside it, so its handler is `<folder>.<module>.<function>` and it imports
-    `asyncinfer_runtime.<module>`. Nothing else of the library ships with it.
+    `asyncinfer_runtime.<module>`. Nothing else of the library ships with it, but for the
+    pure-Python `packages` it names (the webhook dispatcher's `standardwebhooks`), copied
+    from the environment that synthesizes, where requirements.txt pins them.
 
     Built by local bundling (BundlingOptions.local: "tried before Docker"; AWS CDK API
     reference, ILocalBundling), so synth needs no Docker; the image is never pulled. The
     asset hash is the copied files' own, so it changes only when they do.
     """
-    sources = (LAMBDA_SOURCE / folder, RUNTIME_SOURCE)
+    sources = (
+        LAMBDA_SOURCE / folder,
+        RUNTIME_SOURCE,
+        *(_package_dir(package) for package in packages),
+    )
     return lambda_.Code.from_asset(
         str(sources[0]),
         asset_hash=_fingerprint(sources),

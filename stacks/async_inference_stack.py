@@ -14,9 +14,11 @@ from typing import Any
 
 from aws_cdk import CfnElement, Stack
 from aws_cdk import aws_applicationautoscaling as appscaling
+from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct, IConstruct
 
 from asyncinfer_constructs.async_inference_system import AsyncInferenceSystem
+from asyncinfer_constructs.webhooks import Webhooks
 from stacks.config import Settings
 
 
@@ -35,6 +37,24 @@ class AsyncInferenceStack(Stack):
         # A stack of one `default` endpoint has no `Endpoints` output, as before there
         # were several (the client then knows its one endpoint as `default`).
         self.system.add_client_outputs(endpoint_map=bool(settings.endpoints))
+        self.webhooks: Webhooks | None = None
+
+    def add_webhooks(self, settings: Settings, jobs_table: dynamodb.ITable) -> Webhooks | None:
+        """Signed webhooks for the jobs in `jobs_table` (the job API's), unless
+        `webhooks_enabled` is off; their outputs (WebhookSecretArn, ...) come with them.
+        The API's function then needs `grant_request_redelivery` and
+        `redelivery_environment()` for `POST /v1/jobs/{id}/webhook`."""
+        if not settings.webhooks_enabled:
+            return None
+        self.webhooks = Webhooks(
+            self,
+            "Webhooks",
+            system=self.system,
+            jobs_table=jobs_table,
+            props=settings.webhooks_props(),
+        )
+        self.webhooks.add_client_outputs()
+        return self.webhooks
 
 
 def keep_logical_ids_without(endpoint: IConstruct) -> None:

@@ -31,6 +31,7 @@ from asyncinfer_constructs.props import (
     require,
 )
 from asyncinfer_constructs.system_props import AsyncInferenceSystemProps
+from asyncinfer_constructs.webhook_props import WebhooksProps, check_webhook_props
 from asyncinfer_runtime.contract import DEFAULT_ENDPOINT, DEFAULT_STACK_NAME
 
 __all__ = ["ConfigError", "Settings", "default_values", "reference_table", "unknown_settings"]
@@ -49,7 +50,7 @@ MAX_ENDPOINTS = 20
 # the prototype only moved away from it; it would also need a custom message for every
 # rule to keep the one-sentence errors.
 @dataclass(frozen=True, kw_only=True)
-class Settings(AsyncInferenceSystemProps, InferenceEndpointProps):
+class Settings(WebhooksProps, AsyncInferenceSystemProps, InferenceEndpointProps):
     """Every knob of the app: the system's props, the endpoint props every endpoint starts
     from, and the app's own. Field docs double as the README's configuration reference."""
 
@@ -66,10 +67,13 @@ class Settings(AsyncInferenceSystemProps, InferenceEndpointProps):
     item's missing settings come from the top level); unset: one endpoint, `default`."""
     nag_checks: bool = False
     """Run cdk-nag (AwsSolutions, Serverless) in this synth; `make test` always does."""
+    webhooks_enabled: bool = True
+    """Signed webhooks for jobs submitted through the job API (they need the API on)."""
 
     def __post_init__(self) -> None:
         AsyncInferenceSystemProps.__post_init__(self)
         InferenceEndpointProps.__post_init__(self)
+        check_webhook_props(self)
         check_fields(self, ["stack_name"])
         self.endpoint_props()
 
@@ -77,6 +81,11 @@ class Settings(AsyncInferenceSystemProps, InferenceEndpointProps):
         """The settings that describe the system around the endpoints."""
         names = [f.name for f in fields(AsyncInferenceSystemProps)]
         return AsyncInferenceSystemProps(**{name: getattr(self, name) for name in names})
+
+    def webhooks_props(self) -> WebhooksProps:
+        """The settings of the webhook dispatcher."""
+        names = [f.name for f in fields(WebhooksProps)]
+        return WebhooksProps(**{name: getattr(self, name) for name in names})
 
     def endpoint_props(self) -> dict[str, InferenceEndpointProps]:
         """Each endpoint's props by name, in order: the `endpoints` items over the

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from webhook_delivery.signing import webhook_headers
 from asyncinfer_runtime.webhook_secret import BadSecret, SigningKeys, parse_secret, secret_value
+from webhook_delivery.signing import webhook_headers
 
 OLD = "whsec_" + base64.b64encode(b"o" * 32).decode()
 NEW = "whsec_" + base64.b64encode(b"n" * 32).decode()

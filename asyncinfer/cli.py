@@ -83,6 +83,11 @@ COMMAND_HELP = {
         "queue (after fixing what made the results writer fail)",
         "asyncinfer redrive",
     ),
+    "webhook-secret": CommandHelp(
+        "print the webhook signing secret (whsec_...) receivers verify deliveries with "
+        "(needs secretsmanager:GetSecretValue on it)",
+        "asyncinfer webhook-secret",
+    ),
     "load": CommandHelp(
         "replay an arrivals file against the deployed stack (or local mode) at its own times",
         "asyncinfer load --arrivals trace.txt --json observed.json",
@@ -209,6 +214,17 @@ def build_parser(*, load_local: bool = True) -> argparse.ArgumentParser:
         "--filename", metavar="NAME", help="Filename: the output object's name (default: ID.out)"
     )
     _invoke_options(submit)
+    submit.add_argument(
+        "--webhook",
+        metavar="URL",
+        help="POST the job, signed (Standard Webhooks), to this https URL when it finishes",
+    )
+    submit.add_argument(
+        "--webhook-events",
+        metavar="EVENTS",
+        default="completed,failed",
+        help="with --webhook: completed, failed or both, comma-separated (default both)",
+    )
 
     status = command("status")
     status.add_argument("ids", nargs="+", metavar="ID")
@@ -261,6 +277,8 @@ def build_parser(*, load_local: bool = True) -> argparse.ArgumentParser:
         "--all-endpoints", action="store_true", help="not only this stack's endpoint"
     )
     failures.add_argument("--json", action="store_true", help="print the records as JSONL")
+
+    command("webhook-secret")
 
     redrive = command("redrive")
     redrive.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
@@ -377,7 +395,11 @@ def cmd_submit(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> in
             raise ConfigurationError(f"payload file {args.file!r} does not exist or is not a file")
     payload = to_payload(source, args.content_type)
     options = InvokeOptions(
-        inference_id=args.inference_id, filename=args.filename, **_invoke_kwargs(args)
+        inference_id=args.inference_id,
+        filename=args.filename,
+        webhook_url=args.webhook,
+        webhook_events=tuple(e.strip() for e in args.webhook_events.split(",") if e.strip()),
+        **_invoke_kwargs(args),
     )
     handle = client.submit(payload, options)
     if not args.wait:
@@ -388,6 +410,11 @@ def cmd_submit(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> in
     record = client.wait(handle, timeout=args.timeout)
     body, _ = client.fetch_raw(record)
     _write_bytes(body, args.output, stdout)
+    return EXIT_OK
+
+
+def cmd_webhook_secret(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
+    stdout.write(make_client(args).webhook_secret() + "\n")
     return EXIT_OK
 
 
@@ -580,6 +607,7 @@ COMMANDS = {
     "batch": cmd_batch,
     "failures": cmd_failures,
     "redrive": cmd_redrive,
+    "webhook-secret": cmd_webhook_secret,
     "local": cmd_local,
 }
 

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from asyncinfer import payloads
+from asyncinfer import payloads, webhooks
 from asyncinfer.aws import ClientFactory, make_session, translate_errors
 from asyncinfer.errors import (
     AsyncInferenceError,
@@ -69,6 +69,11 @@ class InvokeOptions:
     # True: always Body (refused above MAX_INLINE_BYTES); False: always through S3;
     # None: inline when the payload fits.
     inline: bool | None = None
+    # A signed webhook to this URL when the inference completes or fails (the events in
+    # webhook_events): the jobs item the job API would write is written first
+    # (asyncinfer/webhooks.py).
+    webhook_url: str | None = None
+    webhook_events: tuple[str, ...] = ("completed", "failed")
 
     def sends_inline(self, payload: Payload) -> bool:
         """Whether this payload goes in the request (Body) rather than through S3."""
@@ -164,6 +169,7 @@ class AsyncInferenceClient:
         self.poll_interval = poll_interval
         self.max_poll_interval = max_poll_interval
         self._sleep = sleep
+        self._caller: str | None = None
 
     @classmethod
     def from_stack(
@@ -246,7 +252,14 @@ class AsyncInferenceClient:
                 if payload.file is not None:
                     payload.file.close()
             submitted = datetime.now(UTC)
-            response = self.aws("sagemaker-runtime").invoke_endpoint_async(**params)
+            if options.webhook_url is not None:
+                self._name_webhook(inference_id, options, submitted)
+            try:
+                response = self.aws("sagemaker-runtime").invoke_endpoint_async(**params)
+            except Exception:
+                if options.webhook_url is not None:
+                    self._jobs().delete(inference_id)
+                raise
             handle = self.handle(
                 response.get("InferenceId", inference_id),
                 output_location=response.get("OutputLocation"),
@@ -260,6 +273,36 @@ class AsyncInferenceClient:
             if write_pending:
                 self.results.put_pending(handle)
         return handle
+
+    def _jobs(self) -> webhooks.JobsWriter:
+        table = self.outputs.jobs_table if self.outputs is not None else None
+        return webhooks.JobsWriter(self.aws("dynamodb"), table)
+
+    def _name_webhook(self, inference_id: str, options: InvokeOptions, now: datetime) -> None:
+        """The job's webhook, where the dispatcher will look for it (before the invoke)."""
+        assert options.webhook_url is not None
+        webhooks.check_webhook(options.webhook_url, options.webhook_events)
+        names = {sagemaker: name for name, sagemaker in self._endpoints().items()}
+        if self._caller is None:
+            self._caller = webhooks.caller_arn(self.aws("sts"))
+        self._jobs().put(
+            webhooks.job_item(
+                inference_id,
+                endpoint=names.get(self.endpoint_name, self.endpoint_name),
+                caller=self._caller,
+                url=options.webhook_url,
+                events=options.webhook_events,
+                now=now,
+            )
+        )
+
+    def _endpoints(self) -> dict[str, str]:
+        return self.outputs.endpoints if self.outputs is not None else {}
+
+    def webhook_secret(self) -> str:
+        """The webhook signing secret (`whsec_...`), for a caller allowed to read it."""
+        arn = self.outputs.webhook_secret_arn if self.outputs is not None else None
+        return webhooks.signing_secret(self.aws("secretsmanager"), arn)
 
     def _upload(self, payload: Payload, inference_id: str, content_type: str) -> str:
         """Put the payload at this request's input location; return that location."""

@@ -44,6 +44,9 @@ class StackOutputs:
     results_queue_arn: str | None = _output("ResultsQueueArn")
     dead_letter_queue_arn: str | None = _output("DeadLetterQueueArn")
     endpoint_map: str | None = _output(ENDPOINTS_OUTPUT)
+    # The job API's jobs table and the webhook signing secret (issue 21).
+    jobs_table: str | None = _output("JobsTableName")
+    webhook_secret_arn: str | None = _output("WebhookSecretArn")
     raw: dict[str, str] | None = None
 
     @property

@@ -27,6 +27,7 @@ class AsyncInferenceStack(Stack):
         self, scope: Construct, construct_id: str, *, settings: Settings, **kwargs: Any
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        self.settings = settings
         # "Default" keeps the system out of every logical id, so the resources keep the
         # ids they had when the stack composed them itself.
         self.system = AsyncInferenceSystem(self, "Default", props=settings.system_props())
@@ -39,11 +40,12 @@ class AsyncInferenceStack(Stack):
         self.system.add_client_outputs(endpoint_map=bool(settings.endpoints))
         self.webhooks: Webhooks | None = None
 
-    def add_webhooks(self, settings: Settings, jobs_table: dynamodb.ITable) -> Webhooks | None:
+    def add_webhooks(self, jobs_table: dynamodb.ITable) -> Webhooks | None:
         """Signed webhooks for the jobs in `jobs_table` (the job API's), unless
         `webhooks_enabled` is off; their outputs (WebhookSecretArn, ...) come with them.
         The API's function then needs `grant_request_redelivery` and
         `redelivery_environment()` for `POST /v1/jobs/{id}/webhook`."""
+        settings = self.settings
         if not settings.webhooks_enabled:
             return None
         self.webhooks = Webhooks(

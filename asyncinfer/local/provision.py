@@ -6,6 +6,9 @@ pseudo parameters) against the resources created here, so what runs locally is w
 ``cdk deploy`` would create. Physical names follow CloudFormation's pattern
 (``<stack>-<logicalId>-<suffix>``) unless the template names the resource.
 
+Secrets Manager secrets get their first value as CloudFormation would make it
+(``secret_string``); rotation schedules do not run locally.
+
 Ignored locally (moto does not enforce them, see docs/local-mode.md): KMS encryption
 properties, bucket logging/lifecycle/ownership/public-access settings, policies, PITR and
 deletion protection. Resource types without a local stand-in (IAM, KMS, Lambda, CloudWatch,
@@ -17,6 +20,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import string
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -240,6 +244,13 @@ def provision(
             "StreamArn": f"arn:aws:dynamodb:{region}:{ACCOUNT_ID}:table/{name}/stream/local",
         }
 
+    secretsmanager = aws("secretsmanager")
+    for logical_id, props in of_type("AWS::SecretsManager::Secret"):
+        name = resolve(props.get("Name")) or physical_name(stack_name, logical_id, limit=256)
+        arn = secretsmanager.create_secret(Name=name, SecretString=secret_string(props))["ARN"]
+        state.refs[logical_id] = arn
+        state.attributes[logical_id] = {"Id": arn}
+
     # SageMaker has no moto stand-in used here: names only, for the endpoint service.
     for kind, attribute in (
         ("AWS::SageMaker::Model", "ModelName"),
@@ -257,6 +268,26 @@ def provision(
     for key, output in (template.get("Outputs") or {}).items():
         state.outputs[key] = str(resolve(output["Value"]))
     return state
+
+
+def secret_string(props: dict[str, Any]) -> str:
+    """A secret's first value as CloudFormation makes it: SecretString as given, or
+    GenerateSecretString's password (its length, without punctuation when asked), put under
+    GenerateStringKey of SecretStringTemplate when both are given."""
+    if "SecretString" in props:
+        return str(props["SecretString"])
+    spec = props.get("GenerateSecretString") or {}
+    alphabet = string.ascii_letters + string.digits
+    if not spec.get("ExcludePunctuation"):
+        alphabet += "!#$%&()*+,-.:;<=>?@[]^_{|}~"
+    password = "".join(
+        secrets.choice(alphabet) for _ in range(int(spec.get("PasswordLength") or 32))
+    )
+    if "SecretStringTemplate" in spec and "GenerateStringKey" in spec:
+        document = json.loads(spec["SecretStringTemplate"])
+        document[spec["GenerateStringKey"]] = password
+        return json.dumps(document)
+    return password
 
 
 def endpoints(template: dict[str, Any], state: Provisioned) -> dict[str, dict[str, Any]]:

@@ -36,6 +36,8 @@ import boto3
 from botocore.config import Config
 
 from asyncinfer_runtime.contract import DEFAULT_STACK_NAME
+from asyncinfer_runtime.environment import WEBHOOK_ALLOW_LOOPBACK_HTTP
+from asyncinfer_runtime.webhook_secret import parse_secret
 
 from . import moto_speedups
 from . import provision as prov
@@ -47,6 +49,9 @@ from .platform_io import StandInPlatform
 # An event source's own drain is 30 s; this leaves its function time to finish a batch on top.
 EVENT_SOURCE_STOP_SECONDS = 60
 REGION = "us-east-1"
+# What local mode, and only local mode, lets its functions do: webhooks to http receivers on
+# loopback (a template never sets it; tests/infra checks the deployed default is off).
+LOCAL_FUNCTION_SETTINGS = {WEBHOOK_ALLOW_LOOPBACK_HTTP: "true"}
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "local",
     "AWS_SECRET_ACCESS_KEY": "local",
@@ -103,6 +108,7 @@ class LocalMode:
         self.event_sources: list[tuple[subprocess.Popen[bytes], str]] = []
         self.consumers: list[QueueConsumer] = []
         self._results_sqs: Any = None
+        self._secretsmanager: Any = None
         self._server: Any = None
         self._server_thread: threading.Thread | None = None
         self._model_process: subprocess.Popen[str] | None = None
@@ -248,10 +254,11 @@ class LocalMode:
             # This process's environment carries the stand-in endpoint and credentials; the
             # function's own variables come on top, as Lambda sets them. Its log lines go to
             # local mode's own stdout.
-            environment = {**os.environ, **function.environment}
+            environment = {**os.environ, **function.environment, **LOCAL_FUNCTION_SETTINGS}
             process = subprocess.Popen(command, env=environment)
             self.event_sources.append((process, queue_urls[consumer.queue_arn]))
         self._results_sqs = aws("sqs")
+        self._secretsmanager = aws("secretsmanager")
 
     def _write_files(self, model_url: str) -> None:
         assert self.provisioned is not None
@@ -277,10 +284,22 @@ class LocalMode:
             ],
             "pid": os.getpid(),
         }
+        secret = self._webhook_secret()
+        if secret is not None:
+            # The key receivers verify deliveries with (`asyncinfer webhook-secret` on AWS).
+            info["webhookSecret"] = secret
         # Written last: its presence tells other processes that local mode is ready.
         tmp = self.info_file.with_name("local.json.partial")
         tmp.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
         tmp.replace(self.info_file)
+
+    def _webhook_secret(self) -> str | None:
+        assert self.provisioned is not None
+        arn = self.provisioned.outputs.get("WebhookSecretArn")
+        if not arn:
+            return None
+        value = self._secretsmanager.get_secret_value(SecretId=arn)
+        return parse_secret(value["SecretString"]).current
 
     # -- stop -----------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ it on with the rest of the delay (`hop_delay`).
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 
@@ -49,4 +50,5 @@ class RetryPolicy:
 
 def hop_delay(seconds_left: float) -> int:
     """The DelaySeconds of the next hop towards a due time `seconds_left` away."""
-    return max(0, min(SQS_MAX_DELAY_SECONDS, int(seconds_left + 0.999)))
+    # Rounded up: a message must never be due before its time (SQS takes whole seconds).
+    return max(0, min(SQS_MAX_DELAY_SECONDS, math.ceil(seconds_left)))

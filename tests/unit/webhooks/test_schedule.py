@@ -43,6 +43,8 @@ def test_scale_shortens_every_delay_and_the_window() -> None:
 def test_long_delays_are_chains_of_sqs_hops() -> None:
     assert hop_delay(0) == 0
     assert hop_delay(0.2) == 1
+    assert hop_delay(0.0007) == 1  # a scaled delay is still a delay
+    assert hop_delay(-3) == 0
     assert hop_delay(899.5) == 900
     assert hop_delay(3600) == SQS_MAX_DELAY_SECONDS == 900
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 
-from aws_cdk import CfnOutput, Duration, Names, RemovalPolicy, Stack
+from aws_cdk import Aws, CfnOutput, Duration, Names, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
@@ -279,20 +279,9 @@ class Webhooks(Construct):
             log_group=log_group,
             logging_format=lambda_.LoggingFormat.JSON,
         )
-        # The steps of a rotation (Secrets Manager User Guide, "Permissions for rotation"),
-        # on this secret only; the key encrypts and decrypts its versions.
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="RotateThisSecret",
-                actions=[
-                    "secretsmanager:DescribeSecret",
-                    "secretsmanager:GetSecretValue",
-                    "secretsmanager:PutSecretValue",
-                    "secretsmanager:UpdateSecretVersionStage",
-                ],
-                resources=[self.secret.secret_arn],
-            )
-        )
+        # add_rotation_schedule grants the steps of a rotation (DescribeSecret,
+        # GetSecretValue, PutSecretValue, UpdateSecretVersionStage) on this secret alone;
+        # the key encrypts and decrypts its versions.
         role.add_to_policy(
             iam.PolicyStatement(
                 sid="UseDataKey",
@@ -309,6 +298,19 @@ class Webhooks(Construct):
             # feet; rotations happen on the schedule (or by `aws secretsmanager
             # rotate-secret`).
             rotate_immediately_on_update=False,
+        )
+        # Only this account's Secrets Manager may invoke it: the permission CDK adds names
+        # the service alone (Lambda Developer Guide, "Granting function access to AWS
+        # services": SourceAccount guards against the confused deputy).
+        for child in self.rotation_function.node.children:
+            if isinstance(child, lambda_.CfnPermission):
+                child.source_account = Aws.ACCOUNT_ID
+        acknowledge(
+            role.node.find_child("DefaultPolicy"),
+            "AwsSolutions-IAM5[Resource::*]",
+            "secretsmanager:GetRandomPassword, which CDK grants a rotation function, acts on "
+            "no resource (Service Authorization Reference: no resource types), so it is "
+            "granted on *; the function generates its keys with Python's secrets instead.",
         )
         self._acknowledge_function(self.rotation_function, "rotation function")
 

@@ -40,6 +40,8 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
             point_in_time_recovery_enabled=True
         ),
+        encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+        encryption_key=stack.system.key,
         removal_policy=RemovalPolicy.DESTROY,
     )
     stack.add_webhooks(jobs)
@@ -133,6 +135,8 @@ def test_the_rotation_function_touches_only_its_secret(synth: dict[str, Any]) ->
         "secretsmanager:UpdateSecretVersionStage",
     }
     assert granted.pop(arn(ids["key"])) == {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"}
+    # CDK's grant for a rotation function; the action takes no resource.
+    assert granted.pop('"*"') == {"secretsmanager:GetRandomPassword"}
     assert len(granted) == 1  # its log group
 
 
@@ -149,6 +153,12 @@ def test_the_secret_is_encrypted_with_the_systems_key_and_rotates(synth: dict[st
     assert properties["RotationLambdaARN"] == {"Fn::GetAtt": [ids["rotation"], "Arn"]}
     assert properties["RotationRules"]["ScheduleExpression"] == "rate(30 days)"
     assert properties["RotateImmediatelyOnUpdate"] is False
+    (permission,) = [
+        p["Properties"]
+        for p in resources(synth, "AWS::Lambda::Permission").values()
+        if p["Properties"]["Principal"] == "secretsmanager.amazonaws.com"
+    ]
+    assert permission["SourceAccount"] == {"Ref": "AWS::AccountId"}
 
 
 def test_every_undeliverable_message_has_a_dead_letter_queue(synth: dict[str, Any]) -> None:
@@ -195,7 +205,8 @@ def test_loopback_http_is_never_a_deployed_setting(synth: dict[str, Any]) -> Non
 
 def test_the_dispatcher_asset_carries_the_signing_package(synth: dict[str, Any]) -> None:
     function = synth["template"]["Resources"][synth["ids"]["dispatcher"]]
-    asset = synth["outdir"] / function["Metadata"]["aws:asset:path"]
+    asset_hash = function["Properties"]["Code"]["S3Key"].removesuffix(".zip")
+    asset = synth["outdir"] / f"asset.{asset_hash}"
     assert (asset / "webhook_delivery" / "handler.py").is_file()
     assert (asset / "standardwebhooks" / "webhooks.py").is_file()
     assert (asset / "asyncinfer_runtime" / "job_view.py").is_file()

@@ -1,7 +1,7 @@
 """The results table on a stand-in, built from the contract the stack deploys.
 
 One place for every test tier and benchmark, so the stand-in table cannot drift from
-what `stacks/results.py` deploys from asyncinfer/contract.py (key, indexes and their
+what `asyncinfer_constructs/results.py` deploys from asyncinfer/contract.py (key, indexes and their
 projections, TTL attribute).
 """
 

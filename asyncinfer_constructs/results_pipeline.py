@@ -7,6 +7,8 @@ whichever endpoint served them.
 
 from __future__ import annotations
 
+from typing import TypedDict, Unpack
+
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
@@ -26,6 +28,15 @@ from asyncinfer_constructs.props import ConfigError
 from asyncinfer_constructs.results import ResultsTable
 from asyncinfer_constructs.results_queue import ResultsQueue
 from asyncinfer_constructs.results_writer import ResultsWriter
+
+
+class NotificationConsumer(TypedDict, total=False):
+    """Another reader of every notification: exactly one of `queue` or `function`, and
+    where SNS puts what it cannot deliver."""
+
+    queue: sqs.IQueue
+    function: lambda_.IFunction
+    dead_letter_queue: sqs.IQueue
 
 
 class ResultsPipeline(Construct):
@@ -127,13 +138,7 @@ class ResultsPipeline(Construct):
         """The success topic, then the error topic."""
         return [self.success_topic, self.error_topic]
 
-    def add_notification_consumer(
-        self,
-        *,
-        queue: sqs.IQueue | None = None,
-        function: lambda_.IFunction | None = None,
-        dead_letter_queue: sqs.IQueue | None = None,
-    ) -> None:
+    def add_notification_consumer(self, **consumer: Unpack[NotificationConsumer]) -> None:
         """Deliver every success and error notification to `queue` or to `function` too.
 
         A queue receives the SageMaker message itself (raw message delivery), as the
@@ -145,6 +150,8 @@ class ResultsPipeline(Construct):
         deliver go to `dead_letter_queue` when given (SNS Developer Guide, "Amazon SNS
         dead-letter queues").
         """
+        queue, function = consumer.get("queue"), consumer.get("function")
+        dead_letter_queue = consumer.get("dead_letter_queue")
         if (queue is None) == (function is None):
             raise ConfigError(
                 "add_notification_consumer takes exactly one of queue or function; received "

@@ -136,24 +136,23 @@ def test_an_extra_function_consumer_is_subscribed_and_may_be_invoked_by_sns(
     )
 
 
-@pytest.mark.parametrize("both", [True, False])
-def test_a_consumer_is_a_queue_or_a_function(new_stack: StackFactory, both: bool) -> None:
+def test_a_consumer_is_a_queue_or_a_function_not_both_nor_neither(
+    new_stack: StackFactory,
+) -> None:
     stack = new_stack()
     pipeline = pipeline_in(stack)
-    queue = sqs.Queue(stack, "Q") if both else None
-    function = (
-        lambda_.Function(
-            stack,
-            "F",
-            runtime=lambda_.Runtime.PYTHON_3_13,
-            handler="index.handler",
-            code=lambda_.Code.from_inline("x = 1"),
-        )
-        if both
-        else None
+    queue = sqs.Queue(stack, "Q")
+    function = lambda_.Function(
+        stack,
+        "F",
+        runtime=lambda_.Runtime.PYTHON_3_13,
+        handler="index.handler",
+        code=lambda_.Code.from_inline("x = 1"),
     )
-    with pytest.raises(ConfigError, match="exactly one of queue or function"):
+    with pytest.raises(ConfigError, match="exactly one of queue or function; received both"):
         pipeline.add_notification_consumer(queue=queue, function=function)
+    with pytest.raises(ConfigError, match="exactly one of queue or function; received neither"):
+        pipeline.add_notification_consumer()
 
 
 def test_grants_are_iam_grants_of_exactly_what_they_say(new_stack: StackFactory) -> None:

@@ -100,7 +100,7 @@ def queue_consumers(
                 ),
                 reports_batch_item_failures="ReportBatchItemFailures"
                 in (resolve(properties.get("FunctionResponseTypes")) or []),
-                function=_local_function(
+                function=local_function(
                     function_id, resources[function_id], resolve, assembly_dir, work_dir
                 ),
             )
@@ -128,7 +128,7 @@ def _function_id(function_name: Any, resources: dict[str, Any], resolve: Resolve
     return None
 
 
-def _local_function(
+def local_function(
     logical_id: str,
     resource: dict[str, Any],
     resolve: Resolver,

@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .api_template import DEFAULT_STATUS, ApiDefinition
 from .function_host import FunctionError, FunctionPool
-from .provision import ACCOUNT_ID
+from .provision import ACCOUNT_ID, TemplateError
 from .sigv4 import SignatureError, Signer, verify
 
 # API Gateway's own limits (API Gateway Developer Guide, "Amazon API Gateway quotas":
@@ -144,7 +144,7 @@ class LocalApi:
         self.signer = signer
         unsupported = sorted({r.authorization for r in definition.routes} - {"AWS_IAM", "NONE"})
         if unsupported:
-            raise ValueError(
+            raise TemplateError(
                 f"local mode's API verifies SigV4 (AWS_IAM) only; the template's methods use "
                 f"{', '.join(unsupported)}"
             )

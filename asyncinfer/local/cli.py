@@ -40,6 +40,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     up.add_argument("--port", type=int, default=4566, help="port of the endpoint URL (0: any)")
     up.add_argument(
+        "--api-port",
+        type=int,
+        help="port of the job API (default: the endpoint URL's port + 1; any when --port is 0)",
+    )
+    up.add_argument(
         "--model-url",
         help="use your own container (e.g. http://127.0.0.1:8080) instead of the XGBoost model",
     )
@@ -109,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
         port=args.port,
         model_url=args.model_url,
         model_delay_ms=args.model_delay_ms,
+        api_port=args.api_port if args.api_port is not None else args.port and args.port + 1,
     )
     try:
         local.start()
@@ -120,12 +126,19 @@ def run(args: argparse.Namespace) -> int:
         f"  export {k}={v}"
         for k, v in json.loads(local.info_file.read_text(encoding="utf-8"))["environment"].items()
     )
+    api_line = (
+        f"  job API:       {local.api.url}  (curl --aws-sigv4 'aws:amz:us-east-1:execute-api' "
+        f"--user local:local {local.api.url}v1/jobs)\n"
+        if local.api
+        else ""
+    )
     print(
         f"local mode is up.\n"
         f"  endpoint URL:  {local.url}\n"
         f"  endpoint name: {endpoint_name}\n"
         f"  outputs file:  {local.outputs_file.resolve()}\n"
         f"  metrics:       {local.url}/local/metrics\n"
+        f"{api_line}"
         f"Point boto3, the AWS CLI and asyncinfer at it with:\n{env_lines}\n"
         f"Press Ctrl-C to stop.",
         flush=True,

@@ -302,14 +302,16 @@ class JobApi(Construct):
                 resources=[system.input_bucket.arn_for_objects("uploads/*")],
             )
         )
-        # A submit is one TransactWriteItems, authorized as the PutItem and DeleteItem it
-        # holds (DynamoDB Developer Guide, "Using IAM policies with DynamoDB transactions");
-        # a job is read back with BatchGetItem across both tables.
+        # A submit is one BatchWriteItem across both tables, or with an Idempotency-Key one
+        # TransactWriteItems, authorized as the PutItem and DeleteItem it holds (DynamoDB
+        # Developer Guide, "Using IAM policies with DynamoDB transactions"); a job is read
+        # back with BatchGetItem across both tables.
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="ReadAndWriteJobs",
                 actions=[
                     "dynamodb:PutItem",
+                    "dynamodb:BatchWriteItem",
                     "dynamodb:DeleteItem",
                     "dynamodb:GetItem",
                     "dynamodb:BatchGetItem",

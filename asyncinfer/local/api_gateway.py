@@ -320,6 +320,9 @@ def _http_answer(answer: Any, request_id: str) -> tuple[int, dict[str, str], byt
 def _handler_for(api: LocalApi) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out as two writes; with Nagle's algorithm the second waits for
+        # the peer's delayed ACK (up to 40 ms on Linux) on every keep-alive request.
+        disable_nagle_algorithm = True
 
         def _serve(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)

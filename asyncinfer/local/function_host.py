@@ -193,6 +193,9 @@ def main(argv: list[str] | None = None) -> int:
 
     class Invoke(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out as two writes; with Nagle's algorithm the second waits for
+        # the peer's delayed ACK (up to 40 ms on Linux) on every keep-alive request.
+        disable_nagle_algorithm = True
 
         def do_POST(self) -> None:
             event = json.loads(self.rfile.read(int(self.headers["Content-Length"])))

@@ -1,6 +1,7 @@
 """POST /v1/jobs: one job from one request, in two AWS calls for an inline payload.
 
-    1. TransactWriteItems: the Idempotency-Key (if any), the jobs item, the PENDING record;
+    1. BatchWriteItem: the jobs item and the PENDING record (with an Idempotency-Key, one
+       TransactWriteItems that takes the key too: store.py);
     2. (a body above 128,000 bytes: PutObject into the input bucket first)
     3. InvokeEndpointAsync, the payload inline (Body) or by InputLocation.
 

@@ -102,6 +102,7 @@ def test_the_function_may_do_what_its_routes_do_and_no_more(synthesized: Getter)
         "kms:Encrypt",
         "kms:DescribeKey",
         "dynamodb:PutItem",
+        "dynamodb:BatchWriteItem",
         "dynamodb:DeleteItem",
         "dynamodb:GetItem",
         "dynamodb:BatchGetItem",
@@ -123,7 +124,11 @@ def test_the_function_may_do_what_its_routes_do_and_no_more(synthesized: Getter)
         json.dumps({"Fn::GetAtt": [logical_id, "Arn"]})
         for logical_id in synth.resources("AWS::DynamoDB::Table")
     }
-    written = {json.dumps(r) for r in granted["dynamodb:PutItem"] + granted["dynamodb:DeleteItem"]}
+    written = {
+        json.dumps(r)
+        for action in ("dynamodb:PutItem", "dynamodb:BatchWriteItem", "dynamodb:DeleteItem")
+        for r in granted[action]
+    }
     assert written == tables  # the jobs table and the results table, nothing else
     assert not any("index" in json.dumps(r) for r in granted["dynamodb:PutItem"])
     # Reads of S3: outputs, failures, and the upload being checked.

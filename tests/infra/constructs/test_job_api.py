@@ -73,7 +73,7 @@ def test_cognito_without_a_pool_and_a_pool_without_cognito_are_refused(
         )
 
 
-def test_the_pending_write_grant_lets_a_refused_submit_take_its_record_back(
+def test_the_pending_write_grant_covers_batches_and_taking_a_record_back(
     new_stack: StackFactory,
 ) -> None:
     stack = new_stack()
@@ -93,7 +93,7 @@ def test_the_pending_write_grant_lets_a_refused_submit_take_its_record_back(
     ]
     assert dynamodb == [
         {
-            "Action": ["dynamodb:DeleteItem", "dynamodb:PutItem"],
+            "Action": ["dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:PutItem"],
             "Effect": "Allow",
             "Resource": table,
         }

@@ -20,8 +20,8 @@ from typing import IO, Any, NamedTuple
 from botocore.exceptions import BotoCoreError, ClientError
 
 from asyncinfer.aws import describe
-from asyncinfer.contract import DEFAULT_STACK_NAME
 from asyncinfer.errors import AsyncInferenceError, ConfigurationError, InferenceFailedError
+from asyncinfer_runtime.contract import DEFAULT_STACK_NAME
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # an inference (or a batch item) failed

@@ -21,7 +21,6 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct, IValidation
 
-from asyncinfer.contract import DEFAULT_ENDPOINT, ENDPOINTS_OUTPUT
 from asyncinfer_constructs.encryption import (
     EncryptionKeys,
     allow_cloudwatch_alarms,
@@ -42,6 +41,7 @@ from asyncinfer_constructs.storage import (
     output_path,
 )
 from asyncinfer_constructs.system_props import AsyncInferenceSystemProps
+from asyncinfer_runtime.contract import DEFAULT_ENDPOINT, ENDPOINTS_OUTPUT
 
 _BUCKET_SETTINGS = ("data_retention_days", "access_log_retention_days")
 

@@ -14,7 +14,8 @@ from constructs import Construct, IConstruct
 
 from asyncinfer_constructs.compliance import acknowledge, ignore_cfn_lint, logical_id, skip_checkov
 from asyncinfer_constructs.feature_flags import pin_feature_flags
-from asyncinfer_constructs.functions import lambda_code, log_group_and_role, write_own_logs
+from asyncinfer_constructs.functions import function_code, log_group_and_role, write_own_logs
+from asyncinfer_runtime.environment import LOG_LEVEL
 
 # CloudFormation waits at most an hour for a custom resource to answer
 # (AWS::CloudFormation::CustomResource, ServiceTimeout: 1 to 3600 s, default 3600).
@@ -96,7 +97,7 @@ class EndpointDrainProvider(Construct):
                 resources=[key.key_arn],
             )
         )
-        code = lambda_code()
+        code = function_code("endpoint_drain")
 
         def handler(construct_id: str, entry: str) -> lambda_.Function:
             function = lambda_.Function(
@@ -110,7 +111,7 @@ class EndpointDrainProvider(Construct):
                 code=code,
                 timeout=Duration.seconds(60),
                 memory_size=128,
-                environment={"LOG_LEVEL": "INFO"},
+                environment={LOG_LEVEL: "INFO"},
                 environment_encryption=key,
                 log_group=self.log_group,
                 logging_format=lambda_.LoggingFormat.JSON,

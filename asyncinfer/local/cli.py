@@ -13,11 +13,14 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from ..contract import DEFAULT_STACK_NAME
+from asyncinfer_runtime.contract import DEFAULT_STACK_NAME
+
 from .provision import TemplateError
 from .runtime import LocalMode
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+# Where `local up` looks by default: the app's folder, the one `cdk synth` runs in.
+DEFAULT_CDK_OUT = Path("cdk.out")
+DEFAULT_STATE_DIR = Path(".asyncinfer")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,35 +32,50 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "127.0.0.1 from the synthesized template; stop with Ctrl-C.",
     )
     up.add_argument("--stack", default=DEFAULT_STACK_NAME, help="stack name (template file name)")
-    up.add_argument("--cdk-out", type=Path, default=REPO_ROOT / "cdk.out")
+    up.add_argument(
+        "--cdk-out",
+        type=Path,
+        default=DEFAULT_CDK_OUT,
+        help="the cloud assembly (default: cdk.out in the current directory)",
+    )
     up.add_argument("--port", type=int, default=4566, help="port of the endpoint URL (0: any)")
     up.add_argument(
         "--model-url",
         help="use your own container (e.g. http://127.0.0.1:8080) instead of the XGBoost model",
     )
-    up.add_argument("--state-dir", type=Path, default=REPO_ROOT / ".asyncinfer")
+    up.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR)
     up.add_argument(
         "--model-delay-ms", type=float, default=0.0, help="slow the built-in model (testing)"
     )
     up.add_argument("--no-synth", action="store_true", help="fail instead of running cdk synth")
 
 
-def synthesize(cdk_out: Path) -> None:
-    """Run the repository's pinned CDK CLI (cdk synth) into ``cdk_out``."""
-    bin_dir = REPO_ROOT / "node_modules" / ".bin"
-    cdk = bin_dir / "cdk"
-    if not cdk.exists():
+def synthesize(template: Path, app_dir: Path) -> None:
+    """Run `cdk synth` in ``app_dir`` (the folder holding the app's cdk.json) into the folder
+    of ``template``, with the app's own pinned CDK CLI (its node_modules/.bin) or one on PATH."""
+    missing = f"{template} does not exist"
+    if not (app_dir / "cdk.json").is_file():
         raise TemplateError(
-            f"{cdk} is missing, so the template cannot be synthesized; run `make setup` first"
+            f"{missing} and {app_dir} holds no cdk.json to synthesize it from; run local mode "
+            f"in your CDK app's folder, or give --cdk-out a synthesized cloud assembly"
+        )
+    bin_dir = app_dir / "node_modules" / ".bin"
+    cdk = str(bin_dir / "cdk") if (bin_dir / "cdk").exists() else shutil.which("cdk")
+    node = (bin_dir / "node").exists() or shutil.which("node") is not None
+    if cdk is None or not node:
+        raise TemplateError(
+            f"{missing}, and without Node.js and the CDK CLI (in {bin_dir} or on PATH) it "
+            f"cannot be synthesized; run `make synth` first"
         )
     env = dict(os.environ)
     env["PATH"] = f"{bin_dir}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     env.setdefault("CDK_DISABLE_CLI_TELEMETRY", "true")
     env.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+    cdk_out = template.parent.resolve()
     print(f"local mode: synthesizing the CDK app into {cdk_out} ...", file=sys.stderr)
     subprocess.run(
-        [str(cdk), "synth", "--quiet", "--no-notices", "--output", str(cdk_out)],
-        cwd=REPO_ROOT,
+        [cdk, "synth", "--quiet", "--no-notices", "--output", str(cdk_out)],
+        cwd=app_dir,
         env=env,
         check=True,
     )
@@ -70,12 +88,9 @@ def run(args: argparse.Namespace) -> int:
     template = args.cdk_out / f"{args.stack}.template.json"
     try:
         if not template.is_file():
-            if args.no_synth or (
-                shutil.which("node") is None
-                and not (REPO_ROOT / "node_modules" / ".bin" / "node").exists()
-            ):
+            if args.no_synth:
                 raise TemplateError(f"{template} does not exist; run `make synth` first")
-            synthesize(args.cdk_out)
+            synthesize(template, Path.cwd())
     except (TemplateError, subprocess.CalledProcessError) as error:
         print(f"local mode: {error}", file=sys.stderr)
         return 1

@@ -20,9 +20,9 @@ import time
 from pathlib import Path
 
 from asyncinfer.run_stats import RunStats
+from asyncinfer_runtime.contract import DEFAULT_STACK_NAME
 
-from ..contract import DEFAULT_STACK_NAME
-from .cli import REPO_ROOT
+from .cli import DEFAULT_STATE_DIR
 from .runtime import environment
 
 START_TIMEOUT = 180.0
@@ -62,7 +62,6 @@ def start(state_dir: Path, *extra: str) -> tuple[subprocess.Popen[str], dict[str
             str(state_dir),
             *extra,
         ],
-        cwd=REPO_ROOT,
         stdout=log,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -93,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m asyncinfer.local.demo")
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--state-dir", type=Path, default=REPO_ROOT / ".asyncinfer" / "demo")
+    parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR / "demo")
     args = parser.parse_args(argv)
 
     from asyncinfer import AsyncInferenceClient

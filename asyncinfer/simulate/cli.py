@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 from typing import IO, Any
 
-from asyncinfer.contract import DEFAULT_STACK_NAME
 from asyncinfer.errors import ConfigurationError
 from asyncinfer.simulate.model import (
     Assumptions,
@@ -26,6 +25,7 @@ from asyncinfer.simulate.trace import (
     read_arrivals,
     scenario,
 )
+from asyncinfer_runtime.contract import DEFAULT_STACK_NAME
 
 DEFAULT_TEMPLATE = Path("cdk.out") / f"{DEFAULT_STACK_NAME}.template.json"
 SHOWN = (

@@ -20,6 +20,7 @@ import io
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 import urllib.request
@@ -302,3 +303,21 @@ def test_files_that_give_no_request_are_one_sentence_before_any_call(
     assert len(lines) == 1 and "Traceback" not in err.getvalue()
     assert lines[0].startswith(f"asyncinfer: error: {message.format(path=path)}")
     assert requests_seen(local) == before  # not even DescribeStacks
+
+
+# -- what local mode's console shows ---------------------------------------------------------
+
+
+def test_the_console_shows_progress_and_the_records_go_to_their_own_log(local: Local) -> None:
+    console = local.log_path.read_text(encoding="utf-8")
+    assert '"record written"' not in console  # no JSON line per record on the console
+    assert re.search(
+        r"^requests: \d+ accepted, \d+ queued or running, \d+ completed", console, re.M
+    )
+    records = Path(local.info["writerLog"]).read_text(encoding="utf-8")
+    assert records.count('"record written"') >= 1800
+    with urllib.request.urlopen(local.info["metricsUrl"], timeout=10) as reply:
+        metrics = json.loads(reply.read())[local.outputs["EndpointName"]]
+    # CloudWatch's name, not the Developer Guide's misspelling InvocationsProcesssed.
+    assert metrics["InvocationsProcessed"] >= 1800
+    assert "InvocationsProcesssed" not in metrics

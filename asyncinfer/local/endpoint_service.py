@@ -339,7 +339,7 @@ class EndpointService:
                     # asynchronous endpoints") spells it InvocationsProcesssed; CloudWatch
                     # publishes InvocationsProcessed (Cloud Custodian's SageMaker metrics
                     # docs note the guide's misspelling; code reading real async endpoints'
-                    # metrics, e.g. SuperCowPowers/workbench, queries this name).
+                    # metrics queries this name). Sic in the guide, not here.
                     "InvocationsProcessed": self.counters[f"{name}:processed"],
                     "InvocationFailures": self.counters[f"{name}:failed"],
                     "ExpiredRequests": self.counters[f"{name}:expired"],

@@ -133,3 +133,20 @@ def test_local_up_without_a_template_and_no_synth_says_what_to_run(tmp_path: Pat
         f"local mode: {missing}/SageMakerAsyncInference.template.json does not exist; "
         "run `make synth` first"
     )
+
+
+def test_local_up_refuses_a_cdk_out_of_another_stack(tmp_path: Path) -> None:
+    cdk_out = tmp_path / "cdk.out"
+    cdk_out.mkdir()
+    (cdk_out / "SageMakerAsyncInference.template.json").write_text("{}")
+    result = subprocess.run(
+        [sys.executable, "-m", "asyncinfer.local", "up", "--stack", "Other", "--cdk-out",
+         str(cdk_out), "--state-dir", str(tmp_path / "state")],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"local mode: {cdk_out} was synthesized for stack SageMakerAsyncInference, not Other; "
+        'synthesize Other (make synth CDK_ARGS="-c stack_name=Other") or pass --stack '
+        "SageMakerAsyncInference"
+    )

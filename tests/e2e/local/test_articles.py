@@ -216,43 +216,34 @@ def read_output(path: Path) -> dict[int, dict[str, Any]]:
     return {e["line"]: e for e in map(json.loads, path.read_text().splitlines())}
 
 
-def test_a_csv_of_1800_short_texts_through_batch(
+def test_a_csv_of_1800_short_texts_through_batch_with_a_bad_byte_on_row_1000(
     local: Local, environment: dict[str, str], tmp_path: Path
 ) -> None:
+    """The walkthrough's ~1,800 tweets, one a cell saved in Latin-1 (as spreadsheets do):
+    that row is named by its own number and every other row is sent and answered."""
     texts = tweets(1800)
+    buffer = io.StringIO(newline="")
+    csv.writer(buffer).writerows([["text"], *([text] for text in texts)])
+    lines = buffer.getvalue().encode().split(b"\r\n")
+    lines[999] = lines[999].replace(b"flight", b"vol \xe9t\xe9")  # line 1000 of the file
     source = tmp_path / "tweets.csv"
-    with source.open("w", newline="") as handle:
-        csv.writer(handle).writerows([["text"], *([text] for text in texts)])
+    source.write_bytes(b"\r\n".join(lines))
     output = tmp_path / "results.jsonl"
-    code, err = batch(str(source), "--wrap", "inputs", "-o", str(output), "--concurrency", "32")
-    assert code == 0, err
-    entries = read_output(output)
-    assert sorted(entries) == list(range(2, 1802))
-    for line, entry in entries.items():
-        assert entry["status"] == "COMPLETED"
-        assert entry["result"] == [MODEL.classify(texts[line - 2])]  # the text, not {"text": ...}
-    assert summary_rows(err)["completed"] == "1800"
-
-
-def test_a_bad_byte_on_row_1000_is_named_and_every_other_row_is_sent(
-    local: Local, environment: dict[str, str], tmp_path: Path
-) -> None:
-    lines = [b"text", *(f'"{text}"'.encode() for text in tweets(1199))]
-    lines[999] = lines[999][:-1] + b' \xe9t\xe9"'  # Latin-1 on line 1000, inside the quotes
-    source = tmp_path / "latin1.csv"
-    source.write_bytes(b"\n".join(lines) + b"\n")
-    output = tmp_path / "out.jsonl"
     before = requests_seen(local).get("sagemaker", 0)
     code, err = batch(str(source), "--wrap", "inputs", "-o", str(output), "--concurrency", "32")
-    assert code == 1  # one item failed: the bad row
+    assert code == 1, err  # one item failed: the bad row
     entries = read_output(output)
+    assert sorted(entries) == list(range(2, 1802))
     assert entries[1000]["status"] == "ERROR"
-    assert entries[1000]["error"].startswith("row 1000 of latin1.csv is not UTF-8 (byte ")
-    completed = [line for line, entry in entries.items() if entry["status"] == "COMPLETED"]
-    assert sorted(completed) == [line for line in range(2, 1201) if line != 1000]
-    assert requests_seen(local)["sagemaker"] - before == 1198
+    assert entries[1000]["error"].startswith("row 1000 of tweets.csv is not UTF-8 (byte ")
+    for line, entry in entries.items():
+        if line != 1000:
+            assert entry["status"] == "COMPLETED"
+            # The text itself went out, not {"inputs": {"text": ...}}.
+            assert entry["result"] == [MODEL.classify(texts[line - 2])]
+    assert requests_seen(local)["sagemaker"] - before == 1799
     rows = summary_rows(err)
-    assert (rows["bad rows (not sent)"], rows["completed"], rows["failed"]) == ("1", "1198", "1")
+    assert (rows["bad rows (not sent)"], rows["completed"], rows["failed"]) == ("1", "1799", "1")
 
 
 def test_an_unclosed_quote_names_its_row_and_later_rows_are_sent(
@@ -302,7 +293,11 @@ def test_files_that_give_no_request_are_one_sentence_before_any_call(
     lines = err.getvalue().splitlines()
     assert len(lines) == 1 and "Traceback" not in err.getvalue()
     assert lines[0].startswith(f"asyncinfer: error: {message.format(path=path)}")
-    assert requests_seen(local) == before  # not even DescribeStacks
+    # Not even DescribeStacks. (S3 is left out: the SDK v2 tests above leave a thread
+    # polling the failure path with HeadObject until its WaiterConfig runs out.)
+    after = requests_seen(local)
+    for service in ("cloudformation", "sagemaker", "dynamodb"):
+        assert after.get(service, 0) == before.get(service, 0), service
 
 
 # -- what local mode's console shows ---------------------------------------------------------
@@ -315,9 +310,9 @@ def test_the_console_shows_progress_and_the_records_go_to_their_own_log(local: L
         r"^requests: \d+ accepted, \d+ queued or running, \d+ completed", console, re.M
     )
     records = Path(local.info["writerLog"]).read_text(encoding="utf-8")
-    assert records.count('"record written"') >= 1800
+    assert records.count('"record written"') >= 1799
     with urllib.request.urlopen(local.info["metricsUrl"], timeout=10) as reply:
         metrics = json.loads(reply.read())[local.outputs["EndpointName"]]
     # CloudWatch's name, not the Developer Guide's misspelling InvocationsProcesssed.
-    assert metrics["InvocationsProcessed"] >= 1800
+    assert metrics["InvocationsProcessed"] >= 1799
     assert "InvocationsProcesssed" not in metrics

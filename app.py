@@ -26,14 +26,19 @@ def build_app(context: dict[str, object] | None = None, *, outdir: str | None = 
     import aws_cdk as cdk
 
     from stacks.async_inference_stack import AsyncInferenceStack
-    from stacks.config import ConfigError, Settings, unknown_settings
+    from stacks.config import ConfigError, Settings, suggestion, unknown_settings
 
     app = cdk.App(context=context, outdir=outdir, analytics_reporting=False)
     typos = unknown_settings(list((context or {}).keys()) + _cli_context_keys())
     if typos:
+        meant = suggestion(typos[0])
         raise ConfigError(
-            f"Unknown setting {typos[0]!r}; expected one of the settings listed in README.md "
-            f"(Configuration)."
+            f"Unknown setting {typos[0]!r}; expected "
+            + (
+                f"{meant!r}."
+                if meant
+                else "one of the settings listed in README.md (Configuration)."
+            )
         )
     settings = Settings.from_context(app.node.try_get_context)
     AsyncInferenceStack(

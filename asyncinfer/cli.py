@@ -20,8 +20,8 @@ from typing import IO, Any, NamedTuple
 from botocore.exceptions import BotoCoreError, ClientError
 
 from asyncinfer.aws import describe
-from asyncinfer.contract import DEFAULT_STACK_NAME
 from asyncinfer.errors import AsyncInferenceError, ConfigurationError, InferenceFailedError
+from asyncinfer_runtime.contract import DEFAULT_STACK_NAME
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # an inference (or a batch item) failed
@@ -40,6 +40,7 @@ examples:
   asyncinfer redrive
   asyncinfer local up
   asyncinfer simulate --scenario seed-walkthrough --compare seed --plot scaling.png
+  asyncinfer advise --arrivals trace.txt --json advice.json --plot advice.png
   asyncinfer load --arrivals trace.txt --json observed.json
 
 The stack is found by name (--stack, default SageMakerAsyncInference) through its
@@ -108,6 +109,13 @@ def _common_options(defaults: bool) -> argparse.ArgumentParser:
         metavar="NAME",
         help=f"CloudFormation stack name (default {DEFAULT_STACK_NAME}, or the only stack "
         f"in --outputs-file)",
+    )
+    group.add_argument(
+        "--endpoint",
+        default=d(None),
+        metavar="NAME",
+        help="which of the stack's endpoints (the names in its Endpoints output); needed "
+        "only when it has several",
     )
     group.add_argument(
         "--outputs-file",
@@ -288,6 +296,17 @@ def build_parser(*, load_local: bool = True) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     importlib.import_module("asyncinfer.simulate.cli").add_simulate_arguments(simulate)
+    advise = commands.add_parser(
+        "advise",
+        help="which option for this traffic: async, real-time, serverless or batch (offline)",
+        description="Run a request trace through four SageMaker options: this stack's async "
+        "endpoint and policies, a real-time endpoint, serverless inference and batch "
+        "transform; print cost, latency and what each cannot serve, cheapest first. Every "
+        "limit, price and start-up time and its source: docs/choosing.md.",
+        epilog="example:\n  asyncinfer advise --scenario sparse --plot advice.png",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    importlib.import_module("asyncinfer.simulate.advise_cli").add_advise_arguments(advise)
     load = command("load")
     importlib.import_module("asyncinfer.simulate.cli").add_load_arguments(load)
 
@@ -330,6 +349,7 @@ def make_client(args: argparse.Namespace) -> Any:
         kwargs["max_attempts"] = args.max_attempts
     return AsyncInferenceClient.from_stack(
         args.stack,
+        endpoint=args.endpoint,
         outputs_file=args.outputs_file,
         region_name=args.region,
         profile_name=args.profile,
@@ -564,6 +584,12 @@ def cmd_simulate(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> 
     return run_simulate(args, stdout, stderr)
 
 
+def cmd_advise(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
+    from asyncinfer.simulate.advise_cli import run_advise
+
+    return run_advise(args, stdout, stderr)
+
+
 def cmd_load(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
     from asyncinfer.simulate.cli import run_load
 
@@ -572,6 +598,7 @@ def cmd_load(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
 
 COMMANDS = {
     "simulate": cmd_simulate,
+    "advise": cmd_advise,
     "load": cmd_load,
     "submit": cmd_submit,
     "status": cmd_status,

@@ -21,7 +21,6 @@ from typing import Any
 
 from asyncinfer import payloads
 from asyncinfer.aws import ClientFactory, make_session, translate_errors
-from asyncinfer.contract import COMPLETED, DEFAULT_STACK_NAME, FAILED, PENDING, split_s3_uri
 from asyncinfer.errors import (
     AsyncInferenceError,
     ConfigurationError,
@@ -35,11 +34,13 @@ from asyncinfer.result_sources import ResultsSource, S3Results, TableResults
 from asyncinfer.results import InferenceRecord, ResultsTable
 from asyncinfer.run import Outcome, Run, RunHooks, WorkItem
 from asyncinfer.run_stats import RunStats
+from asyncinfer.s3_locations import split_s3_uri
 from asyncinfer.stack_outputs import (
     StackOutputs,
     outputs_from_cloudformation,
     outputs_from_file,
 )
+from asyncinfer_runtime.contract import COMPLETED, DEFAULT_STACK_NAME, FAILED, PENDING
 
 __all__ = [
     "AsyncInferenceClient",
@@ -169,6 +170,7 @@ class AsyncInferenceClient:
         cls,
         stack_name: str | None = None,
         *,
+        endpoint: str | None = None,
         outputs_file: str | Path | None = None,
         session: Any = None,
         region_name: str | None = None,
@@ -178,6 +180,7 @@ class AsyncInferenceClient:
     ) -> AsyncInferenceClient:
         """Find the endpoint, bucket and table from the stack's outputs.
 
+        ``endpoint`` names one of the stack's endpoints (needed when it has several).
         ``outputs_file`` reads a ``cdk deploy --outputs-file`` file instead of calling
         CloudFormation.
         """
@@ -191,7 +194,7 @@ class AsyncInferenceClient:
                     factory("cloudformation"), stack_name or DEFAULT_STACK_NAME
                 )
         return cls(
-            endpoint_name=outputs.endpoint_name,
+            endpoint_name=outputs.endpoint_named(endpoint),
             input_bucket=outputs.input_bucket,
             results_table=outputs.results_table,
             session=session,

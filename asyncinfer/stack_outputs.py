@@ -16,6 +16,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from asyncinfer.errors import ConfigurationError, MissingOutputsError, StackNotFoundError
+from asyncinfer_runtime.contract import DEFAULT_ENDPOINT, ENDPOINTS_OUTPUT
 
 
 def _output(key: str, *, required: bool = False) -> Any:
@@ -42,7 +43,45 @@ class StackOutputs:
     results_table: str | None = _output("ResultsTableName")
     results_queue_arn: str | None = _output("ResultsQueueArn")
     dead_letter_queue_arn: str | None = _output("DeadLetterQueueArn")
+    endpoint_map: str | None = _output(ENDPOINTS_OUTPUT)
     raw: dict[str, str] | None = None
+
+    @property
+    def endpoints(self) -> dict[str, str]:
+        """Each endpoint's name (what `--endpoint` takes) -> its SageMaker endpoint name.
+
+        A stack without the `Endpoints` output has one endpoint, named `default`.
+        """
+        if not self.endpoint_map:
+            return {DEFAULT_ENDPOINT: self.endpoint_name}
+        try:
+            mapping = json.loads(self.endpoint_map)
+        except json.JSONDecodeError:
+            mapping = None
+        if not isinstance(mapping, dict) or not mapping:
+            raise MissingOutputsError(
+                f"stack {self.stack_name!r} has an {ENDPOINTS_OUTPUT} output that is not a JSON "
+                f"object of endpoint names; received {self.endpoint_map!r}"
+            )
+        return {str(name): str(endpoint) for name, endpoint in mapping.items()}
+
+    def endpoint_named(self, name: str | None) -> str:
+        """The SageMaker endpoint name of the endpoint `name`; with no name, the stack's
+        only endpoint."""
+        endpoints = self.endpoints
+        if name is None:
+            if len(endpoints) == 1:
+                return next(iter(endpoints.values()))
+            raise ConfigurationError(
+                f"stack {self.stack_name!r} has {len(endpoints)} endpoints "
+                f"({', '.join(endpoints)}); pass --endpoint NAME to choose one"
+            )
+        if name not in endpoints:
+            raise ConfigurationError(
+                f"stack {self.stack_name!r} has no endpoint {name!r}; expected one of "
+                f"{', '.join(endpoints)}"
+            )
+        return endpoints[name]
 
     @classmethod
     def from_mapping(cls, stack_name: str, outputs: dict[str, str]) -> StackOutputs:

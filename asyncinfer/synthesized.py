@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from asyncinfer.errors import ConfigurationError
+from asyncinfer.simulate.template import template_endpoints
 
 
 def stacks_in(cdk_out: Path) -> list[str]:
@@ -60,9 +61,15 @@ def _mib(value: Any) -> str:
         return str(value)
 
 
-def endpoint_lines(template: dict[str, Any]) -> list[str]:
-    """One line per AWS::SageMaker::Endpoint: model, instances, concurrency, limits."""
+def endpoint_lines(template: dict[str, Any], source: str = "template") -> list[str]:
+    """One line per AWS::SageMaker::Endpoint: its name (what `--endpoint` takes), model,
+    instances, concurrency, limits."""
     resources: dict[str, Any] = template.get("Resources") or {}
+    try:
+        endpoints = template_endpoints(template, source) if resources else {}
+    except ConfigurationError:
+        endpoints = {}  # an Endpoints output of another shape: the logical ids alone
+    names = {logical_id: name for name, logical_id in endpoints.items()}
 
     def props(logical_id: str) -> dict[str, Any]:
         return dict((resources.get(logical_id) or {}).get("Properties") or {})
@@ -98,8 +105,9 @@ def endpoint_lines(template: dict[str, Any]) -> list[str]:
             if scaling
             else f"{variant.get('InitialInstanceCount', 1)} instance(s), no autoscaling"
         )
+        named = f"{names[logical_id]} ({logical_id})" if logical_id in names else logical_id
         lines.append(
-            f"endpoint {logical_id}: {what} on {', '.join(str(t) for t in types if t)}, "
+            f"endpoint {named}: {what} on {', '.join(str(t) for t in types if t)}, "
             f"{capacity}, {client.get('MaxConcurrentInvocationsPerInstance', 'default')} "
             f"concurrent per instance, requests up to "
             f"{_mib(env['MMS_MAX_REQUEST_SIZE']) if 'MMS_MAX_REQUEST_SIZE' in env else 'any size'}"
@@ -114,5 +122,5 @@ def describe(path: Path) -> str:
     except (OSError, json.JSONDecodeError) as error:
         raise ConfigurationError(f"template {path} cannot be read as JSON: {error}") from None
     stack = path.name.removesuffix(".template.json")
-    lines = [f"read {path} (stack {stack})", *endpoint_lines(template)]
+    lines = [f"read {path} (stack {stack})", *endpoint_lines(template, str(path))]
     return "\n  ".join(lines)

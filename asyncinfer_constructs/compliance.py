@@ -6,6 +6,9 @@ on any finding that has none.
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from aws_cdk import Acknowledgment, CfnElement, CfnResource, Stack, Validations
 from constructs import IConstruct
 
@@ -42,6 +45,28 @@ def logical_id(construct: IConstruct) -> str:
     element = construct.node.default_child
     assert isinstance(element, CfnElement), f"{construct.node.path} has no CloudFormation resource"
     return str(Stack.of(construct).resolve(element.logical_id))
+
+
+def nag_resource(scope: IConstruct, value: str) -> str:
+    """`value` (an ARN, tokens and all) as cdk-nag writes it in a finding's rule id: each
+    intrinsic flattened the way cdk-nag's flattenCfnReference does (`<Id.Arn>` for a
+    GetAtt, `<AWS::Partition>` for a Ref, a Join joined), so an acknowledgement names the
+    same resource whether the bucket or key is created here or imported by the caller."""
+    return _flatten(Stack.of(scope).resolve(value))
+
+
+def _flatten(node: Any) -> str:
+    if isinstance(node, str):
+        return node.replace("${", "<").replace("}", ">")
+    if isinstance(node, dict) and "Fn::Join" in node:
+        delimiter, items = node["Fn::Join"]
+        return str(delimiter).join(_flatten(item) for item in items)
+    if isinstance(node, dict) and "Fn::GetAtt" in node:
+        resource, attribute = node["Fn::GetAtt"]
+        return f"<{_flatten(resource)}.{_flatten(attribute)}>"
+    if isinstance(node, dict) and "Ref" in node:
+        return f"<{_flatten(node['Ref'])}>"
+    return json.dumps(node, separators=(",", ":"))
 
 
 def _resource(construct: IConstruct) -> CfnResource:

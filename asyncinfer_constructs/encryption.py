@@ -12,10 +12,10 @@ make the key and the topics depend on each other.
 
 from __future__ import annotations
 
-from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import Annotations, Aws, Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 
 def _rotating_key(
@@ -31,67 +31,99 @@ def _rotating_key(
     )
 
 
+def allow_cloudwatch_logs(key: kms.IKey) -> bool:
+    """Let CloudWatch Logs encrypt this account's log groups with `key`; its service
+    principal is regional and limited to this account's log groups. False when `key` is
+    imported, whose policy this app cannot change."""
+    return key.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="AllowCloudWatchLogsInThisAccount",
+            principals=[iam.ServicePrincipal(f"logs.{Aws.REGION}.amazonaws.com")],
+            actions=[
+                "kms:Encrypt*",
+                "kms:Decrypt*",
+                "kms:ReEncrypt*",
+                "kms:GenerateDataKey*",
+                "kms:Describe*",
+            ],
+            resources=["*"],
+            conditions={
+                "ArnLike": {
+                    "kms:EncryptionContext:aws:logs:arn": (
+                        f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:*"
+                    )
+                }
+            },
+        )
+    ).statement_added
+
+
+def allow_cloudwatch_alarms(key: kms.IKey) -> bool:
+    """Let this account's CloudWatch alarms publish to topics encrypted with `key`; the
+    alarm topic's own policy must allow them too (monitoring.allow_alarms_to_publish). Key
+    policy from the SNS Developer Guide, "Configuring AWS KMS permissions" (CloudWatch
+    example), scoped to this account's alarms. False when `key` is imported."""
+    return key.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="AllowCloudWatchAlarmsToPublish",
+            principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+            actions=["kms:Decrypt", "kms:GenerateDataKey"],
+            resources=["*"],
+            conditions={
+                "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+                "ArnLike": {
+                    "aws:SourceArn": (
+                        f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}:alarm:*"
+                    )
+                },
+            },
+        )
+    ).statement_added
+
+
+def warn_unless_added(scope: IConstruct, added: bool, key: kms.IKey, needs: str) -> None:
+    """A synth warning when a statement could not be added to an imported key's policy."""
+    if not added:
+        Annotations.of(scope).add_warning_v2(
+            "asyncinfer:importedKeyPolicy",
+            f"The key {key.node.path} is imported, so its policy was left as it is: it must "
+            f"already allow {needs}.",
+        )
+
+
 class EncryptionKeys(Construct):
-    """`data` encrypts buckets, queues, table and logs; `notifications` the SNS topics."""
+    """`data` encrypts buckets, queues, table and logs; `notifications` the SNS topics.
+
+    Either key may be the caller's own (by interface); the other is created here.
+    """
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, removal_policy: RemovalPolicy
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        removal_policy: RemovalPolicy,
+        data: kms.IKey | None = None,
+        notifications: kms.IKey | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.data = _rotating_key(
+        self.data: kms.IKey = data or _rotating_key(
             self,
             "DataKey",
             "Encrypts async inference payloads, outputs, results and logs",
             removal_policy,
         )
-        # CloudWatch Logs encrypts the results writer's log group with the data key; its
-        # service principal is regional and limited to this account's log groups.
-        self.data.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowCloudWatchLogsInThisAccount",
-                principals=[iam.ServicePrincipal(f"logs.{Aws.REGION}.amazonaws.com")],
-                actions=[
-                    "kms:Encrypt*",
-                    "kms:Decrypt*",
-                    "kms:ReEncrypt*",
-                    "kms:GenerateDataKey*",
-                    "kms:Describe*",
-                ],
-                resources=["*"],
-                conditions={
-                    "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": (
-                            f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:*"
-                        )
-                    }
-                },
-            )
+        # CloudWatch Logs encrypts the functions' log groups with the data key.
+        warn_unless_added(
+            self,
+            allow_cloudwatch_logs(self.data),
+            self.data,
+            "CloudWatch Logs (logs.<region>.amazonaws.com) to use it for this account's log groups",
         )
-
-        self.notifications = _rotating_key(
+        self.notifications: kms.IKey = notifications or _rotating_key(
             self,
             "NotificationsKey",
             "Encrypts async inference notification and alarm topics",
             # Holds no data of its own (messages are transient), so it follows the stack.
             removal_policy,
-        )
-        # CloudWatch alarms publish to the encrypted alarm topic; the topic's own policy
-        # must allow them too (stacks/monitoring.py, allow_alarms_to_publish). Key policy
-        # from the SNS Developer Guide, "Configuring AWS KMS permissions" (CloudWatch
-        # example), scoped to this account's alarms.
-        self.notifications.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowCloudWatchAlarmsToPublish",
-                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-                actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                resources=["*"],
-                conditions={
-                    "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
-                    "ArnLike": {
-                        "aws:SourceArn": (
-                            f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}:alarm:*"
-                        )
-                    },
-                },
-            )
         )

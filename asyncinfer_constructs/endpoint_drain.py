@@ -13,7 +13,9 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct, IConstruct
 
 from asyncinfer_constructs.compliance import acknowledge, ignore_cfn_lint, logical_id, skip_checkov
-from asyncinfer_constructs.functions import lambda_code, log_group_and_role, write_own_logs
+from asyncinfer_constructs.feature_flags import pin_feature_flags
+from asyncinfer_constructs.functions import function_code, log_group_and_role, write_own_logs
+from asyncinfer_runtime.environment import LOG_LEVEL
 
 # CloudFormation waits at most an hour for a custom resource to answer
 # (AWS::CloudFormation::CustomResource, ServiceTimeout: 1 to 3600 s, default 3600).
@@ -24,8 +26,34 @@ class EndpointDrainProvider(Construct):
     """One function and custom resource provider serving every endpoint generation.
 
     It outlives the generations: the provider of the generation being deleted must still
-    exist while that generation drains, so nothing here is generation-specific.
+    exist while that generation drains, so nothing here is generation-specific. One per
+    stack (`of`) serves every endpoint of every system in it.
     """
+
+    ID = "EndpointDrain"
+
+    @classmethod
+    def of(
+        cls,
+        scope: Construct,
+        *,
+        key: kms.IKey,
+        log_retention_days: int,
+        removal_policy: RemovalPolicy,
+    ) -> EndpointDrainProvider:
+        """The stack's drain provider, created with these settings on first use."""
+        stack = Stack.of(scope)
+        existing = stack.node.try_find_child(cls.ID)
+        if existing is not None:
+            assert isinstance(existing, EndpointDrainProvider), f"{cls.ID} is taken"
+            return existing
+        return cls(
+            stack,
+            cls.ID,
+            key=key,
+            log_retention_days=log_retention_days,
+            removal_policy=removal_policy,
+        )
 
     def __init__(
         self,
@@ -34,10 +62,11 @@ class EndpointDrainProvider(Construct):
         *,
         key: kms.IKey,
         log_retention_days: int,
-        endpoint_name_pattern: str,
         removal_policy: RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
+        # A stack-level singleton, outside the systems' subtrees: it pins the flags itself.
+        pin_feature_flags(self)
         self.log_group, self.role = log_group_and_role(
             self,
             role_description="Endpoint drain: read endpoint status and backlog, write its logs",
@@ -45,22 +74,13 @@ class EndpointDrainProvider(Construct):
             log_retention_days=log_retention_days,
             removal_policy=removal_policy,
         )
-        stack = Stack.of(self)
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                sid="DescribeEndpoints",
-                actions=["sagemaker:DescribeEndpoint"],
-                # Every generation of this stack's endpoint, old ones included.
-                resources=[
-                    stack.format_arn(
-                        service="sagemaker",
-                        resource="endpoint",
-                        resource_name=endpoint_name_pattern,
-                        arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-                    )
-                ],
-            )
+        # Each endpoint adds its generations' names (allow_endpoints); the statement
+        # exists from the start so the policy keeps one statement per job.
+        self._describe_endpoints = iam.PolicyStatement(
+            sid="DescribeEndpoints", actions=["sagemaker:DescribeEndpoint"]
         )
+        self._allowed_patterns: list[str] = []
+        self.role.add_to_policy(self._describe_endpoints)
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="ReadBacklogMetric",
@@ -77,7 +97,7 @@ class EndpointDrainProvider(Construct):
                 resources=[key.key_arn],
             )
         )
-        code = lambda_code()
+        code = function_code("endpoint_drain")
 
         def handler(construct_id: str, entry: str) -> lambda_.Function:
             function = lambda_.Function(
@@ -91,7 +111,7 @@ class EndpointDrainProvider(Construct):
                 code=code,
                 timeout=Duration.seconds(60),
                 memory_size=128,
-                environment={"LOG_LEVEL": "INFO"},
+                environment={LOG_LEVEL: "INFO"},
                 environment_encryption=key,
                 log_group=self.log_group,
                 logging_format=lambda_.LoggingFormat.JSON,
@@ -131,6 +151,21 @@ class EndpointDrainProvider(Construct):
                 "CDK's provider framework grants lambda:InvokeFunction on this one function "
                 "and its versions (`:*`), which is how it invokes the drain step handlers.",
             )
+
+    def allow_endpoints(self, endpoint_name_pattern: str) -> None:
+        """Let the drain read the endpoints whose names match `endpoint_name_pattern`
+        (every generation of one endpoint, old ones included)."""
+        if endpoint_name_pattern in self._allowed_patterns:
+            return
+        self._allowed_patterns.append(endpoint_name_pattern)
+        self._describe_endpoints.add_resources(
+            Stack.of(self).format_arn(
+                service="sagemaker",
+                resource="endpoint",
+                resource_name=endpoint_name_pattern,
+                arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+            )
+        )
         acknowledge(
             self.role.node.find_child("DefaultPolicy"),
             f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:"

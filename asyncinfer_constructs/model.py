@@ -13,7 +13,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from asyncinfer_constructs.compliance import acknowledge, logical_id, skip_checkov
+from asyncinfer_constructs.compliance import acknowledge, nag_resource, skip_checkov
 from asyncinfer_constructs.dlc_image import DlcImage, DlcTag
 from asyncinfer_constructs.instance_types import is_gpu_type
 from asyncinfer_constructs.storage import FAILURE_PREFIX, OUTPUT_PREFIX
@@ -175,19 +175,21 @@ class ExecutionRole(Construct):
         )
         acknowledge(
             policy,
-            f"AwsSolutions-IAM5[Resource::<{logical_id(input_bucket)}.Arn>/*]",
+            f"AwsSolutions-IAM5[Resource::{nag_resource(self, input_bucket.arn_for_objects('*'))}]",
             "Clients choose payload keys per request; the endpoint must read any "
             "object of the input bucket, which holds nothing but payloads.",
         )
         acknowledge(
             policy,
-            f"AwsSolutions-IAM5[Resource::<{logical_id(output_bucket)}.Arn>/{OUTPUT_PREFIX}*]",
+            f"AwsSolutions-IAM5[Resource::"
+            f"{nag_resource(self, output_bucket.arn_for_objects(f'{OUTPUT_PREFIX}*'))}]",
             "Output objects are named by inference id at run time; the grant is "
             "limited to the output/ prefix.",
         )
         acknowledge(
             policy,
-            f"AwsSolutions-IAM5[Resource::<{logical_id(output_bucket)}.Arn>/{FAILURE_PREFIX}*]",
+            f"AwsSolutions-IAM5[Resource::"
+            f"{nag_resource(self, output_bucket.arn_for_objects(f'{FAILURE_PREFIX}*'))}]",
             "Failure documents are named by inference id at run time; the grant is "
             "limited to the failure/ prefix.",
         )

@@ -9,8 +9,8 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 # The key schema and the indexes are the contract the writer and the client rely on; they
-# live in asyncinfer/contract.py (docs/design.md).
-from asyncinfer.contract import PARTITION_KEY, RESULTS_INDEXES, SORT_KEY, TTL_ATTRIBUTE
+# live in asyncinfer_runtime/contract.py (docs/design.md).
+from asyncinfer_runtime.contract import PARTITION_KEY, RESULTS_INDEXES, SORT_KEY, TTL_ATTRIBUTE
 
 
 class ResultsTable(Construct):
@@ -69,4 +69,13 @@ class ResultsTable(Construct):
                 actions=["dynamodb:PutItem"],
                 resources=[self.table.table_arn],
             )
+        )
+
+    def grant_read_records(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let `grantee` read records by id (GetItem, BatchGetItem) and list them through
+        the indexes (Query); never write, scan or change the table."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"],
+            resource_arns=[self.table.table_arn, f"{self.table.table_arn}/index/*"],
         )

@@ -14,7 +14,11 @@ FAILURE_PREFIX = "failure/"
 
 
 class PayloadBuckets(Construct):
-    """Input bucket, output bucket (output/ and failure/ prefixes) and their access logs."""
+    """Input bucket, output bucket (output/ and failure/ prefixes) and their access logs.
+
+    Either payload bucket may be the caller's own (by interface); the other one, and the
+    access-log bucket, are created here.
+    """
 
     def __init__(
         self,
@@ -25,6 +29,8 @@ class PayloadBuckets(Construct):
         data_retention_days: int,
         access_log_retention_days: int,
         removal_policy: RemovalPolicy,
+        input_bucket: s3.IBucket | None = None,
+        output_bucket: s3.IBucket | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         destroy = removal_policy == RemovalPolicy.DESTROY
@@ -66,10 +72,10 @@ class PayloadBuckets(Construct):
             "duplicate them.",
         )
 
-        self.input = self._payload_bucket(
+        self.input: s3.IBucket = input_bucket or self._payload_bucket(
             "Input", key, data_retention_days, removal_policy, log_prefix="input/"
         )
-        self.output = self._payload_bucket(
+        self.output: s3.IBucket = output_bucket or self._payload_bucket(
             "Output", key, data_retention_days, removal_policy, log_prefix="output/"
         )
         if destroy:
@@ -149,8 +155,12 @@ class PayloadBuckets(Construct):
         )
         return bucket
 
-    def output_path(self) -> str:
-        return self.output.s3_url_for_object(OUTPUT_PREFIX)
 
-    def failure_path(self) -> str:
-        return self.output.s3_url_for_object(FAILURE_PREFIX)
+def output_path(output_bucket: s3.IBucket) -> str:
+    """Where SageMaker writes each successful response (`s3://<bucket>/output/`)."""
+    return output_bucket.s3_url_for_object(OUTPUT_PREFIX)
+
+
+def failure_path(output_bucket: s3.IBucket) -> str:
+    """Where SageMaker writes each error document (`s3://<bucket>/failure/`)."""
+    return output_bucket.s3_url_for_object(FAILURE_PREFIX)

@@ -1,92 +1,44 @@
-"""The one typed, validated settings object the whole app is built from.
+"""The app's settings: the library's props, read from CDK context, plus the app's own.
 
 Settings come from CDK context: `cdk.json` and `cdk synth -c name=value`. Values given on
 the command line arrive as strings, so every field is parsed from a string as well as
-from its JSON type. Every problem is reported as one sentence naming the setting, the
-value received and what is expected, before any construct is created, so a bad
-configuration never surfaces as a jsii stack trace.
+from its JSON type; the type comes from the field's annotation (`typing.get_type_hints`)
+and the rules from its metadata (the library's props: ranges, patterns, choices, finite
+numbers, `optional` strings where empty means unset). Every problem is reported as one
+sentence naming the setting, the value received and what is expected, before any
+construct is created, so a bad configuration never surfaces as a traceback or a jsii
+crash.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import itertools
 import json
+import math
 import re
+import types
+import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from asyncinfer.contract import DEFAULT_STACK_NAME
-from asyncinfer_constructs.instance_types import (
-    ACCELERATOR_FAMILIES,
-    GRAVITON_FAMILIES,
-    INSTANCE_TYPE,
-    KNOWN_FAMILIES,
-    MAX_INSTANCE_POOLS,
-    NVME_FAMILIES,
-    is_gpu_type,
+from asyncinfer_constructs.endpoint_props import ENDPOINT_NAME, InferenceEndpointProps
+from asyncinfer_constructs.props import (
+    ConfigError,
+    check_fields,
+    default_values,
+    field_docs,
+    matching,
+    require,
 )
+from asyncinfer_constructs.system_props import AsyncInferenceSystemProps
+from asyncinfer_runtime.contract import DEFAULT_ENDPOINT, DEFAULT_STACK_NAME
 
-MODEL_SOURCES = ("huggingface", "s3-artifact", "container")
-NOTIFICATION_TOPICS = ("SUCCESS_NOTIFICATION_TOPIC", "ERROR_NOTIFICATION_TOPIC")
-REMOVAL_POLICIES = ("retain", "destroy")
+__all__ = ["ConfigError", "Settings", "default_values", "reference_table", "unknown_settings"]
 
-# CloudWatch Logs accepts only these retention periods.
-LOG_RETENTION_DAYS = (
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
-    2557, 2922, 3288, 3653,
-)  # fmt: skip
-
-_S3_URI = re.compile(r"^s3://([a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])/(\S+)$")
-_ECR_IMAGE = re.compile(
-    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/"
-    r"(?P<repository>[a-z0-9][a-z0-9._/-]*)(?::[\w][\w.-]{0,127}|@sha256:[a-f0-9]{64})$"
-)
-_KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/[\w/-]+$")
-# 63 characters at most (SageMaker), less the generation suffix (`-` + 8 hex digits).
-_ENDPOINT_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,53}$")
-_STACK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_HF_MODEL_ID = re.compile(r"^[\w.-]+(/[\w.-]+)?$")
-_HF_TASK = re.compile(r"[a-z0-9-]+\Z")
-_HF_DLC_VERSION = re.compile(r"\d+\.\d+\.\d+-transformers\d+\.\d+\.\d+\Z")
-
-# Settings whose value, when set, must match a pattern: the pattern, and what a value
-# must be (the error message's words).
-_PATTERNS: dict[str, tuple[re.Pattern[str], str]] = {
-    "stack_name": (
-        _STACK_NAME,
-        "start with a letter and hold only letters, digits and hyphens (at most 128)",
-    ),
-    "image_uri": (
-        _ECR_IMAGE,
-        "be an ECR image URI like '123456789012.dkr.ecr.us-east-1.amazonaws.com/repo:tag'",
-    ),
-    "model_data_url": (_S3_URI, "be an S3 URI like 's3://bucket/path/model.tar.gz'"),
-    "volume_kms_key_arn": (_KMS_KEY_ARN, "be a KMS key or alias ARN"),
-    "endpoint_name": (
-        _ENDPOINT_NAME,
-        "be 1-54 letters, digits or hyphens, starting with a letter or digit (the stack "
-        "appends '-' and an 8-character generation)",
-    ),
-    "alarm_email": (_EMAIL, "be an email address"),
-}
-# The Hugging Face Hub model and its DLC, checked only for model_source 'huggingface'.
-_HF_PATTERNS: dict[str, tuple[re.Pattern[str], str]] = {
-    "hf_model_id": (_HF_MODEL_ID, "be a Hugging Face Hub id like 'org/model'"),
-    "hf_task": (_HF_TASK, "be a pipeline task like 'text-classification'"),
-    "hf_dlc_version": (_HF_DLC_VERSION, "look like '2.6.0-transformers4.51.3'"),
-}
-
-
-def between(low: int, high: int) -> dict[str, tuple[int, int]]:
-    """Field metadata: the setting must lie in `low..high`, both included."""
-    return {"range": (low, high)}
-
-
-class ConfigError(ValueError):
-    """A setting is invalid; the message is one sentence meant for the user."""
+ENDPOINT_FIELDS = tuple(f.name for f in fields(InferenceEndpointProps))
+# A few dozen endpoints at most share one stack: each adds ~20 resources of CloudFormation's
+# 500 per stack (CloudFormation User Guide, "CloudFormation quotas").
+MAX_ENDPOINTS = 20
 
 
 # Hand-written rather than pydantic: a pydantic v2 prototype of these fields (same types,
@@ -97,459 +49,248 @@ class ConfigError(ValueError):
 # the prototype only moved away from it; it would also need a custom message for every
 # rule to keep the one-sentence errors.
 @dataclass(frozen=True, kw_only=True)
-class Settings:
-    """Every knob of the app. Field docs double as the README's configuration reference."""
+class Settings(AsyncInferenceSystemProps, InferenceEndpointProps):
+    """Every knob of the app: the system's props, the endpoint props every endpoint starts
+    from, and the app's own. Field docs double as the README's configuration reference."""
 
-    stack_name: str = DEFAULT_STACK_NAME
+    stack_name: str = field(
+        default=DEFAULT_STACK_NAME,
+        metadata=matching(
+            r"^[A-Za-z][A-Za-z0-9-]{0,127}$",
+            "start with a letter and hold only letters, digits and hyphens (at most 128)",
+        ),
+    )
     """CloudFormation stack name (the client finds the stack by it)."""
-
-    # --- Model -------------------------------------------------------------------------
-    model_source: str = "huggingface"
-    """Where the model comes from: `huggingface`, `s3-artifact` or `container`."""
-    hf_model_id: str = "cardiffnlp/twitter-roberta-base-sentiment"
-    """Hugging Face Hub model id (`HF_MODEL_ID`), for `model_source=huggingface`."""
-    hf_task: str = "text-classification"
-    """Pipeline task (`HF_TASK`), for `model_source=huggingface`."""
-    hf_dlc_version: str = "2.6.0-transformers4.51.3"
-    """Hugging Face PyTorch inference DLC version (`<pytorch>-transformers<version>`)."""
-    hf_python_version: str = "py312"
-    """Python tag of the DLC image."""
-    hf_cuda_version: str = "cu124"
-    """CUDA tag of the GPU DLC image (used when the instance type has a GPU)."""
-    hf_os_version: str = "ubuntu22.04"
-    """OS tag of the DLC image."""
-    image_uri: str | None = None
-    """ECR image URI; required for `s3-artifact` (framework image) and `container`."""
-    model_data_url: str | None = None
-    """`s3://` URI of model.tar.gz; required for `s3-artifact`, optional for `container`."""
-    model_environment: Mapping[str, str] = field(default_factory=dict)
-    """Extra container environment variables (JSON object)."""
-    network_isolation: bool | None = None
-    """Container without network access; unset: on, off for `huggingface` (Hub download)."""
-
-    # --- Endpoint ----------------------------------------------------------------------
-    endpoint_name: str | None = None
-    """Endpoint name prefix (`<name>-<generation>`); generated by CloudFormation when unset."""
-    instance_type: str = "ml.m5.xlarge"
-    """Instance type (`ml.<family>.<size>`); a GPU family selects the GPU DLC image."""
-    instance_types: tuple[str, ...] = ()
-    """Up to 5 instance types for instance pools, preferred first; replaces `instance_type`."""
-    initial_instance_count: int = field(default=1, metadata=between(1, 100))
-    """Instances at creation; autoscaling takes over afterwards."""
-    max_concurrent_invocations_per_instance: int = field(default=4, metadata=between(1, 1000))
-    """Requests one instance processes at once (1..1000)."""
-    include_inference_response_in: tuple[str, ...] = NOTIFICATION_TOPICS
-    """Topics whose notifications carry the response body (<= 128 KB); empty for none."""
-    invocation_timeout_seconds: int = field(default=900, metadata=between(1, 3600))
-    """Longest a container may take per request (1..3600); sets the model server's timeout."""
-    max_payload_mib: int = field(default=100, metadata=between(1, 1024))
-    """Largest request/response the model server accepts, in MiB (1..1024)."""
-    volume_kms_key_arn: str | None = None
-    """Customer KMS key for the instances' ML storage volume (not for NVMe families)."""
-
-    # --- Storage -----------------------------------------------------------------------
-    data_retention_days: int = field(default=30, metadata=between(1, 3650))
-    """Days before payloads, outputs and failure documents expire from S3."""
-    access_log_retention_days: int = field(default=90, metadata=between(1, 3650))
-    """Days before S3 server access logs expire."""
-    removal_policy: str = "retain"
-    """`retain` keeps buckets, table and key on stack deletion; `destroy` deletes them."""
-
-    # --- Scaling -----------------------------------------------------------------------
-    autoscaling_enabled: bool = True
-    """Attach the scale-to-zero and scale-out-from-zero policies."""
-    min_capacity: int = field(default=0, metadata=between(0, 1000))
-    """Fewest instances; 0 means nothing runs (or costs) while idle."""
-    max_capacity: int = field(default=2, metadata=between(1, 1000))
-    """Most instances autoscaling may run."""
-    target_backlog_per_instance: float = 5.0
-    """Target of `ApproximateBacklogSizePerInstance` for target tracking."""
-    scale_in_cooldown_seconds: int = field(default=600, metadata=between(0, 86400))
-    """Wait after a scale-in before the next one."""
-    scale_out_cooldown_seconds: int = field(default=120, metadata=between(0, 86400))
-    """Wait after a scale-out before the next one."""
-    scale_out_from_zero_period_seconds: int = 60
-    """Period of the `HasBacklogWithoutCapacity` alarm (10, 30 or a multiple of 60)."""
-    scale_out_from_zero_evaluation_periods: int = field(default=2, metadata=between(1, 10))
-    """Periods the alarm must breach; period x periods must be <= 120 s."""
-    # Below the drain's own settle time nothing could drain; CloudFormation waits at most
-    # an hour for a custom resource (ServiceTimeout <= 3600 s), and the drain needs a few
-    # minutes of that to answer.
-    endpoint_drain_timeout_minutes: int = field(default=50, metadata=between(5, 55))
-    """Longest an old endpoint may drain its queue after an instance type change (5..55)."""
-    # CloudWatch re-runs an Auto Scaling alarm action every period while the alarm stays
-    # in ALARM, and HasBacklogWithoutCapacity stays 1 until the first instance is
-    # InService: a cooldown shorter than a cold start adds an instance per cooldown for a
-    # single request. A cold start (instance, image pull, model load) takes minutes, so
-    # below a minute is never right; an hour is the longest container start-up SageMaker
-    # allows (ContainerStartupHealthCheckTimeoutInSeconds, 60..3600).
-    scale_out_from_zero_cooldown_seconds: int = field(default=600, metadata=between(60, 3600))
-    """Cooldown of the scale-out-from-zero step policy (60..3600); must cover a cold start."""
-
-    # --- Results -----------------------------------------------------------------------
-    results_retention_days: int = field(default=90, metadata=between(1, 3650))
-    """Days before a results record expires (DynamoDB TTL)."""
-    # 256 KiB is above the largest body a notification carries (128 KiB, about 171 KiB as
-    # base64) and leaves a record well under DynamoDB's 400 KB item limit.
-    results_inline_body_max_bytes: int = field(default=4096, metadata=between(0, 262144))
-    """Largest response body a record keeps inline, bytes as sent (0..262144); else S3 only."""
-    results_batch_size: int = field(default=100, metadata=between(1, 10000))
-    """Notifications per results-writer invocation (1..10000)."""
-    results_batching_window_seconds: int = field(default=1, metadata=between(0, 300))
-    """Seconds the event source waits to fill a batch (0..300; >= 1 when batch > 10)."""
-    results_max_receive_count: int = field(default=5, metadata=between(1, 1000))
-    """Deliveries of a notification before it moves to the dead-letter queue."""
-    results_writer_memory_mib: int = field(default=256, metadata=between(128, 10240))
-    """Results writer Lambda memory (128..10240)."""
-    results_writer_max_concurrency: int = field(default=10, metadata=between(2, 1000))
-    """Most concurrent results-writer invocations (2..1000); bounds table write bursts."""
-    log_retention_days: int = 30
-    """Retention of the results writer's log group (a CloudWatch Logs value)."""
-
-    # --- Monitoring --------------------------------------------------------------------
-    alarm_email: str | None = None
-    """Address subscribed to the alarm topic; no subscription when unset."""
-    oldest_request_alarm_seconds: int = field(default=1800, metadata=between(60, 6 * 3600))
-    """Alarm when the oldest queued request is older than this."""
-
-    # --- Compliance --------------------------------------------------------------------
+    endpoints: tuple[Mapping[str, Any], ...] = ()
+    """Several endpoints: a JSON list of objects, each a `name` plus endpoint settings (an
+    item's missing settings come from the top level); unset: one endpoint, `default`."""
     nag_checks: bool = False
     """Run cdk-nag (AwsSolutions, Serverless) in this synth; `make test` always does."""
 
-    # --- Derived -----------------------------------------------------------------------
-    @property
-    def pool_instance_types(self) -> tuple[str, ...]:
-        """The variant's instance types, most preferred first (one without pools)."""
-        return self.instance_types or (self.instance_type,)
-
-    @property
-    def uses_gpu(self) -> bool:
-        """Whether the most preferred instance type has a GPU."""
-        return is_gpu_type(self.pool_instance_types[0])
-
-    @property
-    def isolates_network(self) -> bool:
-        """Network isolation as deployed: the setting, or the model source's default."""
-        if self.network_isolation is not None:
-            return self.network_isolation
-        return self.model_source != "huggingface"
-
-    @property
-    def retain_data(self) -> bool:
-        return self.removal_policy == "retain"
-
-    @property
-    def scale_out_from_zero_window_seconds(self) -> int:
-        return self.scale_out_from_zero_period_seconds * self.scale_out_from_zero_evaluation_periods
-
     def __post_init__(self) -> None:
-        _validate(self)
+        AsyncInferenceSystemProps.__post_init__(self)
+        InferenceEndpointProps.__post_init__(self)
+        check_fields(self, ["stack_name"])
+        self.endpoint_props()
+
+    def system_props(self) -> AsyncInferenceSystemProps:
+        """The settings that describe the system around the endpoints."""
+        names = [f.name for f in fields(AsyncInferenceSystemProps)]
+        return AsyncInferenceSystemProps(**{name: getattr(self, name) for name in names})
+
+    def endpoint_props(self) -> dict[str, InferenceEndpointProps]:
+        """Each endpoint's props by name, in order: the `endpoints` items over the
+        top-level endpoint settings, or the one `default` endpoint."""
+        base = {name: getattr(self, name) for name in ENDPOINT_FIELDS}
+        if not self.endpoints:
+            return {DEFAULT_ENDPOINT: InferenceEndpointProps(**base)}
+        require(
+            len(self.endpoints) <= MAX_ENDPOINTS,
+            f"Setting 'endpoints' must list at most {MAX_ENDPOINTS} endpoints; received "
+            f"{len(self.endpoints)}.",
+        )
+        endpoints: dict[str, InferenceEndpointProps] = {}
+        for index, item in enumerate(self.endpoints):
+            name, props = _endpoint_item(index, item, base)
+            if name in endpoints:
+                raise ConfigError(
+                    f"Setting 'endpoints' names {name!r} twice (items "
+                    f"{list(endpoints).index(name)} and {index}); expected each endpoint once."
+                )
+            endpoint_names = {p.endpoint_name for p in endpoints.values()}
+            require(
+                props.endpoint_name is None or props.endpoint_name not in endpoint_names,
+                f"Setting 'endpoints[{index}].endpoint_name' {props.endpoint_name!r} is "
+                f"already another endpoint's; expected a name of its own (a top-level "
+                f"endpoint_name is shared by every item that leaves it out).",
+            )
+            endpoints[name] = props
+        return endpoints
 
     @classmethod
     def from_context(cls, get_context: Callable[[str], Any]) -> Settings:
         """Build settings from CDK context (`app.node.try_get_context`)."""
+        hints = _type_hints(cls)
         values: dict[str, Any] = {}
         for setting in fields(cls):
             raw = get_context(setting.name)
             if raw is not None:
-                values[setting.name] = _parse(setting.name, raw, _field_kind(setting))
+                values[setting.name] = parse_value(setting.name, raw, hints[setting.name])
         return cls(**values)
 
-    @classmethod
-    def field_docs(cls) -> dict[str, str]:
-        """Each field's doc string, read from the source so docs live next to the field."""
-        import ast
-        import inspect
 
-        tree = ast.parse(inspect.getsource(cls))
-        body = tree.body[0].body  # type: ignore[attr-defined]
-        docs: dict[str, str] = {}
-        for node, following in itertools.pairwise(body):
-            if (
-                isinstance(node, ast.AnnAssign)
-                and isinstance(node.target, ast.Name)
-                and isinstance(following, ast.Expr)
-                and isinstance(following.value, ast.Constant)
-            ):
-                docs[node.target.id] = str(following.value.value)
-        return docs
+def _endpoint_item(
+    index: int, item: Mapping[str, Any], base: dict[str, Any]
+) -> tuple[str, InferenceEndpointProps]:
+    where = f"endpoints[{index}]"
+    name = item.get("name")
+    if not isinstance(name, str) or not ENDPOINT_NAME.match(name):
+        raise ConfigError(
+            f"Setting '{where}.name' must be 1-31 lower-case letters, digits or hyphens, "
+            f"starting with a letter; received {name!r}."
+        )
+    unknown = sorted(set(item) - {"name", *ENDPOINT_FIELDS})
+    require(
+        not unknown,
+        f"Setting '{where}' has unknown key {unknown[0] if unknown else ''!r}; expected 'name' "
+        f"and endpoint settings such as instance_type or hf_model_id.",
+    )
+    hints = _type_hints(InferenceEndpointProps)
+    values = dict(base)
+    for key, raw in item.items():
+        if key != "name":
+            values[key] = parse_value(f"{where}.{key}", raw, hints[key])
+    try:
+        return name, InferenceEndpointProps(**values)
+    except ConfigError as error:
+        raise ConfigError(f"In {where} ({name!r}): {error}") from None
 
 
 def unknown_settings(context_keys: list[str]) -> list[str]:
-    """Context keys that look like settings (snake_case, no namespace) but are not one."""
+    """Context keys that look like settings but are not one: unknown snake_case names, and
+    a known name spelled with hyphens or capitals (which would otherwise be ignored)."""
     known = {setting.name for setting in fields(Settings)}
-    return sorted(
-        key for key in context_keys if re.fullmatch(r"[a-z][a-z0-9_]*", key) and key not in known
-    )
+    found = []
+    for key in context_keys:
+        if re.fullmatch(r"[a-z][a-z0-9_]*", key):
+            if key not in known:
+                found.append(key)
+        elif key.replace("-", "_").lower() in known:
+            found.append(key)
+    return sorted(found)
 
 
-def default_values() -> dict[str, Any]:
-    """Each setting's default, for docs and tests."""
-    defaults = {}
-    for setting in fields(Settings):
-        if setting.default is not dataclasses.MISSING:
-            defaults[setting.name] = setting.default
-        elif setting.default_factory is not dataclasses.MISSING:
-            defaults[setting.name] = setting.default_factory()
-    return defaults
+def suggestion(key: str) -> str | None:
+    """The setting `key` probably meant, if it is a known one spelled another way."""
+    candidate = key.replace("-", "_").lower()
+    return candidate if candidate in {f.name for f in fields(Settings)} else None
 
 
 # --- Parsing -----------------------------------------------------------------------------
 
 
-def _field_kind(setting: dataclasses.Field[Any]) -> str:
-    annotation = str(setting.type)
-    for kind in ("bool", "int", "float", "tuple", "Mapping"):
-        if annotation.startswith(kind):
-            return kind
-    return "str"
+@typing.no_type_check
+def _type_hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
 
 
-def _parse(name: str, raw: Any, kind: str) -> Any:
+def parse_value(name: str, raw: Any, hint: Any) -> Any:
+    """`raw` (a JSON value from cdk.json, or a string from `-c`) as the type `hint` says."""
     shown = json.dumps(raw) if not isinstance(raw, str) else repr(raw)
-    if kind == "str":
-        if raw is None or isinstance(raw, str):
-            return (raw or None) if name in _OPTIONAL_STRINGS else raw
-        raise ConfigError(f"Setting '{name}' must be a string; received {shown}.")
-    if kind == "bool":
+    optional = _is_optional(hint)
+    kind = _base_type(hint)
+    if optional and isinstance(raw, str) and raw == "":
+        return None
+    if kind is str:
+        require(isinstance(raw, str), f"Setting '{name}' must be a string; received {shown}.")
+        require(
+            raw.strip() != "" or raw == "",
+            f"Setting '{name}' must not be blank; received {shown}.",
+        )
+        return raw
+    if kind is bool:
         if isinstance(raw, bool):
             return raw
-        if isinstance(raw, str) and raw.lower() in ("true", "false"):
-            return raw.lower() == "true"
+        if isinstance(raw, str) and raw.strip().lower() in ("true", "false"):
+            return raw.strip().lower() == "true"
         raise ConfigError(f"Setting '{name}' must be true or false; received {shown}.")
-    if kind == "int":
-        if isinstance(raw, bool):
-            raise ConfigError(f"Setting '{name}' must be a whole number; received {shown}.")
-        if isinstance(raw, int):
+    if kind is int:
+        if isinstance(raw, int) and not isinstance(raw, bool):
             return raw
         if isinstance(raw, str) and re.fullmatch(r"-?\d+", raw.strip()):
             return int(raw)
         raise ConfigError(f"Setting '{name}' must be a whole number; received {shown}.")
-    if kind == "float":
+    if kind is float:
+        value: float | None = None
         if isinstance(raw, (int, float)) and not isinstance(raw, bool):
-            return float(raw)
-        try:
-            return float(raw)
-        except (TypeError, ValueError):
-            raise ConfigError(f"Setting '{name}' must be a number; received {shown}.") from None
-    if kind == "tuple":
-        items = raw
-        if isinstance(raw, str):
-            text = raw.strip()
-            items = json.loads(text) if text.startswith("[") else [t for t in text.split(",") if t]
-        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
-            raise ConfigError(
-                f"Setting '{name}' must be a list of strings (JSON list or comma-separated); "
-                f"received {shown}."
-            )
-        return tuple(item.strip() for item in items)
-    # Mapping
-    mapping = raw
-    if isinstance(raw, str):
-        try:
-            mapping = json.loads(raw)
-        except json.JSONDecodeError:
-            mapping = None
-    if not isinstance(mapping, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()
-    ):
-        raise ConfigError(
-            f"Setting '{name}' must be a JSON object of string values; received {shown}."
+            value = float(raw)
+        elif isinstance(raw, str):
+            try:
+                value = float(raw)
+            except ValueError:
+                value = None
+        require(
+            value is not None and math.isfinite(value),
+            f"Setting '{name}' must be a finite number; received {shown}.",
         )
+        return value
+    if kind is tuple:
+        return _parse_list(name, raw, shown, hint)
+    return _parse_object(name, raw, shown)
+
+
+def _parse_list(name: str, raw: Any, shown: str, hint: Any) -> tuple[Any, ...]:
+    item_hint = typing.get_args(hint)[0]
+    of_objects = _base_type(item_hint) is not str
+    items = raw
+    if isinstance(raw, str):
+        text = raw.strip()
+        if text.startswith("[") or of_objects:
+            items = _json(name, text, "a JSON list")
+        else:
+            # "" is the empty list (include_inference_response_in=""), not one blank item.
+            items = text.split(",") if text else []
+    if of_objects:
+        require(
+            isinstance(items, list) and bool(items) and all(isinstance(i, Mapping) for i in items),
+            f"Setting '{name}' must be a non-empty JSON list of objects; received {shown}.",
+        )
+        return tuple(dict(item) for item in items)
+    require(
+        isinstance(items, list) and all(isinstance(i, str) and i.strip() for i in items),
+        f"Setting '{name}' must be a list of non-blank strings (JSON list or "
+        f"comma-separated); received {shown}.",
+    )
+    return tuple(item.strip() for item in items)
+
+
+def _parse_object(name: str, raw: Any, shown: str) -> dict[str, str]:
+    mapping = _json(name, raw.strip(), "a JSON object") if isinstance(raw, str) else raw
+    require(
+        isinstance(mapping, dict)
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()),
+        f"Setting '{name}' must be a JSON object of string values; received {shown}.",
+    )
     return dict(mapping)
 
 
-_OPTIONAL_STRINGS = {
-    "image_uri",
-    "model_data_url",
-    "endpoint_name",
-    "volume_kms_key_arn",
-    "alarm_email",
-}
+def _json(name: str, text: str, expected: str) -> Any:
+    try:
+        # inf and nan are not JSON; Python's parser would take them.
+        return json.loads(text, parse_constant=_refuse_constant)
+    except (json.JSONDecodeError, ValueError) as error:
+        reason = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
+        raise ConfigError(
+            f"Setting '{name}' must be {expected}; received {text!r}, which is not valid "
+            f"JSON ({reason.rstrip('.').lower()})."
+        ) from None
 
 
-# --- Validation --------------------------------------------------------------------------
+def _refuse_constant(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a JSON number")
 
 
-def _require(condition: bool, message: str) -> None:
-    if not condition:
-        raise ConfigError(message)
+def _is_optional(hint: Any) -> bool:
+    return isinstance(hint, types.UnionType) and type(None) in typing.get_args(hint)
 
 
-def _validate_patterns(s: Settings, patterns: Mapping[str, tuple[re.Pattern[str], str]]) -> None:
-    for name, (pattern, expected) in patterns.items():
-        value = getattr(s, name)
-        _require(
-            value is None or bool(pattern.match(value)),
-            f"Setting '{name}' must {expected}; received {value!r}.",
-        )
-
-
-def _validate_ranges(s: Settings) -> None:
-    for setting in fields(s):
-        if "range" not in setting.metadata:
-            continue
-        low, high = setting.metadata["range"]
-        value = getattr(s, setting.name)
-        _require(
-            low <= value <= high,
-            f"Setting '{setting.name}' must be between {low:g} and {high:g}; received {value!r}.",
-        )
-
-
-def _validate(s: Settings) -> None:
-    # Each setting on its own first: the rules between settings below rely on it.
-    _validate_patterns(s, _PATTERNS)
-    _validate_ranges(s)
-    _validate_model(s)
-    _validate_endpoint(s)
-    _validate_scaling(s)
-    _validate_results(s)
-    _require(
-        s.removal_policy in REMOVAL_POLICIES,
-        f"Setting 'removal_policy' must be one of {', '.join(REMOVAL_POLICIES)}; "
-        f"received {s.removal_policy!r}.",
-    )
-
-
-def _validate_model(s: Settings) -> None:
-    _require(
-        s.model_source in MODEL_SOURCES,
-        f"Setting 'model_source' must be one of {', '.join(MODEL_SOURCES)}; "
-        f"received {s.model_source!r}.",
-    )
-    if s.model_source == "huggingface":
-        _validate_patterns(s, _HF_PATTERNS)
-    else:
-        _require(
-            s.image_uri is not None,
-            f"Setting 'image_uri' is required when model_source is {s.model_source!r}; "
-            f"received nothing.",
-        )
-    # An isolated container has no outbound network (SageMaker Developer Guide, "Run
-    # training and inference containers in internet-free mode"), and the Hugging Face
-    # DLC downloads HF_MODEL_ID from the Hub when it starts.
-    _require(
-        not (s.model_source == "huggingface" and s.network_isolation),
-        "Setting 'network_isolation' must be false or unset with model_source 'huggingface' "
-        "(received true), because the container downloads the Hub model at start; package "
-        "the model as model.tar.gz with model_source 's3-artifact' to run it isolated.",
-    )
-    if s.model_source == "s3-artifact":
-        _require(
-            s.model_data_url is not None,
-            "Setting 'model_data_url' is required when model_source is 's3-artifact'; "
-            "received nothing.",
-        )
-
-
-def _validate_endpoint(s: Settings) -> None:
-    # Instance pools: up to five types, priorities 1-5 (SageMaker API Reference,
-    # InstancePool; Developer Guide, "Deploy to multiple instance types with instance
-    # pools", which supports them for asynchronous endpoints and with auto scaling).
-    name = "instance_types" if s.instance_types else "instance_type"
-    _require(
-        len(s.instance_types) <= MAX_INSTANCE_POOLS,
-        f"Setting 'instance_types' must list at most {MAX_INSTANCE_POOLS} instance types "
-        f"(one per instance pool); received {len(s.instance_types)}.",
-    )
-    for instance_type in s.instance_types:
-        _require(
-            s.instance_types.count(instance_type) == 1,
-            f"Setting 'instance_types' lists {instance_type!r} more than once; each instance "
-            f"pool needs a type of its own.",
-        )
-    for instance_type in s.pool_instance_types:
-        _validate_instance_type(s, name, instance_type)
-    for topic in s.include_inference_response_in:
-        _require(
-            topic in NOTIFICATION_TOPICS,
-            f"Setting 'include_inference_response_in' has unknown topic {topic!r}; "
-            f"expected any of {', '.join(NOTIFICATION_TOPICS)}.",
-        )
-
-
-def _validate_instance_type(s: Settings, name: str, instance_type: str) -> None:
-    match = INSTANCE_TYPE.match(instance_type)
-    _require(
-        match is not None,
-        f"Setting '{name}' must look like 'ml.m5.xlarge'; received {instance_type!r}.",
-    )
-    assert match is not None
-    family = match.group(1)
-    _require(
-        family in KNOWN_FAMILIES,
-        f"Setting '{name}' has unknown instance family {family!r} in "
-        f"{instance_type!r}; expected one of {', '.join(sorted(KNOWN_FAMILIES))}.",
-    )
-    if s.model_source == "huggingface":
-        _require(
-            family not in ACCELERATOR_FAMILIES | GRAVITON_FAMILIES,
-            f"Setting '{name}' {instance_type!r} needs a Neuron or Arm image, which "
-            f"the Hugging Face PyTorch DLC is not; use an x86 CPU or GPU instance, or "
-            f"model_source 'container' with a matching image_uri.",
-        )
-    if s.volume_kms_key_arn is not None:
-        _require(
-            family not in NVME_FAMILIES,
-            f"Setting 'volume_kms_key_arn' cannot be used with instance type "
-            f"{instance_type!r}: its local NVMe storage is always hardware-encrypted and "
-            f"SageMaker rejects a volume KMS key; unset it or choose a family without "
-            f"instance storage.",
-        )
-
-
-def _validate_scaling(s: Settings) -> None:
-    _require(
-        s.min_capacity <= s.max_capacity,
-        f"Setting 'min_capacity' ({s.min_capacity}) must not exceed 'max_capacity' "
-        f"({s.max_capacity}).",
-    )
-    _require(
-        s.initial_instance_count <= s.max_capacity,
-        f"Setting 'initial_instance_count' ({s.initial_instance_count}) must not exceed "
-        f"'max_capacity' ({s.max_capacity}).",
-    )
-    _require(
-        s.target_backlog_per_instance > 0,
-        f"Setting 'target_backlog_per_instance' must be greater than 0; "
-        f"received {s.target_backlog_per_instance!r}.",
-    )
-    period = s.scale_out_from_zero_period_seconds
-    _require(
-        period in (10, 30) or (period >= 60 and period % 60 == 0),
-        f"Setting 'scale_out_from_zero_period_seconds' must be 10, 30 or a multiple of 60; "
-        f"received {period!r}.",
-    )
-    _require(
-        s.scale_out_from_zero_window_seconds <= 120,
-        f"Settings 'scale_out_from_zero_period_seconds' x "
-        f"'scale_out_from_zero_evaluation_periods' must be at most 120 s so the first request "
-        f"on an idle endpoint starts an instance within 2 minutes; received "
-        f"{period} x {s.scale_out_from_zero_evaluation_periods} = "
-        f"{s.scale_out_from_zero_window_seconds} s.",
-    )
-
-
-def _validate_results(s: Settings) -> None:
-    _require(
-        s.results_batch_size <= 10 or s.results_batching_window_seconds >= 1,
-        f"Setting 'results_batching_window_seconds' must be at least 1 when "
-        f"'results_batch_size' is above 10 (an SQS event source rule); received "
-        f"{s.results_batching_window_seconds!r} with a batch size of {s.results_batch_size}.",
-    )
-    _require(
-        s.log_retention_days in LOG_RETENTION_DAYS,
-        f"Setting 'log_retention_days' must be one of CloudWatch Logs' periods "
-        f"({', '.join(map(str, LOG_RETENTION_DAYS))}); received {s.log_retention_days!r}.",
-    )
+def _base_type(hint: Any) -> Any:
+    if isinstance(hint, types.UnionType):
+        hint = next(arg for arg in typing.get_args(hint) if arg is not type(None))
+    origin = typing.get_origin(hint)
+    if origin is not None:
+        return Mapping if origin in (dict, Mapping, typing.Mapping) else origin
+    return hint
 
 
 def reference_table() -> str:
     """The README's configuration reference, generated from the fields and their docs."""
-    docs = Settings.field_docs()
+    docs = field_docs(Settings)
     rows = ["| setting | default | meaning |", "|---|---|---|"]
-    for name, default in default_values().items():
+    defaults = default_values(Settings)
+    # The app's own settings first, then the endpoint's, the pipeline's and the system's.
+    app_first = {name: defaults.pop(name) for name in ("stack_name", "endpoints")}
+    for name, default in {**app_first, **defaults}.items():
         rows.append(f"| `{name}` | `{_shown_default(default)}` | {docs[name]} |")
     return "\n".join(rows)
 
@@ -560,7 +301,7 @@ def _shown_default(value: object) -> str:
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, tuple):
-        return ",".join(value) or "(none)"
+        return ",".join(map(str, value)) or "(none)"
     if isinstance(value, Mapping):
         return json.dumps(dict(value))
     return str(value)

@@ -15,7 +15,8 @@ from pathlib import Path
 from types import FrameType
 from typing import IO
 
-from ..contract import DEFAULT_STACK_NAME
+from asyncinfer_runtime.contract import DEFAULT_STACK_NAME
+
 from ..errors import ConfigurationError
 from ..synthesized import describe, stacks_in, template_path
 from .provision import TemplateError
@@ -25,7 +26,9 @@ from .stand_ins import CONTRACTS, STAND_INS, UnsupportedModel
 # How often the console's progress line may change (a terminal redraws it in place).
 PROGRESS_SECONDS = 2.0
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+# Where `local up` looks by default: the app's folder, the one `cdk synth` runs in.
+DEFAULT_CDK_OUT = Path("cdk.out")
+DEFAULT_STATE_DIR = Path(".asyncinfer")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,10 +43,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     up.add_argument(
         "--cdk-out",
         type=Path,
-        default=REPO_ROOT / "cdk.out",
+        default=DEFAULT_CDK_OUT,
         metavar="DIR",
-        help="cloud assembly holding STACK.template.json; synthesized there when missing "
-        "(default: %(default)s)",
+        help="cloud assembly holding STACK.template.json; synthesized there (by the CDK app "
+        "in the current directory) when missing (default: %(default)s, in the current "
+        "directory)",
     )
     up.add_argument("--port", type=int, default=4566, help="port of the endpoint URL (0: any)")
     models = up.add_mutually_exclusive_group()
@@ -62,10 +66,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     up.add_argument(
         "--state-dir",
         type=Path,
-        default=REPO_ROOT / ".asyncinfer",
+        default=DEFAULT_STATE_DIR,
         metavar="DIR",
-        help="where local mode writes outputs.json, local.json, the results writer's log "
-        "and the trained XGBoost model (default: %(default)s)",
+        help="where local mode writes outputs.json, local.json, the log of the queues' "
+        "functions (the results writer's records) and the trained XGBoost model "
+        "(default: %(default)s, in the current directory)",
     )
     up.add_argument(
         "--model-delay-ms", type=float, default=0.0, help="slow the built-in model (testing)"
@@ -73,13 +78,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     up.add_argument("--no-synth", action="store_true", help="fail instead of running cdk synth")
 
 
-def synthesize(cdk_out: Path, stack: str = DEFAULT_STACK_NAME) -> None:
-    """Run the repository's pinned CDK CLI (cdk synth) into ``cdk_out``, for ``stack``."""
-    bin_dir = REPO_ROOT / "node_modules" / ".bin"
-    cdk = bin_dir / "cdk"
-    if not cdk.exists():
+def synthesize(template: Path, app_dir: Path, stack: str = DEFAULT_STACK_NAME) -> None:
+    """Run `cdk synth` in ``app_dir`` (the folder holding the app's cdk.json) into the folder
+    of ``template``, for ``stack``, with the app's own pinned CDK CLI (its node_modules/.bin)
+    or one on PATH."""
+    missing = f"{template} does not exist"
+    if not (app_dir / "cdk.json").is_file():
         raise TemplateError(
-            f"{cdk} is missing, so the template cannot be synthesized; run `make setup` first"
+            f"{missing} and {app_dir} holds no cdk.json to synthesize it from; run local mode "
+            f"in your CDK app's folder, or give --cdk-out a synthesized cloud assembly"
+        )
+    bin_dir = app_dir / "node_modules" / ".bin"
+    cdk = str(bin_dir / "cdk") if (bin_dir / "cdk").exists() else shutil.which("cdk")
+    node = (bin_dir / "node").exists() or shutil.which("node") is not None
+    if cdk is None or not node:
+        raise TemplateError(
+            f"{missing}, and without Node.js and the CDK CLI (in {bin_dir} or on PATH) it "
+            f"cannot be synthesized; run `make synth` first"
         )
     env = dict(os.environ)
     env["PATH"] = f"{bin_dir}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
@@ -87,10 +102,11 @@ def synthesize(cdk_out: Path, stack: str = DEFAULT_STACK_NAME) -> None:
     env.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
     # The app names its stack by the stack_name setting; ask for the stack wanted.
     context = ["-c", f"stack_name={stack}"] if stack != DEFAULT_STACK_NAME else []
+    cdk_out = template.parent.resolve()
     print(f"local mode: synthesizing the CDK app into {cdk_out} ...", file=sys.stderr)
     subprocess.run(
-        [str(cdk), "synth", "--quiet", "--no-notices", "--output", str(cdk_out), *context],
-        cwd=REPO_ROOT,
+        [cdk, "synth", "--quiet", "--no-notices", "--output", str(cdk_out), *context],
+        cwd=app_dir,
         env=env,
         check=True,
     )
@@ -103,17 +119,12 @@ def run(args: argparse.Namespace) -> int:
     template = args.cdk_out / f"{args.stack}.template.json"
     try:
         if not template.is_file():
-            if (
-                args.no_synth
-                or stacks_in(args.cdk_out)
-                or (
-                    shutil.which("node") is None
-                    and not (REPO_ROOT / "node_modules" / ".bin" / "node").exists()
-                )
-            ):
+            if args.no_synth or stacks_in(args.cdk_out):
                 # One sentence: which stacks the assembly holds, or that it is missing.
                 template_path(args.cdk_out, args.stack)
-            synthesize(args.cdk_out, args.stack)
+            synthesize(template, Path.cwd(), args.stack)
+            # An app that ignores the stack_name setting synthesizes another stack.
+            template_path(args.cdk_out, args.stack)
         print(f"local mode: {describe(template)}", file=sys.stderr, flush=True)
     except (TemplateError, ConfigurationError, subprocess.CalledProcessError) as error:
         print(f"local mode: {error}", file=sys.stderr)
@@ -152,7 +163,7 @@ def run(args: argparse.Namespace) -> int:
         f"{model_lines(local)}"
         f"  outputs file:  {local.outputs_file.resolve()}\n"
         f"  metrics:       {local.url}/local/metrics\n"
-        f"  records log:   {local.writer_log.resolve()}\n"
+        f"  records log:   {local.functions_log.resolve()}\n"
         f"Point boto3, the AWS CLI and asyncinfer at it with:\n{env_lines}\n"
         f"Press Ctrl-C to stop.",
         flush=True,
@@ -198,7 +209,7 @@ def model_lines(local: LocalMode) -> str:
 
 class Progress:
     """One console line of counts, instead of one log line per record (those go to the
-    results writer's log file): redrawn in place on a terminal, else a line per change."""
+    functions' log file): redrawn in place on a terminal, else a line per change."""
 
     def __init__(self, stream: IO[str]) -> None:
         self.stream = stream

@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from asyncinfer.run_stats import RunStats
+from asyncinfer_runtime.contract import DEFAULT_STACK_NAME
 
-from ..contract import DEFAULT_STACK_NAME
-from .cli import REPO_ROOT
+from .cli import DEFAULT_STATE_DIR
 from .runtime import environment
 
 START_TIMEOUT = 180.0
@@ -60,14 +60,15 @@ def write_rows(path: Path, count: int) -> list[str]:
 def start(state_dir: Path, *extra: str) -> tuple[subprocess.Popen[str], dict[str, object]]:
     """Start `asyncinfer local up` as a child process; returns it and its local.json.
 
-    `extra` are further `local up` options. The child's stdout (local mode's log,
-    including the results writer's JSON lines) goes to `<state_dir>/local-up.log`.
+    `extra` are further `local up` options. The child's stdout (local mode's banner and
+    progress lines) goes to `<state_dir>/local-up.log`; its functions' log lines go to the
+    `functionsLog` file of local.json.
     """
     state_dir.mkdir(parents=True, exist_ok=True)
     info_file = state_dir / "local.json"
     info_file.unlink(missing_ok=True)
-    # The child's stdout carries the results writer's JSON log lines: a file, not an unread
-    # pipe, whose full buffer would block the writer (and so every result).
+    # A file, not an unread pipe, whose full buffer would block local mode (and so every
+    # result).
     log = (state_dir / "local-up.log").open("w", encoding="utf-8")
     process = subprocess.Popen(
         [
@@ -81,7 +82,6 @@ def start(state_dir: Path, *extra: str) -> tuple[subprocess.Popen[str], dict[str
             str(state_dir),
             *extra,
         ],
-        cwd=REPO_ROOT,
         stdout=log,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m asyncinfer.local.demo")
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--state-dir", type=Path, default=REPO_ROOT / ".asyncinfer" / "demo")
+    parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR / "demo")
     args = parser.parse_args(argv)
 
     from asyncinfer import AsyncInferenceClient

@@ -36,7 +36,9 @@ from typing import Any, Protocol
 
 import urllib3
 
-from ..contract import InvalidLocationError, iso_time, split_s3_uri
+from asyncinfer.s3_locations import InvalidLocationError, split_s3_uri
+from asyncinfer_runtime.contract import iso_time
+
 from .control_plane import ControlPlane
 from .faults import Faults
 from .platform_io import ObjectUnavailable

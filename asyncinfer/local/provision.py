@@ -42,7 +42,6 @@ class Provisioned:
     endpoint_configs: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Model name -> its container's environment (HF_TASK, HF_MODEL_ID, MMS_* ...).
     model_environments: dict[str, dict[str, str]] = field(default_factory=dict)
-    event_source_mappings: list[dict[str, Any]] = field(default_factory=list)
 
 
 def physical_name(stack: str, logical_id: str, *, lower: bool = False, limit: int = 80) -> str:
@@ -263,8 +262,6 @@ def provision(
         }
     for logical_id, props in of_type("AWS::SageMaker::EndpointConfig"):
         state.endpoint_configs[logical_id] = resolve(props)
-    for _, props in of_type("AWS::Lambda::EventSourceMapping"):
-        state.event_source_mappings.append(resolve(props))
 
     for key, output in (template.get("Outputs") or {}).items():
         state.outputs[key] = str(resolve(output["Value"]))

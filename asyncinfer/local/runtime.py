@@ -5,14 +5,16 @@
 1. one HTTP server carrying moto (S3, SNS, SQS, DynamoDB...) and the SageMaker runtime
    stand-in, so a single endpoint URL reaches every service;
 2. the resources of the synthesized template (``provision.provision``);
-3. the model server (a child process running ``asyncinfer.local.model_server``) unless
-   ``model_url`` names the user's own container;
+3. one model server per distinct stand-in the endpoints' models ask for (a child process
+   running ``asyncinfer.local.model_server``, see ``stand_ins``) unless ``model_url`` names
+   the user's own container;
 4. the endpoint service's workers, and per SQS event source mapping a child process
-   running the results writer's event source (``asyncinfer.local.event_source``).
+   running that mapping's own function (``asyncinfer.local.event_source``, with the handler,
+   code folder and environment ``functions.queue_consumers`` finds in the template).
 
 It sets ``AWS_ENDPOINT_URL`` and fake credentials in this process's environment, which the
-children inherit (the real results writer builds its own boto3 client from the
-environment, as on Lambda), writes a
+children inherit (a function builds its own boto3 client from the environment, as on
+Lambda), writes a
 ``cdk deploy --outputs-file``-style JSON to ``<state_dir>/outputs.json`` and a description of
 the running system to ``<state_dir>/local.json``. ``stop()`` finishes in-flight invocations,
 writes their records and stops every thread and child process.
@@ -34,17 +36,18 @@ from typing import Any, cast
 import boto3
 from botocore.config import Config
 
-from ..contract import DEFAULT_STACK_NAME
+from asyncinfer_runtime.contract import DEFAULT_STACK_NAME
+
 from . import moto_speedups
 from . import provision as prov
 from .control_plane import ControlPlane
 from .endpoint_service import EndpointService, EndpointSettings, wsgi_app
-from .event_source import require_writer
 from .faults import Faults
+from .functions import QueueConsumer, queue_consumers
 from .platform_io import StandInPlatform
 from .stand_ins import ModelChoice, choose
 
-# The writer's own drain is 30 s; this leaves it time to finish a batch on top.
+# An event source's own drain is 30 s; this leaves its function time to finish a batch on top.
 EVENT_SOURCE_STOP_SECONDS = 60
 REGION = "us-east-1"
 FAKE_CREDENTIALS = {
@@ -102,13 +105,14 @@ class LocalMode:
         # Endpoint name -> the stand-in serving it (none with model_url), and its URL.
         self.models: dict[str, ModelChoice] = {}
         self.model_urls: dict[str, str] = {}
-        self.writer_log = state_dir / "results-writer.log"
+        self.functions_log = state_dir / "functions.log"
         self.url = ""
         self.outputs_file = state_dir / "outputs.json"
         self.info_file = state_dir / "local.json"
         self.service: EndpointService | None = None
         self.faults = Faults()
         self.event_sources: list[tuple[subprocess.Popen[bytes], str]] = []
+        self.consumers: list[QueueConsumer] = []
         self._results_sqs: Any = None
         self._server: Any = None
         self._server_thread: threading.Thread | None = None
@@ -124,7 +128,7 @@ class LocalMode:
         try:
             self._start_server()
             # A service-specific endpoint inherited from the caller (AWS_ENDPOINT_URL_DYNAMODB,
-            # ...) would win over AWS_ENDPOINT_URL and send the results writer elsewhere.
+            # ...) would win over AWS_ENDPOINT_URL and send the functions elsewhere.
             for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL_")]:
                 del os.environ[name]
             os.environ.update(environment(self.url))
@@ -159,7 +163,7 @@ class LocalMode:
                 region=REGION,
             )
             self.service.start()
-            self._start_event_sources(aws)
+            self._start_event_sources(template, aws)
             self._write_files()
         except BaseException:
             self.stop()
@@ -229,45 +233,64 @@ class LocalMode:
         wait_for(url + "/ping", timeout=60)
         return url
 
-    def _start_event_sources(self, aws: Any) -> None:
-        """One results-writer process per SQS event source mapping of the template."""
+    def _start_event_sources(self, template: dict[str, Any], aws: Any) -> None:
+        """One process per SQS event source mapping, running the mapping's own function."""
         assert self.provisioned is not None
-        require_writer()  # fail at start-up, not in the child, if the writer is missing
-        queues: dict[str, str] = {
+        # Found (and their code checked) before any child starts: a missing handler is one
+        # error at start-up, not a child that dies on its first import.
+        self.consumers, skipped = queue_consumers(
+            template,
+            self.provisioned,
+            assembly_dir=self.template_path.parent,
+            work_dir=self.state_dir / "functions",
+        )
+        for reason in skipped:
+            print(f"local mode: {reason}", file=sys.stderr)
+        queue_urls: dict[str, str] = {
             attrs["Arn"]: attrs["QueueUrl"]
             for attrs in self.provisioned.attributes.values()
             if "QueueUrl" in attrs
         }
-        table = self.provisioned.outputs.get("ResultsTableName")
-        if table:
-            os.environ["RESULTS_TABLE_NAME"] = table
-        for mapping in self.provisioned.event_source_mappings:
-            arn = str(mapping.get("EventSourceArn"))
-            if arn not in queues:
-                continue  # streams or queues without a stand-in
-            if "ReportBatchItemFailures" not in (mapping.get("FunctionResponseTypes") or []):
-                print("local mode: event source without ReportBatchItemFailures", file=sys.stderr)
+        for consumer in self.consumers:
+            if not consumer.reports_batch_item_failures:
+                print(
+                    f"local mode: event source mapping {consumer.mapping_id} has no "
+                    f"ReportBatchItemFailures",
+                    file=sys.stderr,
+                )
+            function = consumer.function
             command = [
                 sys.executable,
                 "-m",
                 "asyncinfer.local.event_source",
                 "--queue-url",
-                queues[arn],
+                queue_urls[consumer.queue_arn],
                 "--queue-arn",
-                arn,
+                consumer.queue_arn,
+                "--code-dir",
+                str(function.code_dir.resolve()),
+                "--handler",
+                function.handler,
+                "--function-name",
+                function.logical_id,
+                "--timeout-seconds",
+                str(function.timeout_seconds),
                 "--batch-size",
-                str(int(mapping.get("BatchSize") or 10)),
+                str(consumer.batch_size),
                 "--batching-window-seconds",
-                str(float(mapping.get("MaximumBatchingWindowInSeconds") or 0)),
+                str(consumer.batching_window_seconds),
                 "--region",
                 REGION,
                 "--parent-pid",
                 str(os.getpid()),
             ]
-            # The environment carries the stand-in endpoint, credentials and table name;
-            # the writer's JSON log lines (one per record) go to a file, not the console.
-            with self.writer_log.open("a", encoding="utf-8") as log:
-                self.event_sources.append((subprocess.Popen(command, stdout=log), queues[arn]))
+            # This process's environment carries the stand-in endpoint and credentials; the
+            # function's own variables come on top, as Lambda sets them. Its log lines (the
+            # results writer's: one JSON line per record) go to a file, not the console.
+            environment = {**os.environ, **function.environment}
+            with self.functions_log.open("a", encoding="utf-8") as log:
+                process = subprocess.Popen(command, env=environment, stdout=log)
+            self.event_sources.append((process, queue_urls[consumer.queue_arn]))
         self._results_sqs = aws("sqs")
 
     def _write_files(self) -> None:
@@ -287,9 +310,19 @@ class LocalMode:
             "metricsUrl": self.url + "/local/metrics",
             "faultsUrl": self.url + "/local/faults",
             "outputsFile": str(self.outputs_file.resolve()),
-            "writerLog": str(self.writer_log.resolve()),
+            "functionsLog": str(self.functions_log.resolve()),
             "stackName": self.stack_name,
             "environment": environment(self.url),
+            # Which function consumes which queue: each mapping's own handler.
+            "eventSources": [
+                {
+                    "queueArn": consumer.queue_arn,
+                    "function": consumer.function.logical_id,
+                    "handler": consumer.function.handler,
+                    "codeDir": str(consumer.function.code_dir.resolve()),
+                }
+                for consumer in self.consumers
+            ],
             "pid": os.getpid(),
         }
         # Written last: its presence tells other processes that local mode is ready.
@@ -308,7 +341,7 @@ class LocalMode:
             summary["accepted"] = self.service.counters["accepted"]
             summary["notified"] = self.service.counters["notified"]
         for process, queue_url in self.event_sources:
-            # Sent after the endpoint stopped: the writer drains what the last invocations
+            # Sent after the endpoint stopped: each function drains what the last invocations
             # published (up to its --drain-seconds), then exits.
             process.terminate()
             try:

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 from typing import IO, Any
 
-from asyncinfer.contract import DEFAULT_STACK_NAME
 from asyncinfer.errors import ConfigurationError
 from asyncinfer.simulate.model import (
     Assumptions,
@@ -27,6 +26,7 @@ from asyncinfer.simulate.trace import (
     scenario,
 )
 from asyncinfer.synthesized import describe, template_path
+from asyncinfer_runtime.contract import DEFAULT_STACK_NAME
 
 DEFAULT_TEMPLATE = Path("cdk.out") / f"{DEFAULT_STACK_NAME}.template.json"
 SHOWN = (
@@ -35,16 +35,21 @@ SHOWN = (
 )  # fmt: skip
 
 
-def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
+def add_trace_arguments(parser: argparse.ArgumentParser, line: str) -> None:
+    """--template and the trace: --arrivals (one request per `line`) or --scenario, and
+    --service-seconds; shared by `simulate` and `advise`."""
     parser.add_argument(
         "--template", type=Path, help=f"synthesized template (default {DEFAULT_TEMPLATE})"
     )
+    parser.add_argument(
+        "--endpoint",
+        metavar="NAME",
+        help="which endpoint's scaling to run, for a stack with several (the names of its "
+        "Endpoints output)",
+    )
     source = parser.add_mutually_exclusive_group()
     source.add_argument(
-        "--arrivals",
-        type=Path,
-        metavar="FILE",
-        help="one request per line: seconds since start[, service seconds]",
+        "--arrivals", type=Path, metavar="FILE", help=f"one request per line: {line}"
     )
     source.add_argument(
         "--scenario",
@@ -57,18 +62,13 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_SERVICE_SECONDS,
         help=f"per request unless the arrivals file says (default {DEFAULT_SERVICE_SECONDS})",
     )
-    parser.add_argument(
-        "--instance-startup-seconds",
-        type=float,
-        default=Assumptions().instance_startup_seconds,
-        help="launch to InService (default %(default)s)",
-    )
-    parser.add_argument(
-        "--request-ttl-seconds",
-        type=float,
-        default=Assumptions().request_ttl_seconds,
-        help="RequestTTLSeconds (default 6 h)",
-    )
+
+
+def add_run_arguments(
+    parser: argparse.ArgumentParser, *, assume: str, json_help: str, plot_help: str
+) -> None:
+    """--hours, --price-per-hour, --assume, --json, --plot and --progress; shared by
+    `simulate` and `advise`."""
     parser.add_argument(
         "--hours",
         type=float,
@@ -80,12 +80,30 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="USD",
         help="instance price (default: the shipped table)",
     )
+    parser.add_argument("--assume", action="append", default=[], metavar="NAME=VALUE", help=assume)
+    _file_option(parser, "--json", "OUT", json_help)
+    _file_option(parser, "--plot", "OUT.png", plot_help)
     parser.add_argument(
-        "--assume",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="override a modelled constant (docs/scaling.md)",
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress on stderr (default: when a terminal)",
+    )
+
+
+def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
+    add_trace_arguments(parser, "seconds since start[, service seconds]")
+    parser.add_argument(
+        "--instance-startup-seconds",
+        type=float,
+        default=Assumptions().instance_startup_seconds,
+        help="launch to InService (default %(default)s)",
+    )
+    parser.add_argument(
+        "--request-ttl-seconds",
+        type=float,
+        default=Assumptions().request_ttl_seconds,
+        help="RequestTTLSeconds (default 6 h)",
     )
     parser.add_argument(
         "--compare",
@@ -105,13 +123,11 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME=V1,V2,...",
         help="one synth and run per value; prints cost against p95",
     )
-    _file_option(parser, "--json", "OUT", "write setup, summary, timeline and per-request times")
-    _file_option(parser, "--plot", "OUT.png", "draw the timeline and latency CDF")
-    parser.add_argument(
-        "--progress",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="progress on stderr (default: when a terminal)",
+    add_run_arguments(
+        parser,
+        assume="override a modelled constant (docs/scaling.md)",
+        json_help="write setup, summary, timeline and per-request times",
+        plot_help="draw the timeline and latency CDF",
     )
 
 
@@ -143,20 +159,20 @@ def add_load_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def assumptions_from(args: argparse.Namespace) -> Assumptions:
-    base = Assumptions(
-        instance_startup_seconds=args.instance_startup_seconds,
-        request_ttl_seconds=args.request_ttl_seconds,
-    )
-    kinds = {f.name: f.type for f in dataclasses.fields(Assumptions)}
-    changes: dict[str, Any] = {}
-    for pair in args.assume:
+def parse_assume(pairs: list[str], *classes: type) -> list[dict[str, Any]]:
+    """`--assume NAME=VALUE` pairs as field changes, one dict per dataclass in `classes`
+    (the first class that has the field takes it), each value in its field's type."""
+    kinds = [{f.name: str(f.type) for f in dataclasses.fields(c)} for c in classes]
+    changes: list[dict[str, Any]] = [{} for _ in classes]
+    for pair in pairs:
         name, _, raw = pair.partition("=")
-        if name not in kinds:
+        owner = next((i for i, known in enumerate(kinds) if name in known), None)
+        if owner is None:
+            names = ", ".join(n for known in kinds for n in known)
             raise ConfigurationError(
-                f"--assume {name!r} is not a modelled constant; expected one of {', '.join(kinds)}"
+                f"--assume {name!r} is not a modelled constant; expected one of {names}"
             )
-        kind = str(kinds[name])
+        kind = kinds[owner][name]
         try:
             value: Any = (
                 raw
@@ -169,8 +185,16 @@ def assumptions_from(args: argparse.Namespace) -> Assumptions:
             )
         except ValueError:
             raise ConfigurationError(f"--assume {name}={raw!r} is not a {kind}") from None
-        changes[name] = value
-    return dataclasses.replace(base, **changes)
+        changes[owner][name] = value
+    return changes
+
+
+def assumptions_from(args: argparse.Namespace) -> Assumptions:
+    base = Assumptions(
+        instance_startup_seconds=args.instance_startup_seconds,
+        request_ttl_seconds=args.request_ttl_seconds,
+    )
+    return dataclasses.replace(base, **parse_assume(args.assume, Assumptions)[0])
 
 
 def workload_from(args: argparse.Namespace) -> Workload:
@@ -179,7 +203,7 @@ def workload_from(args: argparse.Namespace) -> Workload:
     return scenario(args.scenario or "single", args.service_seconds)
 
 
-def _progress(stderr: IO[str], enabled: bool, label: str) -> Any:
+def progress_reporter(stderr: IO[str], enabled: bool, label: str) -> Any:
     if not enabled:
         return None
 
@@ -222,7 +246,7 @@ def _template_setup(
         note = ""
     if stderr is not None:
         stderr.write(f"simulate: {note}{describe(path)}\n")
-    return read_setup(path)
+    return read_setup(path, args.endpoint)
 
 
 def _print_table(rows: list[tuple[str, dict[str, Any]]], stdout: IO[str]) -> None:
@@ -264,7 +288,7 @@ def run_simulate(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> 
     results: dict[str, SimulationResult] = {}
     for label, setup in setups.items():
         results[label] = EndpointSimulation(
-            setup, workload.trace, duration, assumptions, _progress(stderr, show, label)
+            setup, workload.trace, duration, assumptions, progress_reporter(stderr, show, label)
         ).run()
     rows = [(label, summary(r, args.price_per_hour)) for label, r in results.items()]
     stdout.write(
@@ -279,7 +303,7 @@ def run_simulate(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> 
     if args.plot:
         from asyncinfer.simulate.plot import draw
 
-        draw(results, args.plot)
+        draw(results, args.plot, args.price_per_hour)
     return 0
 
 
@@ -306,7 +330,11 @@ def _run_sweep(
     for value in choices:
         setup = _template_setup(args, {**settings, name: value})
         result = EndpointSimulation(
-            setup, workload.trace, duration, assumptions, _progress(stderr, show, f"{name}={value}")
+            setup,
+            workload.trace,
+            duration,
+            assumptions,
+            progress_reporter(stderr, show, f"{name}={value}"),
         ).run()
         rows.append({"value": value, **summary(result, args.price_per_hour)})
     _print_table([(f"{name}={row['value']}", row) for row in rows], stdout)

@@ -22,6 +22,10 @@ MODELLED_METRICS = (
     "HasBacklogWithoutCapacity",
     "ApproximateAgeOfOldestRequest",
 )
+# Real-time endpoints' target tracking metric (predefined SageMakerVariantInvocationsPerInstance):
+# invocations in the minute divided by the instances (SageMaker Developer Guide, "Monitor
+# Amazon SageMaker AI with Amazon CloudWatch"). Async endpoints do not publish it.
+INVOCATIONS_PER_INSTANCE = "InvocationsPerInstance"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -140,6 +144,8 @@ class ScalingSetup:
 class Trace:
     arrivals: Sequence[float]
     service_seconds: Sequence[float]
+    payload_bytes: Sequence[float] | None = None
+    """Per request; only `asyncinfer advise` reads it (each option's payload limit)."""
 
 
 @dataclass
@@ -349,7 +355,10 @@ class EndpointSimulation:
         self.activities: list[Activity] = []
         self.timeline: list[dict[str, float]] = []
         self.alarm_changes: list[tuple[float, str, str]] = []
-        self.samples: dict[str, dict[float, float]] = {name: {} for name in MODELLED_METRICS}
+        self.samples: dict[str, dict[float, float]] = {
+            name: {} for name in (*MODELLED_METRICS, INVOCATIONS_PER_INSTANCE)
+        }
+        self.invocations_this_minute = 0
         self.events: list[tuple[float, int, int, object]] = []
         self.sequence = 0
         self.max_instances = self.setup.min_capacity
@@ -503,6 +512,12 @@ class EndpointSimulation:
         self.samples["ApproximateAgeOfOldestRequest"][stamp] = (
             now - arrivals[self.queue[0]] if self.queue else 0.0
         )
+        # Choice: published as 0 in a minute without invocations, so an idle real-time
+        # endpoint's scale-in alarm has data (AWS does not say what it publishes then).
+        self.samples[INVOCATIONS_PER_INSTANCE][stamp] = self.invocations_this_minute / max(
+            1, self.accepting
+        )
+        self.invocations_this_minute = 0
         live = [i for i in self.instances if i.stopped_at is None]
         self.timeline.append(
             {
@@ -663,7 +678,7 @@ class EndpointSimulation:
             or [0.0]
         )
         self._refresh()
-        idle = {**self.current, "ApproximateAgeOfOldestRequest": 0.0}
+        idle = {**self.current, "ApproximateAgeOfOldestRequest": 0.0, INVOCATIONS_PER_INSTANCE: 0.0}
         stamp = -a.metric_interval_seconds
         while stamp >= -longest - 2 * a.metric_interval_seconds:
             for name, value in idle.items():
@@ -702,6 +717,7 @@ class EndpointSimulation:
                     break
                 self._integrate(arrival_time)
                 self.queue.append(next_arrival)
+                self.invocations_this_minute += 1
                 next_arrival += 1
                 self._dispatch(arrival_time)
                 self.current = self._instant_values()

@@ -6,11 +6,12 @@ comparison.
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 from pathlib import Path
 from typing import Any
 
-from asyncinfer.contract import DEFAULT_STACK_NAME
 from asyncinfer.errors import ConfigurationError
 from asyncinfer.simulate.model import (
     AlarmSpec,
@@ -19,6 +20,7 @@ from asyncinfer.simulate.model import (
     StepScalingPolicy,
     TargetTrackingPolicy,
 )
+from asyncinfer_runtime.contract import DEFAULT_ENDPOINT, DEFAULT_STACK_NAME, ENDPOINTS_OUTPUT
 
 # SageMaker picks MaxConcurrentInvocationsPerInstance when it is unset (CloudFormation
 # reference, AsyncInferenceClientConfig); the value it picks is not documented. Choice: 1.
@@ -62,20 +64,69 @@ def _property(props: dict[str, Any], key: str, where: str, default: Any = None) 
     return _number(props[key] if default is None else props.get(key, default), key, where)
 
 
-def setup_from_template(template: dict[str, Any], source: str) -> ScalingSetup:
+def template_endpoints(template: dict[str, Any], source: str) -> dict[str, str]:
+    """Each endpoint's name -> the logical id of its AWS::SageMaker::Endpoint.
+
+    The `Endpoints` output (a Fn::Join of `"name":"` and each endpoint's GetAtt) names
+    them; a template without it has one endpoint, `default`.
+    """
     resources: dict[str, Any] = template["Resources"]
+    output = template.get("Outputs", {}).get(ENDPOINTS_OUTPUT)
+    if output is None:
+        found = [i for i, r in resources.items() if r.get("Type") == "AWS::SageMaker::Endpoint"]
+        return {DEFAULT_ENDPOINT: found[0]} if len(found) == 1 else {}
+    parts = output.get("Value", {}).get("Fn::Join", ["", []])[1]
+    names: dict[str, str] = {}
+    for text, value in itertools.pairwise(parts):
+        name = re.search(r'"([^"]+)":"$', text) if isinstance(text, str) else None
+        if name and isinstance(value, dict) and "Fn::GetAtt" in value:
+            names[name.group(1)] = value["Fn::GetAtt"][0]
+    if not names:
+        raise ConfigurationError(
+            f"template {source} has an {ENDPOINTS_OUTPUT} output this tool cannot read; "
+            f"expected the one this project's constructs write"
+        )
+    return names
+
+
+def _chosen_endpoint(template: dict[str, Any], source: str, endpoint: str | None) -> str | None:
+    """The logical id of the endpoint `endpoint` names (None: the template's only one)."""
+    endpoints = template_endpoints(template, source)
+    if endpoint is None:
+        if len(endpoints) > 1:
+            raise ConfigurationError(
+                f"template {source} has {len(endpoints)} endpoints ({', '.join(endpoints)}); "
+                f"pass --endpoint NAME to choose one"
+            )
+        return next(iter(endpoints.values()), None)
+    if endpoint not in endpoints:
+        raise ConfigurationError(
+            f"template {source} has no endpoint {endpoint!r}; expected one of "
+            f"{', '.join(endpoints) or 'none'}"
+        )
+    return endpoints[endpoint]
+
+
+def setup_from_template(
+    template: dict[str, Any], source: str, endpoint: str | None = None
+) -> ScalingSetup:
+    """The scaling of the endpoint named `endpoint` (None: the template's only one)."""
+    resources: dict[str, Any] = template["Resources"]
+    endpoint_id = _chosen_endpoint(template, source, endpoint)
     targets = {
         logical_id: r
         for logical_id, r in resources.items()
         if r.get("Type") == "AWS::ApplicationAutoScaling::ScalableTarget"
         and r.get("Properties", {}).get("ScalableDimension")
         == "sagemaker:variant:DesiredInstanceCount"
+        and (endpoint_id is None or _refers_to(r.get("Properties", {}), endpoint_id))
     }
     if len(targets) != 1:
+        scaled = f"endpoint {endpoint!r}" if endpoint else "a SageMaker variant"
         raise ConfigurationError(
             f"template {source} has {len(targets) or 'no'} AWS::ApplicationAutoScaling::"
-            f"ScalableTarget for a SageMaker variant; expected exactly one (a stack synthesized "
-            f"with autoscaling_enabled=true)"
+            f"ScalableTarget for {scaled}; expected exactly one (a stack synthesized with "
+            f"autoscaling_enabled=true)"
         )
     target_id, target = next(iter(targets.items()))
     props = target["Properties"]
@@ -96,7 +147,7 @@ def setup_from_template(template: dict[str, Any], source: str) -> ScalingSetup:
             alarm = _alarm(logical_id, r.get("Properties", {}), step_policy_ids, source)
             if alarm is not None:
                 alarms.append(alarm)
-    concurrency, instance_type = _endpoint(resources)
+    concurrency, instance_type = _endpoint(resources, endpoint_id)
     return ScalingSetup(
         source=source,
         min_capacity=int(_property(props, "MinCapacity", source)),
@@ -182,9 +233,22 @@ def _bound(value: Any, where: str) -> float | None:
     return None if value is None else _number(value, "a step bound", where)
 
 
-def _endpoint(resources: dict[str, Any]) -> tuple[int, str | None]:
-    for r in resources.values():
+def _refers_to(value: Any, logical_id: str) -> bool:
+    """Whether `value` holds a Ref or GetAtt of `logical_id`."""
+    text = json.dumps(value)
+    return f'"Ref": "{logical_id}"' in text or f'"Fn::GetAtt": ["{logical_id}"' in text
+
+
+def _endpoint(resources: dict[str, Any], endpoint_id: str | None) -> tuple[int, str | None]:
+    config_ref = (
+        resources[endpoint_id].get("Properties", {}).get("EndpointConfigName")
+        if endpoint_id in resources
+        else None
+    )
+    for logical_id, r in resources.items():
         if r.get("Type") != "AWS::SageMaker::EndpointConfig":
+            continue
+        if config_ref is not None and not _refers_to(config_ref, logical_id):
             continue
         p = r.get("Properties", {})
         client = p.get("AsyncInferenceConfig", {}).get("ClientConfig", {})
@@ -195,8 +259,8 @@ def _endpoint(resources: dict[str, Any]) -> tuple[int, str | None]:
     return DEFAULT_CONCURRENCY, None
 
 
-def read_setup(path: Path) -> ScalingSetup:
-    return setup_from_template(load_template(path), str(path))
+def read_setup(path: Path, endpoint: str | None = None) -> ScalingSetup:
+    return setup_from_template(load_template(path), str(path), endpoint)
 
 
 def seed_setup(endpoint: ScalingSetup) -> ScalingSetup:

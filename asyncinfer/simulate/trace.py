@@ -20,13 +20,17 @@ class Workload:
     hours: float  # how long to simulate unless --hours says otherwise
 
 
-def read_arrivals(path: Path, service_seconds: float) -> Workload:
-    """One request per line: seconds since the start, optionally its service seconds."""
+def read_arrivals(
+    path: Path, service_seconds: float, payload_bytes: float | None = None
+) -> Workload:
+    """One request per line: seconds since the start, optionally its service seconds and
+    its payload bytes (`seconds[, service seconds[, payload bytes]]`). The trace carries
+    payloads when `payload_bytes` gives a default or a line gives one."""
     if not path.is_file():
         raise ConfigurationError(
             f"--arrivals {str(path)!r} does not exist; expected a file with one request per line"
         )
-    rows: list[tuple[float, float]] = []
+    rows: list[tuple[float, float, float | None]] = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         text = line.split("#", 1)[0].strip()
         if not text:
@@ -36,19 +40,33 @@ def read_arrivals(path: Path, service_seconds: float) -> Workload:
             values = [float(f) for f in fields]
         except ValueError:
             values = []
-        if not 1 <= len(values) <= 2 or values[0] < 0 or (len(values) == 2 and values[1] <= 0):
+        if (
+            not 1 <= len(values) <= 3
+            or values[0] < 0
+            or (len(values) >= 2 and values[1] <= 0)
+            or (len(values) == 3 and values[2] < 0)
+        ):
             raise ConfigurationError(
                 f"{path} line {number}: {line.strip()!r} is not a request; expected seconds "
                 f"since the start (a number >= 0), optionally followed by that request's "
-                f"service seconds (> 0)"
+                f"service seconds (> 0) and payload bytes (>= 0)"
             )
-        rows.append((values[0], values[1] if len(values) == 2 else service_seconds))
+        rows.append(
+            (
+                values[0],
+                values[1] if len(values) >= 2 else service_seconds,
+                values[2] if len(values) == 3 else payload_bytes,
+            )
+        )
     if not rows:
         raise ConfigurationError(
             f"--arrivals {str(path)!r} holds no request; expected one per line"
         )
     rows.sort(key=lambda row: row[0])
-    trace = Trace([r[0] for r in rows], [r[1] for r in rows])
+    payloads = None
+    if any(r[2] is not None for r in rows):
+        payloads = [0.0 if r[2] is None else r[2] for r in rows]
+    trace = Trace([r[0] for r in rows], [r[1] for r in rows], payloads)
     return Workload(path.name, trace, hours=(rows[-1][0] + 3600.0) / 3600.0)
 
 

@@ -28,8 +28,10 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
+from asyncinfer_runtime.environment import LOG_LEVEL
+
 LOGGER = logging.getLogger()
-LOGGER.setLevel(os.environ.get("LOG_LEVEL", "INFO"))
+LOGGER.setLevel(os.environ.get(LOG_LEVEL, "INFO"))
 
 # A request accepted just before the Delete began shows in the metric a minute or two
 # later (1-minute datapoints, published with a delay): never call a queue empty sooner.

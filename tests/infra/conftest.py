@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from app import build_app
-from asyncinfer.contract import DEFAULT_STACK_NAME
+from asyncinfer_runtime.contract import DEFAULT_STACK_NAME
 
 STACK_NAME = DEFAULT_STACK_NAME
 
@@ -38,6 +38,21 @@ CONFIGURATIONS: dict[str, dict[str, Any]] = {
         "autoscaling_enabled": "false",
         "removal_policy": "destroy",
         "include_inference_response_in": "",
+    },
+    # Two endpoints on one pipeline: the default model and an isolated container model.
+    "multi": {
+        "endpoints": json.dumps(
+            [
+                {"name": "sentiment"},
+                {
+                    "name": "tabular",
+                    "model_source": "container",
+                    "image_uri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/tabular:1",
+                    "instance_type": "ml.c5.xlarge",
+                    "max_capacity": 4,
+                },
+            ]
+        ),
     },
 }
 

@@ -100,23 +100,33 @@ def test_sagemaker_may_publish_to_its_notification_topics(
     # SageMaker publishes as the execution role: a same-account identity policy covers it,
     # and the topic policy must not deny it (its only Deny is on non-TLS transport).
     synth = synthesized(configuration)
-    _, config = synth.only("AWS::SageMaker::EndpointConfig")
-    notification = config["Properties"]["AsyncInferenceConfig"]["OutputConfig"][
-        "NotificationConfig"
-    ]
-    role_policy = synth.template["Resources"][synth.logical_id_of("/Execution/Policy/Resource")]
-    published = [
-        r
-        for s in _statements(role_policy["Properties"]["PolicyDocument"])
-        if "sns:Publish" in as_list(s["Action"]) and s["Effect"] == "Allow"
-        for r in as_list(s["Resource"])
-    ]
-    for key in ("SuccessTopic", "ErrorTopic"):
-        topic = notification[key]
-        assert topic in published, f"{key} {topic} is not publishable by the execution role"
-        for statement in _topic_policy_statements(synth, topic["Ref"]):
-            if statement["Effect"] == "Deny":
-                assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    resources = synth.template["Resources"]
+    configs = synth.resources("AWS::SageMaker::EndpointConfig")
+    assert configs
+    for config in configs.values():
+        notification = config["Properties"]["AsyncInferenceConfig"]["OutputConfig"][
+            "NotificationConfig"
+        ]
+        # The endpoint's own execution role: its model's, through the variant.
+        model_id = config["Properties"]["ProductionVariants"][0]["ModelName"]["Fn::GetAtt"][0]
+        role_id = resources[model_id]["Properties"]["ExecutionRoleArn"]["Fn::GetAtt"][0]
+        (role_policy,) = [
+            r
+            for r in synth.resources("AWS::IAM::Policy").values()
+            if {"Ref": role_id} in r["Properties"]["Roles"]
+        ]
+        published = [
+            r
+            for s in _statements(role_policy["Properties"]["PolicyDocument"])
+            if "sns:Publish" in as_list(s["Action"]) and s["Effect"] == "Allow"
+            for r in as_list(s["Resource"])
+        ]
+        for key in ("SuccessTopic", "ErrorTopic"):
+            topic = notification[key]
+            assert topic in published, f"{key} {topic} is not publishable by the execution role"
+            for statement in _topic_policy_statements(synth, topic["Ref"]):
+                if statement["Effect"] == "Deny":
+                    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
 # --- Scaling out from zero -----------------------------------------------------------------

@@ -99,6 +99,10 @@ BAD_CONFIGURATIONS = [
         {"scale_out_from_zero_period_seconds": "60", "scale_out_from_zero_evaluation_periods": "3"},
         "Settings 'scale_out_from_zero_period_seconds' x 'scale_out_from_zero_evaluation_periods' must be at most 120 s",
     ),
+    (
+        {"scale_out_from_zero_period_seconds": "30"},
+        "Setting 'scale_out_from_zero_period_seconds' must be a multiple of 60, because",
+    ),
     ({"max_capacity": "many"}, "Setting 'max_capacity' must be a whole number; received 'many'."),
     (
         {"results_inline_body_max_bytes": "262145"},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from asyncinfer_constructs.props import field_docs
 from stacks.config import Settings, default_values, reference_table
 from tests.conftest import REPO_ROOT
 
@@ -36,7 +37,7 @@ def test_command_line_strings_are_parsed_to_typed_values() -> None:
 
 def test_readme_configuration_reference_is_current() -> None:
     readme = (REPO_ROOT / "README.md").read_text()
-    docs = Settings.field_docs()
-    assert set(docs) == set(default_values()), "every setting needs a doc string"
+    docs = field_docs(Settings)
+    assert set(docs) == set(default_values(Settings)), "every setting needs a doc string"
     # Regenerate with: .venv/bin/python -c "from stacks.config import reference_table; print(reference_table())"
     assert reference_table() in readme

@@ -309,7 +309,7 @@ def test_the_console_shows_progress_and_the_records_go_to_their_own_log(local: L
     assert re.search(
         r"^requests: \d+ accepted, \d+ queued or running, \d+ completed", console, re.M
     )
-    records = Path(local.info["writerLog"]).read_text(encoding="utf-8")
+    records = Path(local.info["functionsLog"]).read_text(encoding="utf-8")
     assert records.count('"record written"') >= 1799
     with urllib.request.urlopen(local.info["metricsUrl"], timeout=10) as reply:
         metrics = json.loads(reply.read())[local.outputs["EndpointName"]]

@@ -119,15 +119,21 @@ def test_local_up_synthesizes_the_app_when_the_template_is_missing(tmp_path: Pat
         local.stop()
 
 
-def test_local_up_without_a_template_and_no_synth_says_what_to_run(tmp_path: Path) -> None:
-    missing = tmp_path / "nothing-here"
-    result = subprocess.run(
-        [sys.executable, "-m", "asyncinfer.local", "up", "--no-synth", "--cdk-out", str(missing)],
+def local_up(*options: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """`asyncinfer local up` run to its end (these runs fail at start-up)."""
+    return subprocess.run(
+        [sys.executable, "-m", "asyncinfer.local", "up", *options],
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
+
+
+def test_local_up_without_a_template_and_no_synth_says_what_to_run(tmp_path: Path) -> None:
+    missing = tmp_path / "nothing-here"
+    result = local_up("--no-synth", "--cdk-out", str(missing))
     assert result.returncode == 1
     assert result.stderr.strip() == (
         f"local mode: {missing}/SageMakerAsyncInference.template.json does not exist; "
@@ -139,14 +145,23 @@ def test_local_up_refuses_a_cdk_out_of_another_stack(tmp_path: Path) -> None:
     cdk_out = tmp_path / "cdk.out"
     cdk_out.mkdir()
     (cdk_out / "SageMakerAsyncInference.template.json").write_text("{}")
-    result = subprocess.run(
-        [sys.executable, "-m", "asyncinfer.local", "up", "--stack", "Other", "--cdk-out",
-         str(cdk_out), "--state-dir", str(tmp_path / "state")],
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+    result = local_up(
+        "--stack", "Other", "--cdk-out", str(cdk_out), "--state-dir", str(tmp_path / "state")
+    )
     assert result.returncode == 1
     assert result.stderr.strip() == (
         f"local mode: {cdk_out} was synthesized for stack SageMakerAsyncInference, not Other; "
         'synthesize Other (make synth CDK_ARGS="-c stack_name=Other") or pass --stack '
         "SageMakerAsyncInference"
+    )
+
+
+def test_local_up_outside_an_app_folder_says_where_to_run_it(tmp_path: Path) -> None:
+    # No template in ./cdk.out and no cdk.json here: nothing is looked up elsewhere.
+    result = local_up(cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"local mode: cdk.out/SageMakerAsyncInference.template.json does not exist and "
+        f"{tmp_path} holds no cdk.json to synthesize it from; run local mode in your CDK "
+        "app's folder, or give --cdk-out a synthesized cloud assembly"
     )

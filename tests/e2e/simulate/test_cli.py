@@ -59,6 +59,8 @@ def test_it_says_which_template_and_endpoint_settings_it_read() -> None:
     assert code == 0, err
     lines = err.splitlines()
     assert lines[0] == f"simulate: read {TEMPLATE} (stack SageMakerAsyncInference)"
+    # Named as --endpoint takes it (a template without an Endpoints output has `default`).
+    assert lines[1].startswith("  endpoint default (EndpointGeneration")
     assert (
         "cardiffnlp/twitter-roberta-base-sentiment (text-classification) on ml.m5.xlarge, "
         "0..2 instances, 4 concurrent per instance, requests up to 100 MiB" in lines[1]

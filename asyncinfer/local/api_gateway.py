@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -139,7 +140,9 @@ class LocalApi:
         signer: Signer,
         environment: dict[str, str],
         port: int = 0,
+        log: Path | None = None,
     ) -> None:
+        """`log`: where the function's log lines go (local mode's functions.log)."""
         self.definition = definition
         self.signer = signer
         unsupported = sorted({r.authorization for r in definition.routes} - {"AWS_IAM", "NONE"})
@@ -150,7 +153,7 @@ class LocalApi:
             )
         functions = {route.function.logical_id: route.function for route in definition.routes}
         self.pools = {
-            logical_id: FunctionPool(function, {**environment, **function.environment})
+            logical_id: FunctionPool(function, {**environment, **function.environment}, log=log)
             for logical_id, function in functions.items()
         }
         self.throttle = _Throttle(definition.rate_limit, definition.burst_limit)

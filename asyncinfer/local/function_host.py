@@ -39,11 +39,14 @@ class FunctionError(Exception):
 class _Worker:
     """One child process and a keep-alive connection to it."""
 
-    def __init__(self, function: LocalFunction, environment: dict[str, str]) -> None:
+    def __init__(
+        self, function: LocalFunction, environment: dict[str, str], log: Path | None
+    ) -> None:
         self.function = function
         handle, port_file = tempfile.mkstemp(prefix="function-", suffix=".port")
         os.close(handle)
         os.unlink(port_file)
+        log_file = log.open("a", encoding="utf-8") if log is not None else None
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -63,7 +66,11 @@ class _Worker:
                 str(os.getpid()),
             ],
             env=environment,
+            # The function's log lines (what it prints), like the queue consumers'.
+            stdout=log_file,
         )
+        if log_file is not None:
+            log_file.close()
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         while not os.path.exists(port_file):
             if self.process.poll() is not None or time.monotonic() > deadline:
@@ -112,9 +119,12 @@ class FunctionPool:
         *,
         start_workers: int = 1,
         max_workers: int = 4,
+        log: Path | None = None,
     ) -> None:
+        """`log`: where the children's standard output goes (else local mode's own)."""
         self.function = function
         self.environment = environment
+        self.log = log
         self.max_workers = max_workers
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._workers: list[_Worker] = []
@@ -129,7 +139,7 @@ class FunctionPool:
 
     def _add(self) -> _Worker | None:
         try:
-            worker = _Worker(self.function, self.environment)
+            worker = _Worker(self.function, self.environment, self.log)
         except RuntimeError as error:
             print(f"local mode: {error}", file=sys.stderr)
             return None

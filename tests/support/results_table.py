@@ -1,8 +1,8 @@
 """The results table on a stand-in, built from the contract the stack deploys.
 
 One place for every test tier and benchmark, so the stand-in table cannot drift from
-what `stacks/results.py` deploys from asyncinfer_runtime/contract.py (key, indexes and their
-projections, TTL attribute).
+what `asyncinfer_constructs/results.py` deploys from asyncinfer_runtime/contract.py (key,
+indexes and their projections, TTL attribute).
 """
 
 from __future__ import annotations

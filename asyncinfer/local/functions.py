@@ -35,6 +35,20 @@ class LocalFunction:
     environment: dict[str, str]
     timeout_seconds: float
 
+    def arguments(self) -> list[str]:
+        """How a child process that runs it is told which function it is (event_source.py,
+        function_host.py)."""
+        return [
+            "--code-dir",
+            str(self.code_dir.resolve()),
+            "--handler",
+            self.handler,
+            "--function-name",
+            self.logical_id,
+            "--timeout-seconds",
+            str(self.timeout_seconds),
+        ]
+
 
 @dataclass(frozen=True)
 class QueueConsumer:

@@ -6,8 +6,10 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-# checkov pins its own boto3 and packaging, so it gets a venv of its own.
+# checkov pins its own boto3 and packaging, so it gets a venv of its own; so does the
+# SageMaker SDK v3, whose sagemaker/__init__.py would replace the SDK v2's (tests only).
 CHECKOV_VENV := .venv-checkov
+SDK_V3_VENV := .venv-sagemaker-v3
 # Put the pinned Node.js (node_modules/.bin/node, a supported release, so jsii prints no
 # end-of-life banner) and CDK CLI ahead of anything installed on the machine.
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
@@ -15,7 +17,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: help setup synth test lint format bench local demo clean \
+.PHONY: help setup synth test lint format bench local demo clean openapi \
 	test-fast test-infra test-integration test-e2e test-tooling \
 	integ integ-destroy integ-snapshot integ-snapshot-update
 
@@ -30,6 +32,7 @@ help:
 	@echo "make lint    ruff (lint + format check) + mypy; the first step of make test"
 	@echo "make format  ruff format + ruff check --fix: rewrite the tree the way make lint wants it"
 	@echo "make bench   run the benchmarks; figures land in bench/results/"
+	@echo "make openapi rewrite lambda/job_api/openapi.json from the job API's routes"
 	@echo "make local   run the whole async data flow on this machine"
 	@echo "make demo    local mode + a 500-request batch + a summary"
 	@echo "make integ   deploy the integration test into YOUR account, assert, destroy (costs money)"
@@ -46,11 +49,16 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
 	touch $@
 
+$(SDK_V3_VENV)/.installed: requirements-sagemaker-v3.txt
+	$(PYTHON) -m venv $(SDK_V3_VENV)
+	$(SDK_V3_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-sagemaker-v3.txt
+	touch $@
+
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-setup: $(VENV)/.installed $(CHECKOV_VENV)/.installed node_modules/.installed
+setup: $(VENV)/.installed $(CHECKOV_VENV)/.installed $(SDK_V3_VENV)/.installed node_modules/.installed
 
 synth: setup
 	cdk synth --quiet --no-notices $(CDK_ARGS)
@@ -88,6 +96,10 @@ lint: setup
 format: setup
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
+
+# The job API's OpenAPI document is committed; a unit test fails when it drifts.
+openapi: $(VENV)/.installed
+	cd lambda && ../$(PY) -m job_api.openapi
 
 bench: setup
 	@for script in bench/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done

@@ -11,7 +11,6 @@ from typing import TypedDict, Unpack
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -21,7 +20,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from asyncinfer_constructs.feature_flags import pin_feature_flags
-from asyncinfer_constructs.monitoring import FIVE_MINUTES, ONE_MINUTE, graph, threshold_alarm
+from asyncinfer_constructs.monitoring import FIVE_MINUTES, ONE_MINUTE, graph, monitoring_alarms
 from asyncinfer_constructs.notifications import NotificationTopics
 from asyncinfer_constructs.pipeline_props import ResultsPipelineProps
 from asyncinfer_constructs.props import ConfigError
@@ -111,26 +110,22 @@ class ResultsPipeline(Construct):
         results_table.grant_put_records(self.writer)
         self._results_table = results_table
 
-        monitoring = Construct(self, "Monitoring")
-        action = cloudwatch_actions.SnsAction(alarm_topic)
-        self.alarms = [
-            threshold_alarm(
-                monitoring,
-                "WriterErrorsAlarm",
-                "The results writer raised errors",
-                self.writer.metric_errors(period=FIVE_MINUTES, statistic="Sum"),
-                1,
-                action,
-            ),
-            threshold_alarm(
-                monitoring,
-                "DeadLetterQueueAlarm",
-                "Notifications could not be written and wait in the dead-letter queue",
-                self.metric_dead_letter_queue_depth(),
-                1,
-                action,
-            ),
-        ]
+        self.alarms = monitoring_alarms(
+            self,
+            alarm_topic,
+            {
+                "WriterErrorsAlarm": (
+                    "The results writer raised errors",
+                    self.writer.metric_errors(period=FIVE_MINUTES, statistic="Sum"),
+                    1,
+                ),
+                "DeadLetterQueueAlarm": (
+                    "Notifications could not be written and wait in the dead-letter queue",
+                    self.metric_dead_letter_queue_depth(),
+                    1,
+                ),
+            },
+        )
         self.dead_letter_queue_alarm = self.alarms[1]
 
     @property
@@ -173,9 +168,14 @@ class ResultsPipeline(Construct):
     def grant_write_pending(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let `grantee` write a PENDING record before it submits (asyncinfer's client does,
         so a request is findable before its notification arrives): PutItem on the table
-        (its conditions keep a finished record from being overwritten) and the key."""
+        (its conditions keep a finished record from being overwritten), BatchWriteItem for
+        new ids' records 25 at a time (asyncinfer's batch, the job API), DeleteItem to take
+        a PENDING record back when the invoke is refused (conditional on PENDING), and the
+        key."""
         return iam.Grant.add_to_principal(
-            grantee=grantee, actions=["dynamodb:PutItem"], resource_arns=[self.table.table_arn]
+            grantee=grantee,
+            actions=["dynamodb:PutItem", "dynamodb:BatchWriteItem", "dynamodb:DeleteItem"],
+            resource_arns=[self.table.table_arn],
         ).combine(self._grant_key(grantee, "kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"))
 
     def grant_read_records(self, grantee: iam.IGrantable) -> iam.Grant:

@@ -15,6 +15,15 @@ RESULTS_WRITE_MAX_ATTEMPTS: Final = "RESULTS_WRITE_MAX_ATTEMPTS"
 RESULTS_INLINE_BODY_MAX_BYTES: Final = "RESULTS_INLINE_BODY_MAX_BYTES"
 # Every function: the level of its own log lines.
 LOG_LEVEL: Final = "LOG_LEVEL"
+# The job API (lambda/job_api/settings.py); it reads RESULTS_TABLE_NAME and
+# RESULTS_RETENTION_DAYS above too.
+JOBS_TABLE_NAME: Final = "JOBS_TABLE_NAME"
+INPUT_BUCKET_NAME: Final = "INPUT_BUCKET_NAME"
+# JSON object: each endpoint's name in the system -> its SageMaker endpoint name.
+API_ENDPOINTS: Final = "API_ENDPOINTS"
+# Set ("1") by local mode for every function it runs, never by a construct: what only local
+# mode allows (webhooks to loopback http URLs) asks for it.
+LOCAL_MODE: Final = "ASYNCINFER_LOCAL_MODE"
 # The webhook dispatcher (lambda/webhook_delivery/settings.py); WEBHOOK_DELIVERY_QUEUE_URL
 # also tells the API's function where to send a redelivery request.
 WEBHOOK_JOBS_TABLE_NAME: Final = "WEBHOOK_JOBS_TABLE_NAME"
@@ -27,7 +36,5 @@ WEBHOOK_RETRY_FIRST_DELAY_SECONDS: Final = "WEBHOOK_RETRY_FIRST_DELAY_SECONDS"
 WEBHOOK_RETRY_MAX_DELAY_SECONDS: Final = "WEBHOOK_RETRY_MAX_DELAY_SECONDS"
 WEBHOOK_RETRY_WINDOW_HOURS: Final = "WEBHOOK_RETRY_WINDOW_HOURS"
 WEBHOOK_RETRY_DELAY_SCALE: Final = "WEBHOOK_RETRY_DELAY_SCALE"
-# Set by local mode only, never by a template: webhooks may use http to loopback addresses.
-WEBHOOK_ALLOW_LOOPBACK_HTTP: Final = "WEBHOOK_ALLOW_LOOPBACK_HTTP"
 # The secret's rotation function: how long the previous key keeps signing after a rotation.
 WEBHOOK_SECRET_OVERLAP_HOURS: Final = "WEBHOOK_SECRET_OVERLAP_HOURS"

@@ -21,8 +21,8 @@ from asyncinfer_runtime.contract import (
 from asyncinfer_runtime.notification import Notification
 
 # The largest `inline_body_max_bytes` a record may keep: above the largest body a
-# notification carries, and far below DynamoDB's 400 KB item limit. The app's settings
-# validate the same bound (stacks/config.py).
+# notification carries, and far below DynamoDB's 400 KB item limit. The pipeline's props
+# validate the same bound (asyncinfer_constructs/pipeline_props.py).
 INLINE_BODY_LIMIT = 262144
 
 # Request/response parameters copied to the record: (source field, record attribute).

@@ -18,6 +18,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct, IConstruct
 
 from asyncinfer_constructs.async_inference_system import AsyncInferenceSystem
+from asyncinfer_constructs.job_api import JobApi
 from asyncinfer_constructs.webhooks import Webhooks
 from stacks.config import Settings
 
@@ -38,6 +39,15 @@ class AsyncInferenceStack(Stack):
         # A stack of one `default` endpoint has no `Endpoints` output, as before there
         # were several (the client then knows its one endpoint as `default`).
         self.system.add_client_outputs(endpoint_map=bool(settings.endpoints))
+        # The HTTP job API over every endpoint (docs/api.md); its resources are new, so
+        # turning it on or off leaves every other logical id as it is.
+        self.job_api = (
+            JobApi(self, "JobApi", system=self.system, props=settings.api_props())
+            if settings.api_enabled
+            else None
+        )
+        if self.job_api is not None:
+            self.job_api.add_client_outputs()
         self.webhooks: Webhooks | None = None
 
     def add_webhooks(self, jobs_table: dynamodb.ITable) -> Webhooks | None:

@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from asyncinfer_constructs.api_props import JobApiProps, check_api_props
 from asyncinfer_constructs.endpoint_props import ENDPOINT_NAME, InferenceEndpointProps
 from asyncinfer_constructs.props import (
     ConfigError,
@@ -50,9 +51,10 @@ MAX_ENDPOINTS = 20
 # the prototype only moved away from it; it would also need a custom message for every
 # rule to keep the one-sentence errors.
 @dataclass(frozen=True, kw_only=True)
-class Settings(WebhooksProps, AsyncInferenceSystemProps, InferenceEndpointProps):
+class Settings(WebhooksProps, JobApiProps, AsyncInferenceSystemProps, InferenceEndpointProps):
     """Every knob of the app: the system's props, the endpoint props every endpoint starts
-    from, and the app's own. Field docs double as the README's configuration reference."""
+    from, the job API's, and the app's own. Field docs double as the README's configuration
+    reference."""
 
     stack_name: str = field(
         default=DEFAULT_STACK_NAME,
@@ -67,12 +69,15 @@ class Settings(WebhooksProps, AsyncInferenceSystemProps, InferenceEndpointProps)
     item's missing settings come from the top level); unset: one endpoint, `default`."""
     nag_checks: bool = False
     """Run cdk-nag (AwsSolutions, Serverless) in this synth; `make test` always does."""
+    api_enabled: bool = True
+    """The HTTP job API (API Gateway, its function and jobs table); `false`: none."""
     webhooks_enabled: bool = True
     """Signed webhooks for jobs submitted through the job API (they need the API on)."""
 
     def __post_init__(self) -> None:
         AsyncInferenceSystemProps.__post_init__(self)
         InferenceEndpointProps.__post_init__(self)
+        check_api_props(self)
         check_webhook_props(self)
         check_fields(self, ["stack_name"])
         self.endpoint_props()
@@ -81,6 +86,10 @@ class Settings(WebhooksProps, AsyncInferenceSystemProps, InferenceEndpointProps)
         """The settings that describe the system around the endpoints."""
         names = [f.name for f in fields(AsyncInferenceSystemProps)]
         return AsyncInferenceSystemProps(**{name: getattr(self, name) for name in names})
+
+    def api_props(self) -> JobApiProps:
+        """The job API's settings."""
+        return JobApiProps(**{f.name: getattr(self, f.name) for f in fields(JobApiProps)})
 
     def webhooks_props(self) -> WebhooksProps:
         """The settings of the webhook dispatcher."""

@@ -5,8 +5,9 @@
 1. one HTTP server carrying moto (S3, SNS, SQS, DynamoDB...) and the SageMaker runtime
    stand-in, so a single endpoint URL reaches every service;
 2. the resources of the synthesized template (``provision.provision``);
-3. the model server (a child process running ``asyncinfer.local.model_server``) unless
-   ``model_url`` names the user's own container;
+3. one model server per distinct stand-in the endpoints' models ask for (a child process
+   running ``asyncinfer.local.model_server``, see ``stand_ins``) unless ``model_url`` names
+   the user's own container;
 4. the endpoint service's workers, and per SQS event source mapping a child process
    running that mapping's own function (``asyncinfer.local.event_source``, with the handler,
    code folder and environment ``functions.queue_consumers`` finds in the template).
@@ -36,22 +37,24 @@ import boto3
 from botocore.config import Config
 
 from asyncinfer_runtime.contract import DEFAULT_STACK_NAME
-from asyncinfer_runtime.environment import WEBHOOK_ALLOW_LOOPBACK_HTTP
+from asyncinfer_runtime.environment import LOCAL_MODE
 from asyncinfer_runtime.webhook_secret import parse_secret
 
 from . import moto_speedups
 from . import provision as prov
+from .api_gateway import LocalApi
+from .api_template import api_definition
+from .control_plane import ControlPlane
 from .endpoint_service import EndpointService, EndpointSettings, wsgi_app
 from .faults import Faults
 from .functions import QueueConsumer, queue_consumers
 from .platform_io import StandInPlatform
+from .sigv4 import Signer
+from .stand_ins import ModelChoice, choose
 
 # An event source's own drain is 30 s; this leaves its function time to finish a batch on top.
 EVENT_SOURCE_STOP_SECONDS = 60
 REGION = "us-east-1"
-# What local mode, and only local mode, lets its functions do: webhooks to http receivers on
-# loopback (a template never sets it; tests/infra checks the deployed default is off).
-LOCAL_FUNCTION_SETTINGS = {WEBHOOK_ALLOW_LOOPBACK_HTTP: "true"}
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "local",
     "AWS_SECRET_ACCESS_KEY": "local",
@@ -93,13 +96,22 @@ class LocalMode:
         port: int = 0,
         model_url: str | None = None,
         model_delay_ms: float = 0.0,
+        api_port: int = 0,
+        model: str | None = None,
     ) -> None:
+        """``model``: serve this stand-in (stand_ins.STAND_INS) for every endpoint instead
+        of the one its model's environment asks for; ``model_url``: your own container."""
         self.template_path = template_path
         self.stack_name = stack_name
         self.state_dir = state_dir
         self.port = port
         self.model_url = model_url
         self.model_delay_ms = model_delay_ms
+        self.model = model
+        # Endpoint name -> the stand-in serving it (none with model_url), and its URL.
+        self.models: dict[str, ModelChoice] = {}
+        self.model_urls: dict[str, str] = {}
+        self.functions_log = state_dir / "functions.log"
         self.url = ""
         self.outputs_file = state_dir / "outputs.json"
         self.info_file = state_dir / "local.json"
@@ -111,8 +123,11 @@ class LocalMode:
         self._secretsmanager: Any = None
         self._server: Any = None
         self._server_thread: threading.Thread | None = None
-        self._model_process: subprocess.Popen[str] | None = None
+        self._model_processes: list[subprocess.Popen[str]] = []
+        self.control_plane: ControlPlane | None = None
         self.provisioned: prov.Provisioned | None = None
+        self.api_port = api_port
+        self.api: LocalApi | None = None
 
     # -- start ----------------------------------------------------------------------------
 
@@ -126,6 +141,8 @@ class LocalMode:
             for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL_")]:
                 del os.environ[name]
             os.environ.update(environment(self.url))
+            # Every function local mode runs inherits it (what only local mode allows).
+            os.environ[LOCAL_MODE] = "1"
             session = boto3.session.Session(region_name=REGION)
             config = Config(max_pool_connections=64, retries={"mode": "standard"})
             clients: dict[str, Any] = {}
@@ -139,21 +156,27 @@ class LocalMode:
                 return clients[service]
 
             self.provisioned = prov.provision(template, self.stack_name, aws, REGION)
-            model_url = self.model_url or self._start_model_server()
-            settings = [
-                EndpointSettings.from_config(name, config)
-                for name, config in prov.endpoints(template, self.provisioned).items()
-            ]
-            if not settings:
+            prov.publish_stack(template, self.provisioned, aws("cloudformation"))
+            configs = prov.endpoint_configs(template, self.provisioned)
+            if not configs:
                 raise prov.TemplateError(
                     f"{self.template_path} has no AWS::SageMaker::Endpoint to serve locally"
                 )
+            self.control_plane = ControlPlane(configs, REGION)
+            self._start_models(prov.endpoint_models(template, self.provisioned))
+            settings = [
+                EndpointSettings.from_config(name, config) for name, (_, config) in configs.items()
+            ]
             self.service = EndpointService(
-                settings, model_url=model_url, platform=StandInPlatform(REGION), region=REGION
+                settings,
+                model_url=self.model_urls,
+                platform=StandInPlatform(REGION),
+                region=REGION,
             )
             self.service.start()
             self._start_event_sources(template, aws)
-            self._write_files(model_url)
+            self._start_api(template)
+            self._write_files()
         except BaseException:
             self.stop()
             raise
@@ -167,7 +190,7 @@ class LocalMode:
         # One log line per AWS call would bury the console's own messages.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         moto_app = moto_speedups.dispatcher()
-        app = wsgi_app(lambda: self.service, moto_app, self.faults)
+        app = wsgi_app(lambda: self.service, moto_app, self.faults, lambda: self.control_plane)
         self._server = make_server(
             "127.0.0.1", self.port, app, threaded=True, request_handler=MotoRequestHandler
         )
@@ -178,7 +201,24 @@ class LocalMode:
         )
         self._server_thread.start()
 
-    def _start_model_server(self) -> str:
+    def _start_models(self, environments: dict[str, dict[str, str]]) -> None:
+        """A container per endpoint: ``model_url``, or one stand-in process per distinct
+        stand-in and request limit the endpoints' models ask for."""
+        if self.model_url:
+            self.model_urls = dict.fromkeys(environments, self.model_url)
+            return
+        self.models = {
+            name: choose(environment, name, self.model)
+            for name, environment in environments.items()
+        }
+        started: dict[ModelChoice, str] = {}
+        for name, choice in self.models.items():
+            key = ModelChoice(choice.stand_in, choice.max_request_bytes, "")
+            if key not in started:
+                started[key] = self._start_model_server(choice)
+            self.model_urls[name] = started[key]
+
+    def _start_model_server(self, choice: ModelChoice) -> str:
         command = [
             sys.executable,
             "-m",
@@ -189,11 +229,16 @@ class LocalMode:
             str(self.state_dir),
             "--delay-ms",
             str(self.model_delay_ms),
+            "--model",
+            choice.stand_in,
         ]
-        self._model_process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-        assert self._model_process.stdout is not None
+        if choice.max_request_bytes is not None:
+            command += ["--max-request-bytes", str(choice.max_request_bytes)]
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        self._model_processes.append(process)
+        assert process.stdout is not None
         # Training on first run takes seconds; the child prints its URL once it listens.
-        line = self._model_process.stdout.readline()
+        line = process.stdout.readline()
         if not line:
             raise RuntimeError("the model server exited before it started; see its output above")
         url = str(json.loads(line)["modelServer"])
@@ -234,14 +279,7 @@ class LocalMode:
                 queue_urls[consumer.queue_arn],
                 "--queue-arn",
                 consumer.queue_arn,
-                "--code-dir",
-                str(function.code_dir.resolve()),
-                "--handler",
-                function.handler,
-                "--function-name",
-                function.logical_id,
-                "--timeout-seconds",
-                str(function.timeout_seconds),
+                *function.arguments(),
                 "--batch-size",
                 str(consumer.batch_size),
                 "--batching-window-seconds",
@@ -252,24 +290,61 @@ class LocalMode:
                 str(os.getpid()),
             ]
             # This process's environment carries the stand-in endpoint and credentials; the
-            # function's own variables come on top, as Lambda sets them. Its log lines go to
-            # local mode's own stdout.
-            environment = {**os.environ, **function.environment, **LOCAL_FUNCTION_SETTINGS}
-            process = subprocess.Popen(command, env=environment)
+            # function's own variables come on top, as Lambda sets them. Its log lines (the
+            # results writer's: one JSON line per record) go to a file, not the console.
+            environment = {**os.environ, **function.environment}
+            with self.functions_log.open("a", encoding="utf-8") as log:
+                process = subprocess.Popen(command, env=environment, stdout=log)
             self.event_sources.append((process, queue_urls[consumer.queue_arn]))
         self._results_sqs = aws("sqs")
         self._secretsmanager = aws("secretsmanager")
 
-    def _write_files(self, model_url: str) -> None:
+    def _start_api(self, template: dict[str, Any]) -> None:
+        """The template's REST API, served by its own function (local/api_gateway.py),
+        signed requests checked against the credentials local mode prints."""
+        assert self.provisioned is not None
+        definition = api_definition(
+            template,
+            self.provisioned,
+            assembly_dir=self.template_path.parent,
+            work_dir=self.state_dir / "functions",
+        )
+        if definition is None:
+            return
+        signer = Signer(
+            FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"], FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"], REGION
+        )
+        try:
+            api = LocalApi(
+                definition,
+                signer=signer,
+                environment=dict(os.environ),
+                port=self.api_port,
+                log=self.functions_log,
+            )
+        except prov.TemplateError as error:
+            print(f"local mode: the job API is not served: {error}", file=sys.stderr)
+            return
+        self.api = api.start()
+
+    def _write_files(self) -> None:
         assert self.provisioned is not None
         outputs = {self.stack_name: self.provisioned.outputs}
         self.outputs_file.write_text(json.dumps(outputs, indent=2) + "\n", encoding="utf-8")
         info = {
             "endpointUrl": self.url,
-            "modelUrl": model_url,
+            "modelUrl": next(iter(self.model_urls.values())),
+            "models": {
+                name: {
+                    "url": url,
+                    "standIn": self.models[name].stand_in if name in self.models else None,
+                }
+                for name, url in self.model_urls.items()
+            },
             "metricsUrl": self.url + "/local/metrics",
             "faultsUrl": self.url + "/local/faults",
             "outputsFile": str(self.outputs_file.resolve()),
+            "functionsLog": str(self.functions_log.resolve()),
             "stackName": self.stack_name,
             "environment": environment(self.url),
             # Which function consumes which queue: each mapping's own handler.
@@ -284,6 +359,8 @@ class LocalMode:
             ],
             "pid": os.getpid(),
         }
+        if self.api is not None:
+            info["apiUrl"] = self.api.url
         secret = self._webhook_secret()
         if secret is not None:
             # The key receivers verify deliveries with (`asyncinfer webhook-secret` on AWS).
@@ -307,6 +384,10 @@ class LocalMode:
         """Stop everything; in-flight invocations finish and their records are written."""
         summary = {"accepted": 0, "notified": 0, "queuedNotStarted": 0, "resultsQueueLeft": 0}
         self.info_file.unlink(missing_ok=True)
+        if self.api is not None:
+            # First: no new job may arrive while the endpoint drains.
+            self.api.stop()
+            self.api = None
         if self.service is not None:
             summary["queuedNotStarted"] = self.service.stop()
             summary["accepted"] = self.service.counters["accepted"]
@@ -329,14 +410,14 @@ class LocalMode:
             )["Attributes"]
             summary["resultsQueueLeft"] += sum(int(value) for value in attributes.values())
         self.event_sources = []
-        if self._model_process is not None:
-            self._model_process.terminate()
+        for model_process in self._model_processes:
+            model_process.terminate()
             try:
-                self._model_process.wait(timeout=10)
+                model_process.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                self._model_process.kill()
-                self._model_process.wait(timeout=10)
-            self._model_process = None
+                model_process.kill()
+                model_process.wait(timeout=10)
+        self._model_processes = []
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()

@@ -9,9 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from asyncinfer_runtime.environment import (
+    LOCAL_MODE,
     LOG_LEVEL,
     RESULTS_TABLE_NAME,
-    WEBHOOK_ALLOW_LOOPBACK_HTTP,
     WEBHOOK_ATTEMPT_TIMEOUT_SECONDS,
     WEBHOOK_DEAD_LETTER_QUEUE_URL,
     WEBHOOK_DELIVERY_QUEUE_URL,
@@ -92,6 +92,7 @@ class DispatcherSettings:
                 scale=number(WEBHOOK_RETRY_DELAY_SCALE, 1, 0.00001, 1),
             ),
             attempt_timeout_seconds=number(WEBHOOK_ATTEMPT_TIMEOUT_SECONDS, 5, 1, 30),
-            allow_loopback_http=environ.get(WEBHOOK_ALLOW_LOOPBACK_HTTP, "").lower() == "true",
+            # Local mode's functions only (webhooks to http receivers on loopback).
+            allow_loopback_http=environ.get(LOCAL_MODE) == "1",
             log_level=environ.get(LOG_LEVEL, "INFO").upper(),
         )

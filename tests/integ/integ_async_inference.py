@@ -12,7 +12,11 @@ an assertion stack whose custom resources, in order:
 3. put a payload the model rejects (not JSON, sent as application/json) and invoke on it;
 4. wait until its record is FAILED;
 5. force the dead-letter-queue alarm into ALARM (SetAlarmState) and wait until the alarm's
-   action history shows a successful SNS action.
+   action history shows a successful SNS action;
+6. invoke a function of the stack under test (tests/integ/signed_caller.py) that calls the
+   job API as an IAM principal: a SigV4-signed POST /v1/jobs of the good payload with an
+   Idempotency-Key, then GET /v1/jobs/{id}; repeated (the same key: the same job, never a
+   second inference) until the job is COMPLETED.
 
 Any failed call or expectation fails the deployment; `make integ` then destroys both
 stacks either way. The file name follows integ-runner's Python convention (`integ_*.py`),
@@ -35,6 +39,8 @@ if str(REPO_ROOT) not in sys.path:
 
 import aws_cdk as cdk  # noqa: E402
 from aws_cdk import Aws, CfnOutput, Duration, Fn  # noqa: E402
+from aws_cdk import aws_iam as iam  # noqa: E402
+from aws_cdk import aws_lambda as lambda_  # noqa: E402
 from aws_cdk.integ_tests_alpha import (  # noqa: E402
     AwsApiCall,
     ExpectedResult,
@@ -85,6 +91,9 @@ ALARM_INTERVAL = Duration.seconds(15)
 # wording is *unverified* here: if a real run words it otherwise, the wait times out and
 # the assertion's failure shows the actual history items.
 SNS_ACTION_SUCCEEDED = "^Successfully executed action "
+SIGNED_CALLER_CODE = Path(__file__).with_name("signed_caller.py")
+SIGNED_CALLER_OUTPUT = "SignedApiCallerName"
+IDEMPOTENCY_KEY = "integ-signed-submit"
 
 
 def cdk_json_context() -> dict[str, Any]:
@@ -123,6 +132,7 @@ class AsyncInferenceProof:
         failed = self.wait_for_record(bad_invocation, "FAILED")
         forced_alarm = self.force_alarm()
         notified = self.wait_for_sns_action()
+        signed = self.submit_through_the_api(stack_output(stack, SIGNED_CALLER_OUTPUT))
 
         # One step at a time, in this order: each step's custom resource waits for the
         # previous one (CloudFormation would otherwise run them in parallel).
@@ -136,6 +146,7 @@ class AsyncInferenceProof:
             failed,
             forced_alarm,
             notified,
+            signed,
         ]
         for before, after in itertools.pairwise(self.steps):
             before.next(after)
@@ -254,6 +265,45 @@ class AsyncInferenceProof:
         # The providers grant each call's own action (cloudwatch:DescribeAlarmHistory) by name.
         return waited
 
+    def submit_through_the_api(self, caller_name: str) -> IApiCall:
+        """The signed caller until it reports the job COMPLETED (the endpoint is warm by
+        now: the good payload above completed)."""
+        call = self.assertions.invoke_function(
+            function_name=caller_name,
+            payload=json.dumps(
+                {"body": GOOD_BODY, "contentType": CONTENT_TYPE, "idempotencyKey": IDEMPOTENCY_KEY}
+            ),
+        )
+        # Lambda's Invoke answers the function's JSON as a string (the integ-tests-alpha
+        # README's invokeFunction example expects `Payload: '200'`): matched as JSON.
+        call.expect(
+            ExpectedResult.object_like(
+                {
+                    "Payload": Match.serialized_json(
+                        Match.object_like(
+                            {
+                                "submitStatus": 202,
+                                "getStatus": 200,
+                                "job": Match.object_like(
+                                    {"status": "COMPLETED", "endpoint": "default"}
+                                ),
+                            }
+                        )
+                    )
+                }
+            )
+        )
+        waited = call.wait_for_assertions(
+            total_timeout=RESULT_TIMEOUT, interval=RESULT_INTERVAL, backoff_rate=1
+        )
+        self._allow(
+            waited,
+            ["lambda:InvokeFunction"],
+            [f"arn:{Aws.PARTITION}:lambda:{Aws.REGION}:{Aws.ACCOUNT_ID}:function:{caller_name}"],
+            waiter=True,
+        )
+        return waited
+
     @staticmethod
     def _allow(
         call: IApiCall, actions: list[str], resources: list[str], *, waiter: bool = False
@@ -262,6 +312,34 @@ class AsyncInferenceProof:
         provider = call.waiter_provider if waiter else call.provider
         assert provider is not None, "wait_for_assertions() creates the waiter provider"
         provider.add_to_role_policy({"Effect": "Allow", "Action": actions, "Resource": resources})
+
+
+def add_signed_caller(stack: AsyncInferenceStack) -> lambda_.Function:
+    """A function allowed to call the job API's submit and status methods, and nothing else."""
+    assert stack.job_api is not None, "the integ stack deploys the job API"
+    api = stack.job_api.api
+    caller = lambda_.Function(
+        stack,
+        "SignedApiCaller",
+        runtime=lambda_.Runtime.PYTHON_3_14,
+        architecture=lambda_.Architecture.ARM_64,
+        handler="index.handler",
+        code=lambda_.Code.from_inline(SIGNED_CALLER_CODE.read_text()),
+        timeout=Duration.seconds(60),
+        environment={"API_URL": api.url},
+        description="Integration test: calls the job API with SigV4",
+    )
+    caller.add_to_role_policy(
+        iam.PolicyStatement(
+            actions=["execute-api:Invoke"],
+            resources=[
+                api.arn_for_execute_api("POST", "/v1/jobs", api.deployment_stage.stage_name),
+                api.arn_for_execute_api("GET", "/v1/jobs/*", api.deployment_stage.stage_name),
+            ],
+        )
+    )
+    CfnOutput(stack, SIGNED_CALLER_OUTPUT, value=caller.function_name)
+    return caller
 
 
 def build_integ_app(outdir: str | None = None) -> cdk.App:
@@ -273,6 +351,7 @@ def build_integ_app(outdir: str | None = None) -> cdk.App:
         description="SageMaker Asynchronous Inference: integration test (deleted after the run)",
         analytics_reporting=False,
     )
+    add_signed_caller(stack)
     integ = IntegTest(
         app,
         TEST_NAME,

@@ -16,7 +16,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 
 from app import build_app
 from asyncinfer_runtime.contract import DEFAULT_STACK_NAME
-from asyncinfer_runtime.environment import WEBHOOK_ALLOW_LOOPBACK_HTTP
+from asyncinfer_runtime.environment import LOCAL_MODE
 from tests.infra.conftest import CDK_JSON_CONTEXT
 
 pytestmark = pytest.mark.slow
@@ -200,7 +200,7 @@ def test_every_undeliverable_message_has_a_dead_letter_queue(synth: dict[str, An
 def test_loopback_http_is_never_a_deployed_setting(synth: dict[str, Any]) -> None:
     for function in resources(synth, "AWS::Lambda::Function").values():
         variables = function["Properties"].get("Environment", {}).get("Variables", {})
-        assert WEBHOOK_ALLOW_LOOPBACK_HTTP not in variables
+        assert LOCAL_MODE not in variables
 
 
 def test_the_dispatcher_asset_carries_the_signing_package(synth: dict[str, Any]) -> None:

@@ -41,6 +41,7 @@ from asyncinfer.stack_outputs import (
     outputs_from_file,
 )
 from asyncinfer_runtime.contract import COMPLETED, DEFAULT_STACK_NAME, FAILED, PENDING
+from asyncinfer_runtime.jobs import new_job_item
 
 __all__ = [
     "AsyncInferenceClient",
@@ -286,13 +287,14 @@ class AsyncInferenceClient:
         if self._caller is None:
             self._caller = webhooks.caller_arn(self.aws("sts"))
         self._jobs().put(
-            webhooks.job_item(
+            new_job_item(
                 inference_id,
                 endpoint=names.get(self.endpoint_name, self.endpoint_name),
                 caller=self._caller,
-                url=options.webhook_url,
-                events=options.webhook_events,
                 now=now,
+                retention_days=webhooks.JOB_RETENTION_DAYS,
+                webhook_url=options.webhook_url,
+                webhook_events=options.webhook_events,
             )
         )
 

@@ -11,13 +11,12 @@ itself, at every attempt.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from asyncinfer.errors import ConfigurationError
-from asyncinfer_runtime.contract import iso_time
-from asyncinfer_runtime.jobs import WEBHOOK_EVENTS, WEBHOOK_PENDING, JobAttribute
+from asyncinfer_runtime.jobs import WEBHOOK_EVENTS, JobAttribute
 from asyncinfer_runtime.webhook_secret import parse_secret
 
 # As long as results records live by default (results_retention_days).
@@ -38,24 +37,6 @@ def check_webhook(url: str, events: tuple[str, ...]) -> None:
             f"webhook events must be one or more of {', '.join(WEBHOOK_EVENTS)}; received "
             f"{','.join(events) or 'none'}"
         )
-
-
-def job_item(
-    job_id: str, *, endpoint: str, caller: str, url: str, events: tuple[str, ...], now: datetime
-) -> dict[str, Any]:
-    """The jobs item of a job submitted with a webhook (low-level attribute values)."""
-    return {
-        JobAttribute.JOB_ID: {"S": job_id},
-        JobAttribute.ENDPOINT: {"S": endpoint},
-        JobAttribute.CALLER: {"S": caller},
-        JobAttribute.CREATED_AT: {"S": iso_time(now)},
-        JobAttribute.EXPIRES_AT: {
-            "N": str(int((now + timedelta(days=JOB_RETENTION_DAYS)).timestamp()))
-        },
-        JobAttribute.WEBHOOK_URL: {"S": url},
-        JobAttribute.WEBHOOK_EVENTS: {"SS": sorted(set(events))},
-        JobAttribute.WEBHOOK_STATUS: {"S": WEBHOOK_PENDING},
-    }
 
 
 class JobsWriter:

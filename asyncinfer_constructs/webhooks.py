@@ -31,13 +31,13 @@ from asyncinfer_constructs.monitoring import FIVE_MINUTES, ONE_MINUTE, threshold
 from asyncinfer_constructs.results_queue import ResultsQueue
 from asyncinfer_constructs.webhook_props import WebhooksProps
 from asyncinfer_runtime.environment import (
+    JOBS_TABLE_NAME,
     LOG_LEVEL,
     RESULTS_TABLE_NAME,
     WEBHOOK_ATTEMPT_TIMEOUT_SECONDS,
     WEBHOOK_DEAD_LETTER_QUEUE_URL,
     WEBHOOK_DELIVERY_QUEUE_URL,
     WEBHOOK_ENDPOINTS,
-    WEBHOOK_JOBS_TABLE_NAME,
     WEBHOOK_RETRY_DELAY_SCALE,
     WEBHOOK_RETRY_FIRST_DELAY_SECONDS,
     WEBHOOK_RETRY_MAX_DELAY_SECONDS,
@@ -148,7 +148,7 @@ class Webhooks(Construct):
             memory_size=256,
             timeout=DISPATCHER_TIMEOUT,
             environment={
-                WEBHOOK_JOBS_TABLE_NAME: jobs_table.table_name,
+                JOBS_TABLE_NAME: jobs_table.table_name,
                 RESULTS_TABLE_NAME: system.pipeline.table.table_name,
                 WEBHOOK_SECRET_ARN: self.secret.secret_arn,
                 WEBHOOK_DELIVERY_QUEUE_URL: self.delivery_queue.queue_url,

@@ -5,7 +5,12 @@
   functions read;
 - ``notification``: one SQS message body as a SageMaker async inference notification;
 - ``record``: the results-table items: a notification's record and a client's PENDING item;
-- ``inference_record``: an item read back (``deserialize``, ``InferenceRecord``).
+- ``inference_record``: an item read back (``deserialize``, ``InferenceRecord``);
+- ``jobs`` and ``job_view``: the job API's jobs table and the job object its GET answers
+  and a webhook delivers;
+- ``webhook_secret``: the signing secret's value; ``webhook_redelivery``: the request the
+  job API sends the webhook dispatcher;
+- ``logs``: the functions' JSON log lines.
 
 Standard library only, and nothing is imported here: the CDK app imports ``contract`` and
 ``environment`` at synth time, and asyncinfer_constructs/functions.py copies this package

@@ -16,7 +16,7 @@ RESULTS_INLINE_BODY_MAX_BYTES: Final = "RESULTS_INLINE_BODY_MAX_BYTES"
 # Every function: the level of its own log lines.
 LOG_LEVEL: Final = "LOG_LEVEL"
 # The job API (lambda/job_api/settings.py); it reads RESULTS_TABLE_NAME and
-# RESULTS_RETENTION_DAYS above too.
+# RESULTS_RETENTION_DAYS above too. The webhook dispatcher reads JOBS_TABLE_NAME as well.
 JOBS_TABLE_NAME: Final = "JOBS_TABLE_NAME"
 INPUT_BUCKET_NAME: Final = "INPUT_BUCKET_NAME"
 # JSON object: each endpoint's name in the system -> its SageMaker endpoint name.
@@ -26,7 +26,6 @@ API_ENDPOINTS: Final = "API_ENDPOINTS"
 LOCAL_MODE: Final = "ASYNCINFER_LOCAL_MODE"
 # The webhook dispatcher (lambda/webhook_delivery/settings.py); WEBHOOK_DELIVERY_QUEUE_URL
 # also tells the API's function where to send a redelivery request.
-WEBHOOK_JOBS_TABLE_NAME: Final = "WEBHOOK_JOBS_TABLE_NAME"
 WEBHOOK_SECRET_ARN: Final = "WEBHOOK_SECRET_ARN"
 WEBHOOK_DELIVERY_QUEUE_URL: Final = "WEBHOOK_DELIVERY_QUEUE_URL"
 WEBHOOK_DEAD_LETTER_QUEUE_URL: Final = "WEBHOOK_DEAD_LETTER_QUEUE_URL"

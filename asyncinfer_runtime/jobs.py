@@ -19,7 +19,11 @@ Standard library only: every function's asset carries this package.
 from __future__ import annotations
 
 import hashlib
-from typing import Final
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from asyncinfer_runtime.contract import COMPLETED, FAILED, iso_time
 
 
 class JobAttribute:
@@ -59,6 +63,11 @@ JOBS_TTL_ATTRIBUTE: Final = JobAttribute.EXPIRES_AT
 WEBHOOK_COMPLETED: Final = "completed"
 WEBHOOK_FAILED: Final = "failed"
 WEBHOOK_EVENTS: Final = (WEBHOOK_COMPLETED, WEBHOOK_FAILED)
+# The event a finished job's results-record status announces.
+WEBHOOK_EVENT_OF_STATUS: Final[Mapping[str, str]] = {
+    COMPLETED: WEBHOOK_COMPLETED,
+    FAILED: WEBHOOK_FAILED,
+}
 
 # webhookStatus values.
 WEBHOOK_PENDING: Final = "PENDING"
@@ -82,3 +91,33 @@ def idempotency_item_id(caller: str, key: str) -> str:
     caller (an ARN of up to 2,048 characters) enters as a fixed-length hash."""
     caller_hash = hashlib.sha256(caller.encode("utf-8")).hexdigest()
     return f"{IDEMPOTENCY_PREFIX}{caller_hash}#{key}"
+
+
+def new_job_item(
+    job_id: str,
+    *,
+    endpoint: str,
+    caller: str,
+    now: datetime,
+    retention_days: int,
+    webhook_url: str | None = None,
+    webhook_events: tuple[str, ...] = WEBHOOK_EVENTS,
+) -> dict[str, Any]:
+    """A job's item as its submitter writes it (low-level attribute values): the job API
+    for POST /v1/jobs, the Python client for a submit with a webhook. With `webhook_url`,
+    the webhook waits (PENDING) for the dispatcher."""
+    item: dict[str, Any] = {
+        JobAttribute.JOB_ID: {"S": job_id},
+        JobAttribute.ENDPOINT: {"S": endpoint},
+        JobAttribute.CALLER: {"S": caller},
+        JobAttribute.CREATED_AT: {"S": iso_time(now)},
+        JobAttribute.EXPIRES_AT: {
+            "N": str(int((now + timedelta(days=retention_days)).timestamp()))
+        },
+    }
+    if webhook_url:
+        item[JobAttribute.WEBHOOK_URL] = {"S": webhook_url}
+        item[JobAttribute.WEBHOOK_EVENTS] = {"SS": sorted(set(webhook_events))}
+        item[JobAttribute.WEBHOOK_STATUS] = {"S": WEBHOOK_PENDING}
+        item[JobAttribute.WEBHOOK_ATTEMPTS] = {"N": "0"}
+    return item

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from asyncinfer_runtime.contract import iso_time
@@ -22,10 +22,10 @@ from asyncinfer_runtime.inference_record import deserialize
 from asyncinfer_runtime.job_view import job_view
 from asyncinfer_runtime.jobs import (
     IDEMPOTENCY_SECONDS,
-    WEBHOOK_PENDING,
     IdempotencyAttribute,
     JobAttribute,
     idempotency_item_id,
+    new_job_item,
 )
 from asyncinfer_runtime.record import pending_item
 from job_api.aws import client, error_code, error_message
@@ -78,7 +78,15 @@ def submit(
         accept=request.accept,
         custom_attributes=request.custom_attributes,
     )
-    job_item = _job_item(job_id, request, caller=caller, now=now, settings=settings)
+    job_item = new_job_item(
+        job_id,
+        endpoint=request.endpoint,
+        caller=caller,
+        now=now,
+        retention_days=settings.retention_days,
+        webhook_url=request.webhook_url,
+        webhook_events=request.webhook_events,
+    )
     key_id = idempotency_item_id(caller, idempotency_key) if idempotency_key else None
     try:
         write_job(
@@ -108,25 +116,6 @@ def submit(
         _undo(job_id, key_id, settings)
         raise
     return Submitted(job_view(deserialize(pending), deserialize(job_item), settings.endpoint_names))
-
-
-def _job_item(
-    job_id: str, request: JobRequest, *, caller: str, now: datetime, settings: ApiSettings
-) -> dict[str, Any]:
-    expires = now + timedelta(days=settings.retention_days)
-    item: dict[str, Any] = {
-        JobAttribute.JOB_ID: {"S": job_id},
-        JobAttribute.ENDPOINT: {"S": request.endpoint},
-        JobAttribute.CALLER: {"S": caller},
-        JobAttribute.CREATED_AT: {"S": iso_time(now)},
-        JobAttribute.EXPIRES_AT: {"N": str(int(expires.timestamp()))},
-    }
-    if request.webhook_url:
-        item[JobAttribute.WEBHOOK_URL] = {"S": request.webhook_url}
-        item[JobAttribute.WEBHOOK_EVENTS] = {"SS": list(request.webhook_events)}
-        item[JobAttribute.WEBHOOK_STATUS] = {"S": WEBHOOK_PENDING}
-        item[JobAttribute.WEBHOOK_ATTEMPTS] = {"N": "0"}
-    return item
 
 
 def _idempotency_item(

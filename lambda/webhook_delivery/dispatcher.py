@@ -23,25 +23,25 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from asyncinfer_runtime.contract import COMPLETED, FAILED, Attribute, iso_time
+from asyncinfer_runtime.contract import Attribute, iso_time
 from asyncinfer_runtime.inference_record import deserialize
 from asyncinfer_runtime.job_view import job_view
 from asyncinfer_runtime.jobs import (
-    WEBHOOK_COMPLETED,
     WEBHOOK_DELIVERED,
     WEBHOOK_DELIVERING,
-    WEBHOOK_FAILED,
+    WEBHOOK_EVENT_OF_STATUS,
     WEBHOOK_FAILED_STATUS,
 )
 from asyncinfer_runtime.notification import Notification, parse
 from asyncinfer_runtime.record import INLINE_BODY_LIMIT, to_item
+from asyncinfer_runtime.webhook_redelivery import KIND, REDELIVER
 from webhook_delivery.attempt import AttemptResult, Outcome, attempt
 from webhook_delivery.jobs import JobsTable
-from webhook_delivery.messages import REDELIVER, PendingEvent, pending_event
+from webhook_delivery.messages import PendingEvent, pending_event
 from webhook_delivery.schedule import hop_delay
 from webhook_delivery.settings import DispatcherSettings
 
-EVENTS = {COMPLETED: WEBHOOK_COMPLETED, FAILED: WEBHOOK_FAILED}
+EVENTS = WEBHOOK_EVENT_OF_STATUS  # results status -> the event it announces
 # Any fixed namespace works: the id must only be the same for the same job and event.
 _EVENT_NAMESPACE = uuid.UUID("6f1c3a52-93c4-4d5e-9a51-3c0e7f0b2d11")
 
@@ -110,7 +110,7 @@ class Dispatcher:
         self.deliver(pending)
 
     def on_delivery_message(self, document: dict[str, Any]) -> None:
-        if document.get("webhookDelivery") == REDELIVER:
+        if document.get(KIND) == REDELIVER:
             self.redeliver(str(document["jobId"]))
             return
         pending = pending_event(document)

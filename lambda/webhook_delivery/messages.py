@@ -6,7 +6,8 @@
 
 A retry carries the body it retries, so every attempt of an event sends the same bytes
 under the same id (only the timestamp and signature change); a redelivery request carries
-the job id alone, and the dispatcher builds the event from the job's record.
+the job id alone (asyncinfer_runtime/webhook_redelivery.py, which the job API's function
+sends), and the dispatcher builds the event from the job's record.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-KIND = "webhookDelivery"
+from asyncinfer_runtime.webhook_redelivery import KIND
+
 RETRY = "retry"
-REDELIVER = "redeliver"
 
 
 @dataclass(frozen=True)
@@ -42,10 +43,6 @@ class PendingEvent:
 
     def to_message(self) -> str:
         return json.dumps({KIND: RETRY, **asdict(self)})
-
-
-def redelivery_message(job_id: str) -> str:
-    return json.dumps({KIND: REDELIVER, "jobId": job_id})
 
 
 def delivery_message(body: Any) -> dict[str, Any] | None:

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from asyncinfer_runtime.environment import (
+    JOBS_TABLE_NAME,
     LOCAL_MODE,
     LOG_LEVEL,
     RESULTS_TABLE_NAME,
@@ -16,7 +17,6 @@ from asyncinfer_runtime.environment import (
     WEBHOOK_DEAD_LETTER_QUEUE_URL,
     WEBHOOK_DELIVERY_QUEUE_URL,
     WEBHOOK_ENDPOINTS,
-    WEBHOOK_JOBS_TABLE_NAME,
     WEBHOOK_RETRY_DELAY_SCALE,
     WEBHOOK_RETRY_FIRST_DELAY_SECONDS,
     WEBHOOK_RETRY_MAX_DELAY_SECONDS,
@@ -77,7 +77,7 @@ class DispatcherSettings:
                 f"endpoint name to endpoint name; received {raw_endpoints!r}."
             )
         return cls(
-            jobs_table=required(WEBHOOK_JOBS_TABLE_NAME, "the jobs table"),
+            jobs_table=required(JOBS_TABLE_NAME, "the jobs table"),
             results_table=required(RESULTS_TABLE_NAME, "the results table"),
             secret_arn=required(WEBHOOK_SECRET_ARN, "the signing secret"),
             delivery_queue_url=required(WEBHOOK_DELIVERY_QUEUE_URL, "the delivery queue"),

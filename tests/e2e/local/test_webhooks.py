@@ -25,6 +25,7 @@ from standardwebhooks import Webhook
 from asyncinfer.cli import main
 from asyncinfer.local.model_server import ModelServer
 from asyncinfer_runtime.jobs import JobAttribute
+from asyncinfer_runtime.webhook_redelivery import request_redelivery
 from tests.support.local_mode import Local, csv_rows, start_local, wait_record
 from tests.support.webhooks import (
     Receiver,
@@ -34,7 +35,6 @@ from tests.support.webhooks import (
     synth_app_with_webhooks,
     wait_job,
 )
-from webhook_delivery.redelivery import request_redelivery
 
 pytestmark = pytest.mark.slow
 

@@ -65,6 +65,7 @@ def job_request(
     webhook_url: str | None,
     webhook_events: str | None,
     local_mode: bool,
+    webhooks: bool = True,
 ) -> JobRequest:
     """The request, or a Problem naming the first thing wrong with it."""
     if len(body) > MAX_BODY_BYTES:
@@ -113,7 +114,7 @@ def job_request(
         invocation_timeout_seconds=invocation_timeout_seconds,
         request_ttl_seconds=request_ttl_seconds,
         input_location=input_location,
-        webhook_url=webhook_target(webhook_url, local_mode=local_mode),
+        webhook_url=webhook_target(webhook_url, local_mode=local_mode, webhooks=webhooks),
         webhook_events=webhook_event_names(webhook_events) if webhook_url else (),
     )
 
@@ -127,11 +128,18 @@ def _ascii(header: str, value: str | None) -> None:
         )
 
 
-def webhook_target(url: str | None, *, local_mode: bool) -> str | None:
+def webhook_target(url: str | None, *, local_mode: bool, webhooks: bool = True) -> str | None:
     """`url` if it may receive the job's events: https, or in local mode http to a loopback
-    address. Where it resolves to is checked again when the dispatcher connects."""
+    address. Where it resolves to is checked again when the dispatcher connects. Without
+    `webhooks` (a deployment with webhooks_enabled off) no URL may: nothing would deliver."""
     if url is None:
         return None
+    if not webhooks:
+        raise Problem(
+            400,
+            f"The Webhook-Url header names a webhook ({url[:120]!r}), but this deployment "
+            f"delivers none (webhooks_enabled is off); leave the header out.",
+        )
     parts = urlsplit(url) if len(url) <= MAX_WEBHOOK_URL else None
     host = parts.hostname if parts else None
     loopback = host is not None and (host in _LOOPBACK_NAMES or _is_loopback_address(host))

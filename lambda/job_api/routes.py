@@ -21,8 +21,12 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
+from asyncinfer_runtime.contract import PENDING, Attribute
 from asyncinfer_runtime.job_view import job_path, job_view
-from asyncinfer_runtime.jobs import JobAttribute
+from asyncinfer_runtime.jobs import WEBHOOK_EVENT_OF_STATUS, JobAttribute
+from asyncinfer_runtime.jobs import WEBHOOK_EVENTS as EVERY_WEBHOOK_EVENT
+from asyncinfer_runtime.webhook_redelivery import request_redelivery
+from job_api.aws import client
 from job_api.caller import caller_of
 from job_api.job_request import MAX_WEBHOOK_URL, job_request
 from job_api.listing import Listing, list_jobs
@@ -73,7 +77,6 @@ _REASONS: Final = {
     413: "The body is larger than the API takes (4,500,000 bytes); use POST /v1/uploads.",
     415: "The body's Content-Type is missing or not a media type.",
     429: "Too many requests: the stage's throttling (API Gateway) or SageMaker's.",
-    501: "Redelivery is not available in this deployment yet.",
 }
 _GATEWAY: Final = (403, 429)  # any method may get these from API Gateway itself
 
@@ -325,6 +328,7 @@ def submit_job(
         webhook_url=webhook_url,
         webhook_events=webhook_events,
         local_mode=config.local_mode,
+        webhooks=config.webhook_delivery_queue_url is not None,
     )
     submitted = submit(
         request,
@@ -452,11 +456,15 @@ def create_upload() -> Response[str]:
 @app.post(
     "/v1/jobs/<id>/webhook",
     summary="Redeliver a job's webhook",
+    description="Delivers the finished job's event (completed or failed) to its webhook again, "
+    "under the same webhook-id, with a new retry window; the job's webhook status shows how "
+    "it goes. 409 when the job named no webhook, is not finished yet (its event is delivered "
+    "when it finishes), or finished with an event its webhook did not ask for.",
     operation_id="redeliverWebhook",
     tags=["jobs"],
     responses={
         202: _json("Redelivery queued; the job as it is now.", Job),
-        **_answers(400, 404, 409, 501),
+        **_answers(400, 404, 409),
     },
 )
 def redeliver_webhook(id: JobId) -> Response[str]:
@@ -466,14 +474,34 @@ def redeliver_webhook(id: JobId) -> Response[str]:
     )
     if record is None and job_item is None:
         raise Problem(404, f"There is no job {id!r}.")
-    if not (job_item or {}).get(JobAttribute.WEBHOOK_URL):
+    job_item = job_item or {}
+    if not job_item.get(JobAttribute.WEBHOOK_URL):
         raise Problem(409, f"Job {id} has no webhook (submit it with Webhook-Url).")
-    # The delivery queue is the webhooks branch's (issue21-split.md: request_redelivery).
-    raise Problem(
-        501,
-        "Webhook redelivery is not part of this deployment yet; the job's webhook status "
-        "shows its delivery.",
-    )
+    status = str((record or {}).get(Attribute.STATUS) or PENDING)
+    event = WEBHOOK_EVENT_OF_STATUS.get(status)
+    if event is None:
+        raise Problem(
+            409,
+            f"Job {id} is {status}: its webhook is delivered when it finishes; only a finished "
+            f"job's webhook can be redelivered.",
+        )
+    wanted = job_item.get(JobAttribute.WEBHOOK_EVENTS) or EVERY_WEBHOOK_EVENT
+    if event not in wanted:
+        raise Problem(
+            409,
+            f"Job {id} is {status}, and its webhook asked for {', '.join(sorted(wanted))} "
+            f"events only: there is no {event} event to redeliver.",
+        )
+    if config.webhook_delivery_queue_url is None:
+        raise Problem(
+            409,
+            f"Job {id} names a webhook, but this deployment delivers none (webhooks_enabled "
+            f"is off).",
+        )
+    # The dispatcher reads the job again when the request arrives; a redelivery and a
+    # retry of the same event that cross both carry its one webhook-id.
+    request_redelivery(id, sqs=client("sqs"), queue_url=config.webhook_delivery_queue_url)
+    return _json_response(202, job_view(record, job_item, config.endpoint_names))
 
 
 @app.get(

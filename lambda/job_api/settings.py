@@ -16,6 +16,7 @@ from asyncinfer_runtime.environment import (
     RESULTS_RETENTION_DAYS,
     RESULTS_TABLE_NAME,
 )
+from asyncinfer_runtime.webhook_redelivery import delivery_queue_url
 
 
 class SettingsError(RuntimeError):
@@ -32,6 +33,9 @@ class ApiSettings:
     endpoints: dict[str, str]
     retention_days: int
     local_mode: bool = False
+    # The webhook delivery queue (Webhooks.redelivery_environment); None: the deployment has
+    # no webhooks (webhooks_enabled off), so no job may name one.
+    webhook_delivery_queue_url: str | None = None
 
     @property
     def endpoint_names(self) -> dict[str, str]:
@@ -77,6 +81,7 @@ class ApiSettings:
             endpoints=endpoints,
             retention_days=int(retention),
             local_mode=environ.get(LOCAL_MODE) == "1",
+            webhook_delivery_queue_url=delivery_queue_url(environ),
         )
 
 

@@ -48,6 +48,8 @@ class JobApi:
     input_bucket: str
     output_bucket: str
     endpoint_url: str
+    # The webhook delivery queue redelivery requests go to (the Webhooks construct's).
+    delivery_queue_url: str
 
     def client(self, service: str) -> Any:
         return boto3.client(service, endpoint_url=self.endpoint_url)  # type: ignore[call-overload]
@@ -119,12 +121,16 @@ def job_api(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[JobAp
     buckets = [f"input-{uuid.uuid4().hex[:8]}", f"output-{uuid.uuid4().hex[:8]}"]
     for bucket in buckets:
         s3.create_bucket(Bucket=bucket)
+    sqs = boto3.client("sqs", endpoint_url=moto_server)
     api = JobApi(
         jobs_table=jobs_table,
         results_table=create_results_table(moto_server),
         input_bucket=buckets[0],
         output_bucket=buckets[1],
         endpoint_url=moto_server,
+        delivery_queue_url=sqs.create_queue(QueueName=f"delivery-{uuid.uuid4().hex[:8]}")[
+            "QueueUrl"
+        ],
     )
     for name, value in {
         "JOBS_TABLE_NAME": api.jobs_table,
@@ -132,6 +138,7 @@ def job_api(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[JobAp
         "INPUT_BUCKET_NAME": api.input_bucket,
         "API_ENDPOINTS": json.dumps({"default": ENDPOINTS["default"]}),
         "RESULTS_RETENTION_DAYS": "7",
+        "WEBHOOK_DELIVERY_QUEUE_URL": api.delivery_queue_url,
         "AWS_ENDPOINT_URL": moto_server,
     }.items():
         monkeypatch.setenv(name, value)
@@ -145,5 +152,13 @@ def job_api(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[JobAp
 @pytest.fixture
 def two_endpoints(job_api: JobApi, monkeypatch: pytest.MonkeyPatch) -> JobApi:
     monkeypatch.setenv("API_ENDPOINTS", json.dumps(ENDPOINTS))
+    settings.settings.cache_clear()
+    return job_api
+
+
+@pytest.fixture
+def without_webhooks(job_api: JobApi, monkeypatch: pytest.MonkeyPatch) -> JobApi:
+    """The API of a deployment with webhooks_enabled off: no delivery queue."""
+    monkeypatch.delenv("WEBHOOK_DELIVERY_QUEUE_URL")
     settings.settings.cache_clear()
     return job_api

@@ -12,11 +12,14 @@ from typing import Any
 import pytest
 
 from asyncinfer_runtime.contract import iso_time
+from asyncinfer_runtime.jobs import new_job_item
 from asyncinfer_runtime.notification import parse
 from asyncinfer_runtime.record import pending_item, to_item
+from asyncinfer_runtime.webhook_redelivery import KIND, REDELIVER
 from job_api.models import Job, JobList
-from tests.integration.job_api.conftest import ENDPOINTS, JobApi
+from tests.integration.job_api.conftest import ALICE, ENDPOINTS, JobApi
 from tests.integration.job_api.test_submit import CSV, problem, submit
+from webhook_delivery.messages import delivery_message
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -189,11 +192,60 @@ def test_a_page_token_belongs_to_its_listing(job_api: JobApi, vectors_dir: Path)
     assert "belongs to a listing" in problem(other, 400)
 
 
-def test_redelivery_waits_for_the_webhooks_branch(job_api: JobApi) -> None:
+def redelivery_requests(job_api: JobApi) -> list[dict[str, Any]]:
+    """The delivery queue's messages, as the webhook dispatcher reads them."""
+    sqs = job_api.client("sqs")
+    messages = sqs.receive_message(
+        QueueUrl=job_api.delivery_queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+    ).get("Messages", [])
+    found = [delivery_message(message["Body"]) for message in messages]
+    assert all(document is not None for document in found), messages
+    return [document for document in found if document is not None]
+
+
+def test_redelivery_is_for_finished_jobs_with_a_webhook(job_api: JobApi, vectors_dir: Path) -> None:
+    assert "no job" in problem(job_api.call("POST", "/v1/jobs/nobody/webhook"), 404)
     plain = submit(job_api, CSV).json()["id"]
     assert "has no webhook" in problem(job_api.call("POST", f"/v1/jobs/{plain}/webhook"), 409)
     hooked = submit(job_api, CSV, **{"Webhook-Url": "https://h.example.com"}).json()["id"]
-    problem(job_api.call("POST", f"/v1/jobs/{hooked}/webhook"), 501)
+    assert "is PENDING" in problem(job_api.call("POST", f"/v1/jobs/{hooked}/webhook"), 409)
+    assert redelivery_requests(job_api) == []
+
+    finish(job_api, vectors_dir, hooked)
+    answer = job_api.call("POST", f"/v1/jobs/{hooked}/webhook")
+    assert answer.status == 202, answer.body
+    job = Job.model_validate(answer.json())
+    assert job.id == hooked and job.status == "COMPLETED"
+    assert redelivery_requests(job_api) == [{KIND: REDELIVER, "jobId": hooked}]
+
+
+def test_redelivery_of_an_event_the_webhook_did_not_ask_for_is_a_conflict(
+    job_api: JobApi, vectors_dir: Path
+) -> None:
+    headers = {"Webhook-Url": "https://h.example.com", "Webhook-Events": "completed"}
+    job_id = submit(job_api, CSV, **headers).json()["id"]
+    finish(job_api, vectors_dir, job_id, failed=True)
+    detail = problem(job_api.call("POST", f"/v1/jobs/{job_id}/webhook"), 409)
+    assert "no failed event" in detail
+    assert redelivery_requests(job_api) == []
+
+
+def test_without_webhooks_no_job_names_one(without_webhooks: JobApi, vectors_dir: Path) -> None:
+    detail = problem(submit(without_webhooks, CSV, **{"Webhook-Url": "https://h.example.com"}), 400)
+    assert "Webhook-Url" in detail and "webhooks_enabled" in detail
+    # A job from before webhooks were turned off keeps its webhook; nothing redelivers it.
+    item = new_job_item(
+        "from-before",
+        endpoint="default",
+        caller=ALICE,
+        now=NOW,
+        retention_days=1,
+        webhook_url="https://h.example.com",
+    )
+    without_webhooks.client("dynamodb").put_item(TableName=without_webhooks.jobs_table, Item=item)
+    finish(without_webhooks, vectors_dir, "from-before")
+    detail = problem(without_webhooks.call("POST", "/v1/jobs/from-before/webhook"), 409)
+    assert "delivers none" in detail
 
 
 def test_the_document_is_served_and_unknown_routes_are_404(job_api: JobApi) -> None:

@@ -78,7 +78,7 @@ class Webhooks(Construct):
         super().__init__(scope, construct_id)
         pin_feature_flags(self)
         props = props or WebhooksProps()
-        key = system.key
+        self.key = key = system.key
         removal_policy = RemovalPolicy.RETAIN if system.props.retain_data else RemovalPolicy.DESTROY
         log_retention_days = system.props.log_retention_days
 
@@ -317,13 +317,34 @@ class Webhooks(Construct):
     # --- Grants for the job API ---------------------------------------------------------
 
     def grant_request_redelivery(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Let `grantee` call `request_redelivery` (lambda/webhook_delivery/redelivery.py):
-        send to the delivery queue, with its key."""
-        return self.delivery_queue.grant_send_messages(grantee)
+        """Let `grantee` call `request_redelivery` (asyncinfer_runtime/webhook_redelivery.py):
+        SendMessage to the delivery queue, and what its key asks of a producer,
+        kms:GenerateDataKey and kms:Decrypt (Amazon SQS Developer Guide, "Amazon SQS key
+        management": producer permissions). Not the queue's grant_send_messages, whose
+        kms:GenerateDataKey* and kms:ReEncrypt* are more than a producer uses."""
+        send = iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["sqs:SendMessage"],
+            resource_arns=[self.delivery_queue.queue_arn],
+        )
+        key_use = iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["kms:GenerateDataKey", "kms:Decrypt"],
+            resource_arns=[self.key.key_arn],
+        )
+        return send.combine(key_use)
 
     def redelivery_environment(self) -> dict[str, str]:
         """The environment `request_redelivery` reads."""
         return {WEBHOOK_DELIVERY_QUEUE_URL: self.delivery_queue.queue_url}
+
+    def serve_redelivery(self, function: lambda_.Function) -> None:
+        """Let `function` (the job API's, JobApi.function) answer POST /v1/jobs/{id}/webhook:
+        the grant and the environment above. Its asset already carries asyncinfer_runtime,
+        where request_redelivery lives; without this, the API refuses Webhook-Url."""
+        self.grant_request_redelivery(function)
+        for name, value in self.redelivery_environment().items():
+            function.add_environment(name, value)
 
     def grant_read_secret(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let `grantee` read the signing secret (`asyncinfer webhook-secret`)."""

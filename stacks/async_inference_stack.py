@@ -14,7 +14,6 @@ from typing import Any
 
 from aws_cdk import CfnElement, Stack
 from aws_cdk import aws_applicationautoscaling as appscaling
-from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct, IConstruct
 
 from asyncinfer_constructs.async_inference_system import AsyncInferenceSystem
@@ -48,25 +47,27 @@ class AsyncInferenceStack(Stack):
         )
         if self.job_api is not None:
             self.job_api.add_client_outputs()
-        self.webhooks: Webhooks | None = None
+        # Signed webhooks for the API's jobs (docs/webhooks.md): on with the API unless
+        # webhooks_enabled is off; new resources too, no other logical id moves.
+        self.webhooks = (
+            self.add_webhooks(self.job_api)
+            if self.job_api is not None and settings.webhooks_enabled
+            else None
+        )
 
-    def add_webhooks(self, jobs_table: dynamodb.ITable) -> Webhooks | None:
-        """Signed webhooks for the jobs in `jobs_table` (the job API's), unless
-        `webhooks_enabled` is off; their outputs (WebhookSecretArn, ...) come with them.
-        The API's function then needs `grant_request_redelivery` and
-        `redelivery_environment()` for `POST /v1/jobs/{id}/webhook`."""
-        settings = self.settings
-        if not settings.webhooks_enabled:
-            return None
-        self.webhooks = Webhooks(
+    def add_webhooks(self, job_api: JobApi) -> Webhooks:
+        """Signed webhooks for the jobs in `job_api`'s jobs table, the API's function able
+        to redeliver them, and their outputs (WebhookSecretArn, WebhookDeadLetterQueueUrl)."""
+        webhooks = Webhooks(
             self,
             "Webhooks",
             system=self.system,
-            jobs_table=jobs_table,
-            props=settings.webhooks_props(),
+            jobs_table=job_api.table,
+            props=self.settings.webhooks_props(),
         )
-        self.webhooks.add_client_outputs()
-        return self.webhooks
+        webhooks.serve_redelivery(job_api.function)
+        webhooks.add_client_outputs()
+        return webhooks
 
 
 def keep_logical_ids_without(endpoint: IConstruct) -> None:

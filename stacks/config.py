@@ -72,7 +72,7 @@ class Settings(WebhooksProps, JobApiProps, AsyncInferenceSystemProps, InferenceE
     api_enabled: bool = True
     """The HTTP job API (API Gateway, its function and jobs table); `false`: none."""
     webhooks_enabled: bool = True
-    """Signed webhooks for jobs submitted through the job API (they need the API on)."""
+    """Signed webhooks for the job API's jobs; none while `api_enabled` is off."""
 
     def __post_init__(self) -> None:
         AsyncInferenceSystemProps.__post_init__(self)

@@ -99,6 +99,8 @@ def test_cfn_lint_ignores_are_only_cdk_generated_dependson_duplicates(
     expected = {
         synth.logical_id_of("/ResultsWriter/Function/Resource"),
         synth.logical_id_of("/JobApi/Function/Resource"),
+        synth.logical_id_of("/Webhooks/Dispatcher/Resource"),
+        synth.logical_id_of("/Webhooks/Rotation/Function/Resource"),
     } | {
         synth.logical_id_of(f"/EndpointDrain/{path}")
         for path in (

@@ -34,10 +34,16 @@ def test_each_function_ships_its_own_folder_and_the_runtime(default: Synthesized
         "results_writer",
         "endpoint_drain",
         "job_api",
+        "webhook_delivery",
+        "webhook_secret_rotation",
     }
     for handler, asset in functions.values():
         folder = handler.partition(".")[0]
-        assert sorted(path.name for path in asset.iterdir()) == ["asyncinfer_runtime", folder]
+        # The webhook functions sign with standardwebhooks (standard library only), copied in.
+        extra = ["standardwebhooks"] if folder.startswith("webhook_") else []
+        assert sorted(path.name for path in asset.iterdir()) == sorted(
+            ["asyncinfer_runtime", folder, *extra]
+        )
         assert not list(asset.rglob("__pycache__"))
 
 

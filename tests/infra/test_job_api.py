@@ -111,7 +111,12 @@ def test_the_function_may_do_what_its_routes_do_and_no_more(synthesized: Getter)
         "logs:PutLogEvents",
         "xray:PutTraceSegments",
         "xray:PutTelemetryRecords",
+        "sqs:SendMessage",
     }
+    # POST /v1/jobs/{id}/webhook: a redelivery request, to the webhook delivery queue only.
+    assert granted["sqs:SendMessage"] == [
+        {"Fn::GetAtt": [synth.logical_id_of("/Webhooks/Delivery/Queue/Resource"), "Arn"]}
+    ]
     # Only X-Ray, which has no resource to name, is granted on "*".
     for action, resources in granted.items():
         assert ("*" in resources) == action.startswith("xray:"), action
@@ -244,14 +249,29 @@ def test_turning_the_api_off_changes_no_other_resource(
     without = synthesize({"api_enabled": "false", "nag_checks": False}, tmp_path)
     assert not without.resources("AWS::ApiGateway::RestApi")
     assert "ApiUrl" not in without.template["Outputs"]
+    # The webhooks need the API: they go with it.
     others = {
         logical_id: resource
         for logical_id, resource in default.template["Resources"].items()
-        if not logical_id.startswith("JobApi")
+        if not logical_id.startswith(("JobApi", "Webhooks"))
     }
     # Every resource keeps its logical id; only the input bucket's policy (its encryption
     # rule) and the lambda asset hashes of functions may differ.
     assert set(others) == set(without.template["Resources"])
+
+
+def test_turning_webhooks_off_leaves_the_api_without_them(
+    default: Synthesized, tmp_path: Path
+) -> None:
+    without = synthesize({"webhooks_enabled": "false", "nag_checks": False}, tmp_path)
+    assert not [r for r in without.template["Resources"] if r.startswith("Webhooks")]
+    assert not {"WebhookSecretArn", "WebhookDeadLetterQueueUrl"} & set(without.template["Outputs"])
+    webhooks = {r for r in default.template["Resources"] if r.startswith("Webhooks")}
+    assert set(default.template["Resources"]) - webhooks == set(without.template["Resources"])
+    function_id = without.logical_id_of("/JobApi/Function/Resource")
+    function = without.template["Resources"][function_id]["Properties"]
+    # Without a delivery queue the API refuses Webhook-Url (lambda/job_api/job_request.py).
+    assert "WEBHOOK_DELIVERY_QUEUE_URL" not in function["Environment"]["Variables"]
 
 
 @pytest.mark.parametrize("value", ["cognito"])

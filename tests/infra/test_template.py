@@ -397,7 +397,14 @@ def test_both_topics_feed_one_queue_with_raw_delivery_and_dead_letters(
     queue_id = default.logical_id_of("/ResultsWriter/Default/Queue/Resource")
     dlq_id = default.logical_id_of("/ResultsWriter/Default/DeadLetterQueue/Resource")
     template = Template.from_json(default.template)
-    template.resource_count_is("AWS::SNS::Subscription", 2)
+    # Both topics feed the writer's queue and the webhook dispatcher's (two consumers).
+    template.resource_count_is("AWS::SNS::Subscription", 4)
+    to_writer = [
+        s
+        for s in default.resources("AWS::SNS::Subscription").values()
+        if s["Properties"]["Endpoint"] == {"Fn::GetAtt": [queue_id, "Arn"]}
+    ]
+    assert len(to_writer) == 2
     for topic in ("SuccessTopic", "ErrorTopic"):
         template.has_resource_properties(
             "AWS::SNS::Subscription",
@@ -422,7 +429,11 @@ def test_both_topics_feed_one_queue_with_raw_delivery_and_dead_letters(
 
 
 def test_writer_is_batched_reports_partial_failures_and_is_bounded(default: Synthesized) -> None:
-    _, mapping = default.only("AWS::Lambda::EventSourceMapping")
+    writer_id = default.logical_id_of("/ResultsWriter/Function/Resource")
+    mappings = default.resources("AWS::Lambda::EventSourceMapping").values()
+    # The writer's, and the webhook dispatcher's two (tests/infra/constructs/test_webhooks.py).
+    assert len(mappings) == 3
+    (mapping,) = [m for m in mappings if m["Properties"]["FunctionName"] == {"Ref": writer_id}]
     properties = mapping["Properties"]
     assert properties["BatchSize"] == 100
     assert properties["MaximumBatchingWindowInSeconds"] == 1
@@ -469,7 +480,10 @@ def test_alarms_cover_failures_notifications_writer_dead_letters_and_queue_age(
 ) -> None:
     alarm_topic = default.logical_id_of("/Monitoring/AlarmTopic/Resource")
     alarms = [a["Properties"] for a in default.resources("AWS::CloudWatch::Alarm").values()]
-    watched = {(a.get("Namespace"), a.get("MetricName")): a for a in alarms}
+    # (namespace, metric) -> its alarms: the webhooks watch their own queues and function too.
+    watched: dict[tuple[str | None, str | None], list[dict[str, Any]]] = {}
+    for alarm in alarms:
+        watched.setdefault((alarm.get("Namespace"), alarm.get("MetricName")), []).append(alarm)
     for key in [
         ("AWS/SageMaker", "InvocationFailures"),
         ("AWS/SageMaker", "NotificationFailures"),
@@ -478,11 +492,13 @@ def test_alarms_cover_failures_notifications_writer_dead_letters_and_queue_age(
         ("AWS/SageMaker", "ApproximateAgeOfOldestRequest"),
     ]:
         assert key in watched, key
-        assert watched[key]["AlarmActions"] == [{"Ref": alarm_topic}]
-    assert watched[("AWS/SageMaker", "ApproximateAgeOfOldestRequest")]["Threshold"] == 1800
+        for alarm in watched[key]:
+            assert alarm["AlarmActions"] == [{"Ref": alarm_topic}]
+    (oldest,) = watched[("AWS/SageMaker", "ApproximateAgeOfOldestRequest")]
+    assert oldest["Threshold"] == 1800
     dlq = default.logical_id_of("/ResultsWriter/Default/DeadLetterQueue/Resource")
-    assert watched[("AWS/SQS", "ApproximateNumberOfMessagesVisible")]["Dimensions"] == [
-        {"Name": "QueueName", "Value": {"Fn::GetAtt": [dlq, "QueueName"]}}
+    assert [{"Name": "QueueName", "Value": {"Fn::GetAtt": [dlq, "QueueName"]}}] in [
+        alarm["Dimensions"] for alarm in watched[("AWS/SQS", "ApproximateNumberOfMessagesVisible")]
     ]
 
 
@@ -541,6 +557,9 @@ def test_outputs_are_the_clients_contract(default: Synthesized) -> None:
         # The job API's (docs/api.md); absent with api_enabled=false.
         "ApiUrl",
         "JobsTableName",
+        # The webhooks' (docs/webhooks.md); absent with webhooks_enabled=false.
+        "WebhookSecretArn",
+        "WebhookDeadLetterQueueUrl",
     }
 
 

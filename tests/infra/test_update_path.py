@@ -138,17 +138,34 @@ DEPLOYED_LOGICAL_IDS = {
         "NotificationsErrorTopic4155E3BB",
         "MonitoringAlarmTopicAF62D4F1",
     },
-    "AWS::SQS::Queue": {"ResultsWriterQueue86D92AC4", "ResultsWriterDeadLetterQueueA7BEFE3E"},
+    # The webhooks' queues, subscriptions, mappings, log groups and signing secret (issue
+    # 21) keep theirs as well: a new secret would be a new key every receiver must learn.
+    "AWS::SQS::Queue": {
+        "ResultsWriterQueue86D92AC4",
+        "ResultsWriterDeadLetterQueueA7BEFE3E",
+        "WebhooksNotificationsQueue5E36BC8F",
+        "WebhooksNotificationsDeadLetterQueue5172D9EC",
+        "WebhooksDeliveryQueueAF018C07",
+        "WebhooksDeliveryDeadLetterQueue5577D6B7",
+    },
     "AWS::SQS::QueuePolicy": {
         "ResultsWriterQueuePolicyC882679B",
         "ResultsWriterDeadLetterQueuePolicy32F9CBE7",
+        "WebhooksNotificationsQueuePolicy1A2C4E84",
+        "WebhooksNotificationsDeadLetterQueuePolicyF434E4C7",
+        "WebhooksDeliveryQueuePolicy6AFAC29D",
+        "WebhooksDeliveryDeadLetterQueuePolicy3938E1B5",
     },
     "AWS::SNS::Subscription": {
         "ResultsWriterQueueSageMakerAsyncInferenceNotificationsSuccessTopic47FC1DC7FCE59B80",
         "ResultsWriterQueueSageMakerAsyncInferenceNotificationsErrorTopic29E1F66A713B6FFE",
+        "WebhooksNotificationsQueueSageMakerAsyncInferenceNotificationsSuccessTopic47FC1DC762D6A0A3",
+        "WebhooksNotificationsQueueSageMakerAsyncInferenceNotificationsErrorTopic29E1F66A13750885",
     },
     "AWS::Lambda::EventSourceMapping": {
-        "ResultsWriterFunctionSqsEventSourceSageMakerAsyncInferenceResultsWriterQueue54B5A6747B218EAE"
+        "ResultsWriterFunctionSqsEventSourceSageMakerAsyncInferenceResultsWriterQueue54B5A6747B218EAE",
+        "WebhooksDispatcherSqsEventSourceSageMakerAsyncInferenceWebhooksNotificationsQueueB7F25B12A6A3661E",
+        "WebhooksDispatcherSqsEventSourceSageMakerAsyncInferenceWebhooksDeliveryQueue63F7E5EA548EB6DE",
     },
     # The job API's jobs table and log groups came with issue 21; they keep theirs too.
     "AWS::DynamoDB::Table": {"ResultsRecords220C5824", "JobApiJobsDDFC45BF"},
@@ -157,7 +174,10 @@ DEPLOYED_LOGICAL_IDS = {
         "EndpointDrainLogs67ACAF9C",
         "JobApiLogsD29EF726",
         "JobApiAccessLogs71C391F4",
+        "WebhooksLogs2491A35F",
+        "WebhooksRotationLogs6F76BA33",
     },
+    "AWS::SecretsManager::Secret": {"WebhooksSigningSecret5A8B1E17"},
 }
 
 

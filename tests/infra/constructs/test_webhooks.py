@@ -1,6 +1,6 @@
 """Webhooks in the app's stack (on the job API's jobs table): least-privilege roles, the
-secret on the system's key with its rotation, the queues' dead-letter paths, local-mode
-settings never deployed, and cdk-nag, cfn-lint and checkov clean."""
+secret on the system's key with its rotation, the queues' dead-letter paths, the job API's
+redelivery, local-mode settings never deployed, and cdk-nag, cfn-lint and checkov clean."""
 
 from __future__ import annotations
 
@@ -11,8 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import RemovalPolicy
-from aws_cdk import aws_dynamodb as dynamodb
 
 from app import build_app
 from asyncinfer_runtime.contract import DEFAULT_STACK_NAME
@@ -32,19 +30,6 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         outdir=str(outdir),
     )
     stack: Any = app.node.find_child(DEFAULT_STACK_NAME)
-    jobs = dynamodb.Table(
-        stack,
-        "Jobs",
-        partition_key=dynamodb.Attribute(name="jobId", type=dynamodb.AttributeType.STRING),
-        billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-        point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-            point_in_time_recovery_enabled=True
-        ),
-        encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
-        encryption_key=stack.system.key,
-        removal_policy=RemovalPolicy.DESTROY,
-    )
-    stack.add_webhooks(jobs)
     app.synth()
     template = json.loads((outdir / f"{DEFAULT_STACK_NAME}.template.json").read_text())
     report_file = outdir / "validation-report.json"
@@ -55,7 +40,8 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "ids": {
             name: stack.resolve(construct.node.default_child.logical_id)
             for name, construct in {
-                "jobs": jobs,
+                "jobs": stack.job_api.table,
+                "api_function": stack.job_api.function,
                 "key": stack.system.key,
                 "results": stack.system.pipeline.table,
                 "secret": stack.webhooks.secret,
@@ -123,6 +109,26 @@ def test_the_dispatcher_may_do_exactly_its_job(synth: dict[str, Any]) -> None:
     assert "sqs:ReceiveMessage" in notifications and "sqs:SendMessage" not in notifications
     (logs,) = granted.values()  # its own log group, nothing else
     assert logs == {"logs:CreateLogStream", "logs:PutLogEvents"}
+
+
+def test_the_job_api_may_request_a_redelivery_and_nothing_more_of_the_webhooks(
+    synth: dict[str, Any],
+) -> None:
+    ids = synth["ids"]
+    function = synth["template"]["Resources"][ids["api_function"]]["Properties"]
+    variables = function["Environment"]["Variables"]
+    assert variables["WEBHOOK_DELIVERY_QUEUE_URL"] == {"Ref": ids["delivery"]}
+    granted = actions_on(role_statements(synth, ids["api_function"]))
+    assert granted[arn(ids["delivery"])] == {"sqs:SendMessage"}
+    # A producer of an SSE-KMS queue needs GenerateDataKey and Decrypt; submitting already
+    # has both on the same key.
+    assert granted[arn(ids["key"])] >= {"kms:GenerateDataKey", "kms:Decrypt"}
+    webhook_parts = {ids[name] for name in ("secret", "dlq", "notifications", "dispatcher")}
+    assert not [target for target in granted if any(part in target for part in webhook_parts)]
+    asset_hash = function["Code"]["S3Key"].removesuffix(".zip")
+    asset = synth["outdir"] / f"asset.{asset_hash}"
+    assert (asset / "asyncinfer_runtime" / "webhook_redelivery.py").is_file()
+    assert not (asset / "webhook_delivery").exists()
 
 
 def test_the_rotation_function_touches_only_its_secret(synth: dict[str, Any]) -> None:

@@ -479,6 +479,14 @@ def redeliver_webhook(id: JobId) -> Response[str]:
         raise Problem(409, f"Job {id} has no webhook (submit it with Webhook-Url).")
     status = str((record or {}).get(Attribute.STATUS) or PENDING)
     event = WEBHOOK_EVENT_OF_STATUS.get(status)
+    if event is None and job_item.get(JobAttribute.WEBHOOK_EVENT_ID):
+        # The dispatcher and the results writer read the same notification side by side;
+        # the webhook may go out up to the writer's batching window before the record.
+        raise Problem(
+            409,
+            f"Job {id}'s webhook has been sent but its result is still being recorded; "
+            f"redeliver once GET /v1/jobs/{id} shows it finished.",
+        )
     if event is None:
         raise Problem(
             409,

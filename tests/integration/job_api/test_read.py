@@ -209,6 +209,16 @@ def test_redelivery_is_for_finished_jobs_with_a_webhook(job_api: JobApi, vectors
     assert "has no webhook" in problem(job_api.call("POST", f"/v1/jobs/{plain}/webhook"), 409)
     hooked = submit(job_api, CSV, **{"Webhook-Url": "https://h.example.com"}).json()["id"]
     assert "is PENDING" in problem(job_api.call("POST", f"/v1/jobs/{hooked}/webhook"), 409)
+    # The dispatcher delivered before the results writer stored the record (they read the
+    # same notification side by side): still a conflict, saying so.
+    job_api.client("dynamodb").update_item(
+        TableName=job_api.jobs_table,
+        Key={"jobId": {"S": hooked}},
+        UpdateExpression="SET webhookEventId = :id, webhookStatus = :delivered",
+        ExpressionAttributeValues={":id": {"S": "msg_1"}, ":delivered": {"S": "DELIVERED"}},
+    )
+    detail = problem(job_api.call("POST", f"/v1/jobs/{hooked}/webhook"), 409)
+    assert "still being recorded" in detail
     assert redelivery_requests(job_api) == []
 
     finish(job_api, vectors_dir, hooked)

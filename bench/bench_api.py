@@ -22,7 +22,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -36,6 +35,7 @@ from urllib.parse import urlsplit
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "lambda")]
 
+from api_results import RESULTS, write_own_figures  # noqa: E402
 from bench_client import StandIns, count_calls, payloads  # noqa: E402
 from botocore.auth import SigV4Auth  # noqa: E402
 from botocore.awsrequest import AWSRequest  # noqa: E402
@@ -45,7 +45,6 @@ from asyncinfer.client import AsyncInferenceClient, InvokeOptions  # noqa: E402
 from asyncinfer.local.api_gateway import proxy_event  # noqa: E402
 from asyncinfer.payloads import to_payload  # noqa: E402
 
-RESULTS = REPO_ROOT / "bench" / "results" / "api.json"
 WARMUP = 30
 REQUESTS = 300
 CALL_COUNT_REQUESTS = 100
@@ -207,25 +206,21 @@ def main() -> int:
         "api_submit_overhead_ms_p50": overhead,
         "aws_calls_per_api_submit": calls["per_submit"],
     }
-    report = {
-        "command": ".venv/bin/python bench/bench_api.py",
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
-        "figures": figures,
-        "targets": {
+    write_own_figures(
+        "api",
+        command=".venv/bin/python bench/bench_api.py",
+        figures=figures,
+        targets={
             "api_submit_overhead_ms_p50": f"<= {TARGET_OVERHEAD_MS}",
             "aws_calls_per_api_submit": f"<= {TARGET_CALLS_PER_SUBMIT}",
         },
-        "met": {
+        met={
             "api_submit_overhead_ms_p50": overhead <= TARGET_OVERHEAD_MS,
             "aws_calls_per_api_submit": calls["per_submit"] <= TARGET_CALLS_PER_SUBMIT,
         },
-        "method": METHOD,
-        "latency": timing,
-        "aws_calls": calls,
-    }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
-    print(json.dumps(report["figures"], indent=2))
+        details={"method": METHOD, "latency": timing, "aws_calls": calls},
+    )
+    print(json.dumps(figures, indent=2))
     print(f"wrote {RESULTS.relative_to(REPO_ROOT)}")
     return 0
 

@@ -11,8 +11,9 @@ keys):
    of jobs whose event was accepted (target 1.0), with `webhook_events_delivered_under_two_ids`
    (target 0: every attempt of an event carries one webhook-id).
 
-The app is the project's with the job API's jobs table (tests/support/webhooks.py), local
-mode in a child process, the receiver on loopback in this process.
+The app is the project's (its job API and webhooks; tests/support/webhooks.py synthesizes it
+with the shortened retries), local mode in a child process, jobs submitted with a signed
+POST /v1/jobs with Webhook-Url, the receiver on loopback in this process.
 
 Run: .venv/bin/python bench/bench_webhooks.py
 """
@@ -21,39 +22,25 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import sys
 import tempfile
 import time
-import uuid
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "lambda")]
 
+from api_results import write_own_figures  # noqa: E402
+
 from asyncinfer.local.model_server import ModelServer  # noqa: E402
 from tests.support.local_mode import Local, csv_rows, start_local  # noqa: E402
-from tests.support.webhooks import Receiver, put_job, synth_app_with_webhooks  # noqa: E402
+from tests.support.webhooks import Receiver, submit_job, synth_app  # noqa: E402
 
-RESULTS = REPO_ROOT / "bench" / "results" / "api.json"
 COMMAND = ".venv/bin/python bench/bench_webhooks.py"
 JOBS = int(os.environ.get("BENCH_WEBHOOK_JOBS", "200"))
 SUBMIT_INTERVAL = 0.05  # 20 jobs a second: deliveries overlap, as they would in use
 DELAY_SCALE = "0.0002"
-
-
-def submit(local: Local, url: str, row: str) -> str:
-    job_id = str(uuid.uuid4())
-    put_job(local.client("dynamodb"), local.outputs["JobsTableName"], job_id, url)
-    local.client("sagemaker-runtime").invoke_endpoint_async(
-        EndpointName=local.outputs["EndpointName"],
-        Body=row.encode(),
-        ContentType="text/csv",
-        InferenceId=job_id,
-    )
-    return job_id
 
 
 def nearest_rank(values: list[float], percentile: float) -> float:
@@ -65,7 +52,7 @@ def nearest_rank(values: list[float], percentile: float) -> float:
 def run_jobs(local: Local, receiver: Receiver, rows: list[str], timeout: float) -> list[str]:
     ids = []
     for row in rows:
-        ids.append(submit(local, receiver.url, row))
+        ids.append(submit_job(local, row.encode(), webhook_url=receiver.url))
         time.sleep(SUBMIT_INTERVAL)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -80,7 +67,7 @@ def main() -> int:
     rows = csv_rows(JOBS)
     with tempfile.TemporaryDirectory(prefix="bench-webhooks-") as tmp:
         root = Path(tmp)
-        cdk_out = synth_app_with_webhooks(root, f"webhook_retry_delay_scale={DELAY_SCALE}")
+        cdk_out = synth_app(root, f"webhook_retry_delay_scale={DELAY_SCALE}")
         model = ModelServer(port=0, state_dir=root / "model").start()
         local = start_local(root / "state", "--model-url", model.url, cdk_out=cdk_out)
         try:
@@ -124,20 +111,21 @@ def main() -> int:
         else (figures[name] >= float(t.split()[1]))
         for name, t in targets.items()
     }
-    existing: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    for section, values in (("figures", figures), ("targets", targets), ("met", met)):
-        existing.setdefault(section, {}).update(values)
-    existing.setdefault("commands", {})["webhooks"] = COMMAND
-    existing.setdefault("machine", {"python": platform.python_version(), "cpus": os.cpu_count()})
-    existing["webhooks"] = {
-        "jobs": len(ids),
-        "delivered_steady": len(latencies),
-        "flaky_attempts": len(flaky.deliveries),
-        "retry_delay_scale": float(DELAY_SCALE),
-        "note": "latency: receiver arrival minus the notification's eventTime (completedAt)",
-    }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(existing, indent=2) + "\n")
+    write_own_figures(
+        "webhooks",
+        command=COMMAND,
+        figures=figures,
+        targets=targets,
+        met=met,
+        details={
+            "jobs": len(ids),
+            "delivered_steady": len(latencies),
+            "flaky_attempts": len(flaky.deliveries),
+            "retry_delay_scale": float(DELAY_SCALE),
+            "note": "jobs submitted with a signed POST /v1/jobs and Webhook-Url; latency: "
+            "receiver arrival minus the notification's eventTime (completedAt)",
+        },
+    )
     print(json.dumps(figures, indent=2))
     return 0
 

@@ -1,86 +1,89 @@
-"""What the webhook tests and the bench share: an app with a jobs table, a loopback receiver
-that verifies nothing itself (it records), and the job item the job API writes at submit."""
+"""What the webhook tests and the bench share: the project's app synthesized with settings
+(its job API's jobs table and webhooks included), jobs submitted through local mode's job
+API, signed as an AWS SDK signs, and a loopback receiver that verifies nothing itself (it
+records)."""
 
 from __future__ import annotations
 
 import json
-import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from asyncinfer_runtime.contract import iso_time
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
 from asyncinfer_runtime.jobs import JobAttribute
+from tests.support.local_mode import Local
 from tests.support.node_tools import run_node_tool
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-# The project's app with the job API's jobs table as its contract describes it (partition
-# key jobId), and the webhooks on it (stack.add_webhooks). Settings come as -c context.
-APP_WITH_WEBHOOKS = """\
-from aws_cdk import RemovalPolicy
-from aws_cdk import aws_dynamodb as dynamodb
-
-from app import build_app
-from asyncinfer_runtime.contract import DEFAULT_STACK_NAME
-
-app = build_app()
-stack = app.node.find_child(DEFAULT_STACK_NAME)
-jobs = dynamodb.Table(
-    stack,
-    "Jobs",
-    partition_key=dynamodb.Attribute(name="jobId", type=dynamodb.AttributeType.STRING),
-    billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-    removal_policy=RemovalPolicy.DESTROY,
-)
-from aws_cdk import CfnOutput
-
-CfnOutput(stack, "JobsTableName", value=jobs.table_name)
-stack.add_webhooks(jobs)
-app.synth()
-"""
+# What local mode prints and checks (asyncinfer/local/sigv4.py).
+LOCAL_CREDENTIALS = Credentials("local", "local")
 
 
-def synth_app_with_webhooks(root: Path, *context: str) -> Path:
-    """Synthesize APP_WITH_WEBHOOKS into `root`/cdk.out with `-c` `context` items."""
-    script = root / "app_with_webhooks.py"
-    script.write_text(APP_WITH_WEBHOOKS)
+def synth_app(root: Path, *context: str) -> Path:
+    """The project's app (cdk.json's) synthesized into `root`/cdk.out with `-c` `context`
+    items, e.g. a shortened `webhook_retry_delay_scale`."""
     out = root / "cdk.out"
     args = [arg for item in context for arg in ("-c", item)]
     synth = run_node_tool(
         "cdk",
         *("synth", "--quiet", "--no-notices", "--output", str(out), *args),
-        *("--app", f"{sys.executable} {script}"),
         timeout=300,
-        env={"CDK_DISABLE_CLI_TELEMETRY": "true", "PYTHONPATH": str(REPO_ROOT)},
+        env={"CDK_DISABLE_CLI_TELEMETRY": "true"},
     )
     assert synth.returncode == 0, synth.stderr
     return out
 
 
-def put_job(dynamodb: Any, table: str, job_id: str, url: str, events: tuple[str, ...] = ()) -> None:
-    """The jobs item the job API writes at submit (asyncinfer_runtime.jobs)."""
-    item: dict[str, Any] = {
-        JobAttribute.JOB_ID: {"S": job_id},
-        JobAttribute.ENDPOINT: {"S": "default"},
-        JobAttribute.CALLER: {"S": "arn:aws:iam::123456789012:user/local"},
-        JobAttribute.CREATED_AT: {"S": iso_time(time_now())},
-        JobAttribute.WEBHOOK_URL: {"S": url},
-        JobAttribute.WEBHOOK_STATUS: {"S": "PENDING"},
-    }
+@dataclass
+class ApiReply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def call_api(
+    local: Local, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+) -> ApiReply:
+    """One request to local mode's job API (`path` relative to local.json's apiUrl), signed
+    with SigV4 for execute-api."""
+    url = str(local.info["apiUrl"]) + path.lstrip("/")
+    request = AWSRequest(method=method, url=url, data=body, headers=headers or {})
+    SigV4Auth(LOCAL_CREDENTIALS, "execute-api", "us-east-1").add_auth(request)
+    prepared = urllib.request.Request(
+        url, data=body or None, method=method, headers=dict(request.headers.items())
+    )
+    try:
+        with urllib.request.urlopen(prepared, timeout=30) as reply:
+            return ApiReply(reply.status, dict(reply.headers.items()), reply.read())
+    except urllib.error.HTTPError as error:
+        return ApiReply(error.code, dict(error.headers.items()), error.read())
+
+
+def submit_job(
+    local: Local, body: bytes, *, webhook_url: str | None, events: tuple[str, ...] = ()
+) -> str:
+    """POST /v1/jobs of a CSV payload, with its webhook; the job's id."""
+    headers = {"Content-Type": "text/csv"}
+    if webhook_url is not None:
+        headers["Webhook-Url"] = webhook_url
     if events:
-        item[JobAttribute.WEBHOOK_EVENTS] = {"SS": list(events)}
-    dynamodb.put_item(TableName=table, Item=item)
-
-
-def time_now() -> Any:
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC)
+        headers["Webhook-Events"] = ",".join(events)
+    reply = call_api(local, "POST", "v1/jobs", body, headers)
+    assert reply.status == 202, reply.body
+    return str(reply.json()["id"])
 
 
 @dataclass
@@ -156,6 +159,7 @@ class Receiver:
 
 
 def job_item(dynamodb: Any, table: str, job_id: str) -> dict[str, Any]:
+    """The job's item in the jobs table (deserialised)."""
     from asyncinfer_runtime.inference_record import deserialize
 
     found = dynamodb.get_item(

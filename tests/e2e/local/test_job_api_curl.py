@@ -1,5 +1,6 @@
 """The job API on local mode, driven with curl itself: signed with `--aws-sigv4` and local
-mode's printed credentials, as the docs tell a user to."""
+mode's printed credentials, as the docs tell a user to; its webhooks delivered to a
+receiver on loopback and verified with the standardwebhooks package."""
 
 from __future__ import annotations
 
@@ -13,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from standardwebhooks import Webhook
 
 from asyncinfer.local.model_server import ModelServer
 from tests.support.local_mode import Local, csv_rows, read_s3
+from tests.support.webhooks import Receiver
 
 pytestmark = pytest.mark.slow
 SIGV4 = ("--aws-sigv4", "aws:amz:us-east-1:execute-api", "--user", "local:local")
@@ -251,3 +254,78 @@ def test_the_in_account_caller_signs_as_an_sdk_does(
     again = handler(event, None)
     assert again["job"]["id"] == first["job"]["id"]
     assert again["job"]["status"] == finished["status"] == "COMPLETED"
+
+
+def wait_webhook(
+    local: Local, tmp_path: Path, job_id: str, *, status: str, attempts: int
+) -> dict[str, Any]:
+    """The job once its webhook shows `status` after `attempts` attempts (GET /v1/jobs/{id})."""
+    deadline = time.monotonic() + DONE_TIMEOUT
+    job: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        job = curl(local, tmp_path, "GET", f"v1/jobs/{job_id}").json()
+        webhook = job.get("webhook", {})
+        if webhook.get("status") == status and webhook.get("attempts") == attempts:
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id}'s webhook is not {status} x{attempts}: {job}")
+
+
+def test_a_webhook_is_signed_shown_on_the_job_and_redelivered_under_its_id(
+    local: Local, tmp_path: Path
+) -> None:
+    secret = str(local.info["webhookSecret"])
+    receiver = Receiver().start()
+    try:
+        payload = tmp_path / "row.csv"
+        payload.write_text(csv_rows(1)[0])
+        submitted = curl(
+            local, tmp_path, "POST", "v1/jobs", "--data-binary", f"@{payload}",
+            "-H", "Content-Type: text/csv", "-H", f"Webhook-Url: {receiver.url}",
+        )  # fmt: skip
+        assert submitted.status == 202, submitted.body
+        job_id = submitted.json()["id"]
+        assert submitted.json()["webhook"] == {
+            "url": receiver.url, "events": ["completed", "failed"], "status": "PENDING",
+            "attempts": 0,
+        }  # fmt: skip
+        (first,) = receiver.wait_accepted(1)
+        headers = {name.lower(): value for name, value in first.headers.items()}
+        # What a receiver does (docs/webhooks.md): the standardwebhooks package checks the
+        # signature with local.json's webhookSecret and returns the job.
+        delivered = Webhook(secret).verify(first.body, headers)
+        assert delivered["id"] == job_id and delivered["status"] == "COMPLETED"
+        job = wait_webhook(local, tmp_path, job_id, status="DELIVERED", attempts=1)
+        assert job["webhook"]["eventId"] == headers["webhook-id"]
+        assert "deliveredAt" in job["webhook"]
+        # The webhook may beat the results writer by its batching window (about a second);
+        # redelivery is for jobs the API shows finished.
+        assert wait_done(local, tmp_path, job_id)["status"] == "COMPLETED"
+        again = curl(local, tmp_path, "POST", f"v1/jobs/{job_id}/webhook")
+        assert again.status == 202, again.body
+        assert again.json()["id"] == job_id and again.json()["status"] == "COMPLETED"
+        second = receiver.wait_accepted(2)[1]
+    finally:
+        receiver.stop()
+    assert second.headers["webhook-id"] == headers["webhook-id"]
+    assert Webhook(secret).verify(second.body, {k.lower(): v for k, v in second.headers.items()})
+    wait_webhook(local, tmp_path, job_id, status="DELIVERED", attempts=2)
+
+
+def test_redelivery_answers_what_a_job_without_a_finished_event_is(
+    local: Local, tmp_path: Path
+) -> None:
+    assert "no job" in problem(curl(local, tmp_path, "POST", "v1/jobs/no-such-job/webhook"), 404)
+    plain = curl(
+        local, tmp_path, "POST", "v1/jobs", "--data-binary", csv_rows(1)[0],
+        "-H", "Content-Type: text/csv",
+    ).json()["id"]  # fmt: skip
+    assert "has no webhook" in problem(
+        curl(local, tmp_path, "POST", f"v1/jobs/{plain}/webhook"), 409
+    )
+    # http is for loopback receivers only, in local mode only.
+    refused = curl(
+        local, tmp_path, "POST", "v1/jobs", "--data-binary", csv_rows(1)[0],
+        "-H", "Content-Type: text/csv", "-H", "Webhook-Url: http://example.com/hook",
+    )  # fmt: skip
+    assert "Webhook-Url" in problem(refused, 400)

@@ -1,11 +1,12 @@
-"""Signed webhooks end to end on local mode: the dispatcher (the template's own function) gets
-each notification from its queue, reads the job's webhook from the jobs table, and POSTs
+"""Signed webhooks end to end on local mode: jobs submitted through the job API (signed
+POST /v1/jobs with Webhook-Url), the dispatcher (the template's own function) gets each
+notification from its queue, reads the job's webhook from the API's jobs table, and POSTs
 the job, signed, to a receiver on loopback; a receiver that is down is retried under one
-event id, a redelivery sends the same event again, and what cannot be delivered ends in
-the webhook dead-letter queue without touching the job's result.
+event id, and what cannot be delivered ends in the webhook dead-letter queue without
+touching the job's result. Redelivery through the API: tests/e2e/local/test_job_api_curl.py.
 
-The app is the project's, with the jobs table the job API creates and a retry schedule
-shortened by `webhook_retry_delay_scale` (a day of retries in ~17 s).
+The app is the project's, with a retry schedule shortened by `webhook_retry_delay_scale`
+(a day of retries in ~17 s).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import io
 import itertools
 import json
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,14 +25,14 @@ from standardwebhooks import Webhook
 from asyncinfer.cli import main
 from asyncinfer.local.model_server import ModelServer
 from asyncinfer_runtime.jobs import JobAttribute
-from asyncinfer_runtime.webhook_redelivery import request_redelivery
 from tests.support.local_mode import Local, csv_rows, start_local, wait_record
 from tests.support.webhooks import (
     Receiver,
+    call_api,
     job_item,
     parsed,
-    put_job,
-    synth_app_with_webhooks,
+    submit_job,
+    synth_app,
     wait_job,
 )
 
@@ -44,23 +44,16 @@ DELAY_SCALE = "0.0002"  # retries ~1 s apart (SQS delays are whole seconds), win
 @pytest.fixture(scope="module")
 def hooked(tmp_path_factory: pytest.TempPathFactory, model: ModelServer) -> Iterator[Local]:
     root = tmp_path_factory.mktemp("webhooks-app")
-    cdk_out = synth_app_with_webhooks(root, f"webhook_retry_delay_scale={DELAY_SCALE}")
+    cdk_out = synth_app(root, f"webhook_retry_delay_scale={DELAY_SCALE}")
     running = start_local(root / "state", "--model-url", model.url, cdk_out=cdk_out)
     yield running
     running.stop()
 
 
 def submit(local: Local, url: str, *, body: str | None = None, events: tuple[str, ...] = ()) -> str:
-    """A job as the job API submits it: its jobs item, then the invoke under its id."""
-    job_id = str(uuid.uuid4())
-    put_job(local.client("dynamodb"), local.outputs["JobsTableName"], job_id, url, events)
-    local.client("sagemaker-runtime").invoke_endpoint_async(
-        EndpointName=local.outputs["EndpointName"],
-        Body=(body if body is not None else csv_rows(1)[0]).encode(),
-        ContentType="text/csv",
-        InferenceId=job_id,
-    )
-    return job_id
+    """A job with a webhook, through the job API."""
+    payload = (body if body is not None else csv_rows(1)[0]).encode()
+    return submit_job(local, payload, webhook_url=url, events=events)
 
 
 def jobs(local: Local) -> tuple[Any, str]:
@@ -134,29 +127,6 @@ def test_retries_on_5xx_and_429_keep_the_event_id(hooked: Local) -> None:
     assert wait_job(*jobs(hooked), job_id, "DELIVERED")[JobAttribute.WEBHOOK_ATTEMPTS] == 4
 
 
-def test_redelivery_sends_the_same_event_again(hooked: Local) -> None:
-    receiver = Receiver().start()
-    try:
-        job_id = submit(hooked, receiver.url)
-        (first,) = receiver.wait_accepted(1)
-        wait_job(*jobs(hooked), job_id, "DELIVERED")
-        # The API redelivers finished jobs only: their record is in the results table.
-        wait_record(hooked, job_id)
-        request_redelivery(job_id, sqs=hooked.client("sqs"), queue_url=delivery_queue(hooked))
-        second = receiver.wait_accepted(2)[1]
-    finally:
-        receiver.stop()
-    assert second.headers["webhook-id"] == first.headers["webhook-id"]
-    assert parsed(second)["id"] == parsed(first)["id"] == job_id
-    Webhook(hooked.info["webhookSecret"]).verify(
-        second.body, {k.lower(): v for k, v in second.headers.items()}
-    )
-    deadline = time.monotonic() + 10
-    while job_item(*jobs(hooked), job_id).get(JobAttribute.WEBHOOK_ATTEMPTS) != 2:
-        assert time.monotonic() < deadline, "the redelivery was not counted"
-        time.sleep(0.1)
-
-
 def test_a_4xx_stops_at_once_and_the_job_keeps_its_result(hooked: Local) -> None:
     receiver = Receiver(answer=lambda n: 404).start()
     try:
@@ -170,6 +140,11 @@ def test_a_4xx_stops_at_once_and_the_job_keeps_its_result(hooked: Local) -> None
     assert item[JobAttribute.WEBHOOK_LAST_ERROR].startswith("HTTP 404")
     assert wait_record(hooked, job_id)["status"] == "COMPLETED"
     assert job_id in given_up(hooked)
+    # Through the API: the job is COMPLETED with its result; only its webhook FAILED.
+    job = call_api(hooked, "GET", f"v1/jobs/{job_id}").json()
+    assert job["status"] == "COMPLETED" and job["webhook"]["status"] == "FAILED"
+    assert job["webhook"]["lastError"].startswith("HTTP 404")
+    assert call_api(hooked, "GET", f"v1/jobs/{job_id}/result").status in (200, 303)
 
 
 def test_a_receiver_that_never_recovers_ends_in_the_dead_letter_queue(hooked: Local) -> None:
@@ -189,9 +164,19 @@ def test_a_receiver_that_never_recovers_ends_in_the_dead_letter_queue(hooked: Lo
 
 
 def test_a_webhook_to_a_private_address_is_refused(hooked: Local) -> None:
-    job_id = submit(hooked, "http://10.1.2.3/hook")
+    # The API takes any https URL; the dispatcher refuses the address when it connects.
+    job_id = submit(hooked, "https://10.1.2.3/hook")
     item = wait_job(*jobs(hooked), job_id, "FAILED")
     assert "10.1.2.3 is a private address" in item[JobAttribute.WEBHOOK_LAST_ERROR]
+    # Plain http is loopback's alone in local mode, refused at submit.
+    reply = call_api(
+        hooked,
+        "POST",
+        "v1/jobs",
+        b"1,2",
+        {"Content-Type": "text/csv", "Webhook-Url": "http://10.1.2.3/"},
+    )
+    assert reply.status == 400 and "Webhook-Url" in reply.json()["detail"]
 
 
 def test_only_the_events_a_job_asks_for_are_delivered(hooked: Local) -> None:
@@ -207,17 +192,7 @@ def test_only_the_events_a_job_asks_for_are_delivered(hooked: Local) -> None:
     assert len(receiver.deliveries) == 1
     job = parsed(delivery)
     assert job["id"] == wanted and job["status"] == "FAILED" and job["failureReason"]
-    assert job_item(*jobs(hooked), failing).get(JobAttribute.WEBHOOK_ATTEMPTS) is None
-
-
-def delivery_queue(local: Local) -> str:
-    return queue_named(local, "WebhooksDeliveryQueue")
-
-
-def queue_named(local: Local, logical_prefix: str) -> str:
-    urls = local.client("sqs").list_queues().get("QueueUrls", [])
-    (url,) = [u for u in urls if f"-{logical_prefix}" in u.rsplit("/", 1)[-1]]
-    return str(url)
+    assert job_item(*jobs(hooked), failing)[JobAttribute.WEBHOOK_ATTEMPTS] == 0
 
 
 def given_up(local: Local) -> set[str]:

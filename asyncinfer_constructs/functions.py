@@ -20,7 +20,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 
-def _package_dir(package: str) -> Path:
+def package_dir(package: str) -> Path:
     """Where an installed package's files are: an installed library finds them beside
     itself, a checkout through its editable install (no repository paths)."""
     spec = importlib.util.find_spec(package)
@@ -30,10 +30,10 @@ def _package_dir(package: str) -> Path:
 
 # The functions' own folders: the repository's `lambda/`, installed as the package
 # `asyncinfer_constructs.handlers` (pyproject.toml maps it).
-LAMBDA_SOURCE = _package_dir("asyncinfer_constructs.handlers")
+LAMBDA_SOURCE = package_dir("asyncinfer_constructs.handlers")
 # What every function imports besides its own folder (the record contract, notification
 # parsing, record building and decoding, the environment-variable names).
-RUNTIME_SOURCE = _package_dir("asyncinfer_runtime")
+RUNTIME_SOURCE = package_dir("asyncinfer_runtime")
 _LEFT_OUT = frozenset({"__pycache__", ".mypy_cache"})
 
 
@@ -86,17 +86,21 @@ def function_code(folder: str, *packages: str) -> lambda_.Code:
     reference, ILocalBundling), so synth needs no Docker; the image is never pulled. The
     asset hash is the copied files' own, so it changes only when they do.
     """
-    sources = (
-        LAMBDA_SOURCE / folder,
-        RUNTIME_SOURCE,
-        *(_package_dir(package) for package in packages),
+    return folders_code(
+        LAMBDA_SOURCE / folder, RUNTIME_SOURCE, *(package_dir(package) for package in packages)
     )
+
+
+def folders_code(*sources: Path) -> lambda_.Code:
+    """An asset of `sources`, each folder copied by its own name to the asset's root (what
+    function_code builds; an app's own function, such as the integ test's webhook receiver,
+    may name its folders itself)."""
     return lambda_.Code.from_asset(
         str(sources[0]),
-        asset_hash=_fingerprint(sources),
+        asset_hash=_fingerprint(tuple(sources)),
         bundling=BundlingOptions(
             image=DockerImage.from_registry("local-bundling-only"),
-            local=_CopyFolders(sources),
+            local=_CopyFolders(tuple(sources)),
         ),
     )
 

@@ -15,8 +15,12 @@ an assertion stack whose custom resources, in order:
    action history shows a successful SNS action;
 6. invoke a function of the stack under test (tests/integ/signed_caller.py) that calls the
    job API as an IAM principal: a SigV4-signed POST /v1/jobs of the good payload with an
-   Idempotency-Key, then GET /v1/jobs/{id}; repeated (the same key: the same job, never a
-   second inference) until the job is COMPLETED.
+   Idempotency-Key and a `Webhook-Url`, then GET /v1/jobs/{id}; repeated (the same key: the
+   same job, never a second inference) until the job is COMPLETED;
+7. invoke it again until the job's webhook is DELIVERED and the test stack's receiver (a
+   Lambda function URL, tests/integ/webhook_receiver) has recorded the job's event, which it
+   does only after the standardwebhooks package verified its signature with the stack's
+   signing secret.
 
 Any failed call or expectation fails the deployment; `make integ` then destroys both
 stacks either way. The file name follows integ-runner's Python convention (`integ_*.py`),
@@ -39,6 +43,7 @@ if str(REPO_ROOT) not in sys.path:
 
 import aws_cdk as cdk  # noqa: E402
 from aws_cdk import Aws, CfnOutput, Duration, Fn  # noqa: E402
+from aws_cdk import aws_dynamodb as dynamodb  # noqa: E402
 from aws_cdk import aws_iam as iam  # noqa: E402
 from aws_cdk import aws_lambda as lambda_  # noqa: E402
 from aws_cdk.integ_tests_alpha import (  # noqa: E402
@@ -49,6 +54,7 @@ from aws_cdk.integ_tests_alpha import (  # noqa: E402
     Match,
 )
 
+from asyncinfer_constructs.functions import RUNTIME_SOURCE, folders_code, package_dir  # noqa: E402
 from stacks.async_inference_stack import AsyncInferenceStack  # noqa: E402
 from stacks.config import Settings  # noqa: E402
 
@@ -94,6 +100,10 @@ SNS_ACTION_SUCCEEDED = "^Successfully executed action "
 SIGNED_CALLER_CODE = Path(__file__).with_name("signed_caller.py")
 SIGNED_CALLER_OUTPUT = "SignedApiCallerName"
 IDEMPOTENCY_KEY = "integ-signed-submit"
+RECEIVER_SOURCE = Path(__file__).with_name("webhook_receiver")
+# A delivery follows the notification within seconds; a receiver's cold start that misses
+# the dispatcher's 5-second attempt is retried 5 s later, and so on (docs/webhooks.md).
+WEBHOOK_TIMEOUT = Duration.minutes(10)
 
 
 def cdk_json_context() -> dict[str, Any]:
@@ -132,7 +142,9 @@ class AsyncInferenceProof:
         failed = self.wait_for_record(bad_invocation, "FAILED")
         forced_alarm = self.force_alarm()
         notified = self.wait_for_sns_action()
-        signed = self.submit_through_the_api(stack_output(stack, SIGNED_CALLER_OUTPUT))
+        caller = stack_output(stack, SIGNED_CALLER_OUTPUT)
+        signed = self.submit_through_the_api(caller)
+        received = self.wait_for_the_webhook(caller)
 
         # One step at a time, in this order: each step's custom resource waits for the
         # previous one (CloudFormation would otherwise run them in parallel).
@@ -147,6 +159,7 @@ class AsyncInferenceProof:
             forced_alarm,
             notified,
             signed,
+            received,
         ]
         for before, after in itertools.pairwise(self.steps):
             before.next(after)
@@ -304,6 +317,47 @@ class AsyncInferenceProof:
         )
         return waited
 
+    def wait_for_the_webhook(self, caller_name: str) -> IApiCall:
+        """The signed caller again (the same job) until the job's webhook is DELIVERED and
+        the receiver recorded the job's event as verified."""
+        call = self.assertions.invoke_function(
+            function_name=caller_name,
+            payload=json.dumps(
+                {"body": GOOD_BODY, "contentType": CONTENT_TYPE, "idempotencyKey": IDEMPOTENCY_KEY}
+            ),
+        )
+        call.expect(
+            ExpectedResult.object_like(
+                {
+                    "Payload": Match.serialized_json(
+                        Match.object_like(
+                            {
+                                "job": Match.object_like(
+                                    {
+                                        "status": "COMPLETED",
+                                        "webhook": Match.object_like({"status": "DELIVERED"}),
+                                    }
+                                ),
+                                "received": Match.object_like(
+                                    {"verified": True, "status": "COMPLETED"}
+                                ),
+                            }
+                        )
+                    )
+                }
+            )
+        )
+        waited = call.wait_for_assertions(
+            total_timeout=WEBHOOK_TIMEOUT, interval=RESULT_INTERVAL, backoff_rate=1
+        )
+        self._allow(
+            waited,
+            ["lambda:InvokeFunction"],
+            [f"arn:{Aws.PARTITION}:lambda:{Aws.REGION}:{Aws.ACCOUNT_ID}:function:{caller_name}"],
+            waiter=True,
+        )
+        return waited
+
     @staticmethod
     def _allow(
         call: IApiCall, actions: list[str], resources: list[str], *, waiter: bool = False
@@ -314,10 +368,45 @@ class AsyncInferenceProof:
         provider.add_to_role_policy({"Effect": "Allow", "Action": actions, "Resource": resources})
 
 
+def add_webhook_receiver(stack: AsyncInferenceStack) -> tuple[lambda_.FunctionUrl, dynamodb.Table]:
+    """A webhook receiver on a public function URL, as a user's would be (the dispatcher
+    refuses private addresses), that verifies with the stack's signing secret and records
+    what it verified in a table of its own."""
+    assert stack.webhooks is not None, "the integ stack deploys the webhooks"
+    received = dynamodb.Table(
+        stack,
+        "ReceivedWebhooks",
+        partition_key=dynamodb.Attribute(name="jobId", type=dynamodb.AttributeType.STRING),
+        billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+        removal_policy=cdk.RemovalPolicy.DESTROY,
+    )
+    receiver = lambda_.Function(
+        stack,
+        "WebhookReceiver",
+        runtime=lambda_.Runtime.PYTHON_3_14,
+        architecture=lambda_.Architecture.ARM_64,
+        handler="webhook_receiver.receiver.handler",
+        code=folders_code(RECEIVER_SOURCE, RUNTIME_SOURCE, package_dir("standardwebhooks")),
+        timeout=Duration.seconds(10),
+        environment={
+            "WEBHOOK_SECRET_ARN": stack.webhooks.secret.secret_arn,
+            "RECEIVED_TABLE_NAME": received.table_name,
+        },
+        description="Integration test: receives and verifies the job API's webhooks",
+    )
+    stack.webhooks.grant_read_secret(receiver)
+    received.grant(receiver, "dynamodb:PutItem")
+    # Public, as webhook receivers are: the signature is its authentication.
+    url = receiver.add_function_url(auth_type=lambda_.FunctionUrlAuthType.NONE)
+    return url, received
+
+
 def add_signed_caller(stack: AsyncInferenceStack) -> lambda_.Function:
-    """A function allowed to call the job API's submit and status methods, and nothing else."""
+    """A function allowed to call the job API's submit and status methods and to read what
+    the webhook receiver recorded, and nothing else."""
     assert stack.job_api is not None, "the integ stack deploys the job API"
     api = stack.job_api.api
+    receiver_url, received = add_webhook_receiver(stack)
     caller = lambda_.Function(
         stack,
         "SignedApiCaller",
@@ -326,7 +415,11 @@ def add_signed_caller(stack: AsyncInferenceStack) -> lambda_.Function:
         handler="index.handler",
         code=lambda_.Code.from_inline(SIGNED_CALLER_CODE.read_text()),
         timeout=Duration.seconds(60),
-        environment={"API_URL": api.url},
+        environment={
+            "API_URL": api.url,
+            "WEBHOOK_URL": receiver_url.url,
+            "RECEIVED_TABLE_NAME": received.table_name,
+        },
         description="Integration test: calls the job API with SigV4",
     )
     caller.add_to_role_policy(
@@ -338,6 +431,7 @@ def add_signed_caller(stack: AsyncInferenceStack) -> lambda_.Function:
             ],
         )
     )
+    received.grant(caller, "dynamodb:GetItem")
     CfnOutput(stack, SIGNED_CALLER_OUTPUT, value=caller.function_name)
     return caller
 

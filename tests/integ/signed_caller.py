@@ -3,10 +3,13 @@ own role's credentials (botocore's signer, which the Lambda runtime ships).
 
 The in-account proof invokes it until the job is COMPLETED: each invocation POSTs the same
 payload with the same Idempotency-Key, so the first one submits the job and every later one
-gets that job back (never a second inference), then GETs the job. It returns
-{"submitStatus": <POST's status>, "job": <GET /v1/jobs/{id}>}. Standard library, boto3 and
-botocore only: the integ app ships this file as the function's inline code, and the e2e
-tier runs it against local mode's API.
+gets that job back (never a second inference), then GETs the job. With WEBHOOK_URL set, the
+POST names that webhook (the test stack's receiver, tests/integ/webhook_receiver), and the
+answer carries what the receiver recorded for the job (RECEIVED_TABLE_NAME), if anything.
+It returns {"submitStatus": <POST's status>, "getStatus", "job": <GET /v1/jobs/{id}>,
+"received": <the receiver's record or null>}. Standard library, boto3 and botocore only:
+the integ app ships this file as the function's inline code, and the e2e tier runs it
+against local mode's API.
 """
 
 from __future__ import annotations
@@ -41,18 +44,31 @@ def _call(method: str, url: str, body: bytes | None, headers: dict[str, str]) ->
         return error.code, json.loads(error.read() or b"null")
 
 
+def _received(job_id: str) -> dict[str, Any] | None:
+    """What the webhook receiver recorded for the job: its attributes as plain values."""
+    table = os.environ.get("RECEIVED_TABLE_NAME")
+    if not table:
+        return None
+    item = (
+        boto3.client("dynamodb")
+        .get_item(TableName=table, Key={"jobId": {"S": job_id}}, ConsistentRead=True)
+        .get("Item")
+    )
+    return {name: next(iter(value.values())) for name, value in item.items()} if item else None
+
+
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     base = os.environ["API_URL"]  # the stage's base URL, ending with /
-    status, job = _call(
-        "POST",
-        f"{base}v1/jobs",
-        event["body"].encode(),
-        {
-            "Content-Type": event["contentType"],
-            "Idempotency-Key": event["idempotencyKey"],
-        },
-    )
+    headers = {"Content-Type": event["contentType"], "Idempotency-Key": event["idempotencyKey"]}
+    if os.environ.get("WEBHOOK_URL"):
+        headers["Webhook-Url"] = os.environ["WEBHOOK_URL"]
+    status, job = _call("POST", f"{base}v1/jobs", event["body"].encode(), headers)
     if status != 202:
         return {"submitStatus": status, "problem": job}
     status, current = _call("GET", f"{base}v1/jobs/{job['id']}", None, {})
-    return {"submitStatus": 202, "getStatus": status, "job": current}
+    return {
+        "submitStatus": 202,
+        "getStatus": status,
+        "job": current,
+        "received": _received(str(job["id"])),
+    }

@@ -126,6 +126,7 @@ def test_the_proof_runs_its_calls_in_order(calls: list[Call]) -> None:
         ("CloudWatch", "setAlarmState"),
         ("CloudWatch", "describeAlarmHistory"),
         ("Lambda", "invoke"),
+        ("Lambda", "invoke"),
     ]
 
 
@@ -250,7 +251,8 @@ def test_the_stack_under_test_is_small_and_leaves_nothing_behind(
     for resource in stateful:
         assert resource.get("DeletionPolicy") == "Delete", resource["Type"]
     tables = [r for r in resources.values() if r["Type"] == "AWS::DynamoDB::Table"]
-    assert len(tables) == 2  # the results table and the job API's jobs table
+    # The results table, the job API's jobs table, the webhook receiver's records.
+    assert len(tables) == 3
     for table in tables:
         assert table["Properties"].get("DeletionProtectionEnabled") is not True
     # Buckets are emptied on delete, or CloudFormation could not remove them.
@@ -260,7 +262,7 @@ def test_the_stack_under_test_is_small_and_leaves_nothing_behind(
 def test_a_signed_post_is_repeated_until_its_job_is_completed(
     calls: list[Call], integ_assembly: IntegAssembly, stack_output_values: dict[str, Any]
 ) -> None:
-    signed = calls[-1]
+    signed = calls[-2]
     assert reads_output(
         signed.parameters["FunctionName"], "SignedApiCallerName", stack_output_values
     )
@@ -277,14 +279,77 @@ def test_a_signed_post_is_repeated_until_its_job_is_completed(
     assert answer["submitStatus"] == 202 and answer["getStatus"] == 200
     assert answer["job"]["$ObjectLike"]["status"] == "COMPLETED"
     assert signed.waiter is not None
-    # The caller may call exactly the two methods it needs, signed with its role.
+    # The caller may call exactly the two methods it needs, signed with its role, and read
+    # the receiver's records.
     resources = integ_assembly.stack_under_test["Resources"]
     (policy,) = [
         r
         for lid, r in resources.items()
         if r["Type"] == "AWS::IAM::Policy" and lid.startswith("SignedApiCaller")
     ]
-    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
-    assert statement["Action"] == "execute-api:Invoke"
-    routes = json.dumps(statement["Resource"])
+    invoke, read = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert invoke["Action"] == "execute-api:Invoke"
+    routes = json.dumps(invoke["Resource"])
     assert "/POST/v1/jobs" in routes and "/GET/v1/jobs/*" in routes
+    assert read["Action"] == "dynamodb:GetItem"
+    assert read["Resource"] == {"Fn::GetAtt": [only(resources, "ReceivedWebhooks"), "Arn"]}
+
+
+def only(resources: dict[str, Any], prefix: str, kind: str | None = None) -> str:
+    """The logical id of the one resource whose id starts with `prefix` (of type `kind`)."""
+    (logical_id,) = [
+        lid
+        for lid, r in resources.items()
+        if lid.startswith(prefix) and (kind is None or r["Type"] == kind)
+    ]
+    return logical_id
+
+
+def test_the_webhook_must_reach_the_receiver_with_a_valid_signature(
+    calls: list[Call], integ_assembly: IntegAssembly, stack_output_values: dict[str, Any]
+) -> None:
+    signed, webhook = calls[-2], calls[-1]
+    # The same job: the same caller, payload and Idempotency-Key, after it COMPLETED.
+    assert webhook.parameters["FunctionName"] == signed.parameters["FunctionName"]
+    assert webhook.parameters["Payload"] == signed.parameters["Payload"]
+    expected = json.loads(expected_text(webhook))["$ObjectLike"]["Payload"]["$SerializedJson"]
+    answer = expected["$ObjectLike"]
+    job = answer["job"]["$ObjectLike"]
+    assert job["status"] == "COMPLETED"
+    assert job["webhook"] == {"$ObjectLike": {"status": "DELIVERED"}}
+    assert answer["received"] == {"$ObjectLike": {"verified": True, "status": "COMPLETED"}}
+    assert webhook.waiter is not None
+    # The POST names the receiver's public function URL; the receiver verifies with the
+    # stack's signing secret and records in its own table, nothing more.
+    resources = integ_assembly.stack_under_test["Resources"]
+    receiver = only(resources, "WebhookReceiver", "AWS::Lambda::Function")
+    url = only(resources, "WebhookReceiver", "AWS::Lambda::Url")
+    assert resources[url]["Properties"] == {
+        "AuthType": "NONE",
+        "TargetFunctionArn": {"Fn::GetAtt": [receiver, "Arn"]},
+    }
+    caller = resources[only(resources, "SignedApiCaller", "AWS::Lambda::Function")]
+    variables = caller["Properties"]["Environment"]["Variables"]
+    assert variables["WEBHOOK_URL"] == {"Fn::GetAtt": [url, "FunctionUrl"]}
+    function = resources[receiver]["Properties"]
+    assert function["Handler"] == "webhook_receiver.receiver.handler"
+    secret = only(resources, "WebhooksSigningSecret", "AWS::SecretsManager::Secret")
+    assert function["Environment"]["Variables"]["WEBHOOK_SECRET_ARN"] == {"Ref": secret}
+    (policy,) = [
+        r
+        for lid, r in resources.items()
+        if r["Type"] == "AWS::IAM::Policy" and lid.startswith("WebhookReceiver")
+    ]
+    granted = {
+        json.dumps(s["Resource"]): s["Action"]
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+    }
+    assert granted == {
+        json.dumps({"Ref": secret}): [
+            "secretsmanager:DescribeSecret",
+            "secretsmanager:GetSecretValue",
+        ],
+        json.dumps(
+            {"Fn::GetAtt": [only(resources, "ReceivedWebhooks"), "Arn"]}
+        ): "dynamodb:PutItem",
+    }

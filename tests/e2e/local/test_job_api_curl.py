@@ -4,12 +4,17 @@ receiver on loopback and verified with the standardwebhooks package."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
+import threading
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -234,26 +239,114 @@ def test_an_idempotent_retry_is_the_same_job_and_one_inference(
     assert "Idempotency-Key" in problem(changed, 409)
 
 
-def test_the_in_account_caller_signs_as_an_sdk_does(
+class FunctionUrl:
+    """tests/integ/webhook_receiver behind a loopback port, as Lambda runs it behind its
+    function URL: each request handed over as a payload format 2.0 event."""
+
+    def __init__(self) -> None:
+        from tests.integ.webhook_receiver.receiver import handler
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                event = {
+                    "version": "2.0",
+                    "headers": {name.lower(): value for name, value in self.headers.items()},
+                    "body": base64.b64encode(body).decode(),
+                    "isBase64Encoded": True,
+                    "requestContext": {"http": {"method": "POST", "path": self.path}},
+                }
+                answer = handler(event, None)
+                text = str(answer.get("body") or "").encode()
+                self.send_response(int(answer["statusCode"]))
+                self.send_header("Content-Length", str(len(text)))
+                self.end_headers()
+                self.wfile.write(text)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_the_in_account_caller_and_receiver_work_as_deployed(
     local: Local, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """tests/integ/signed_caller.py, which the in-account proof deploys, on local mode."""
+    """tests/integ/signed_caller.py and tests/integ/webhook_receiver, which the in-account
+    proof deploys, on local mode: a signed POST with Webhook-Url, the job polled with the
+    same Idempotency-Key until its webhook is DELIVERED and the receiver recorded it."""
     from tests.integ.signed_caller import handler
 
     for name, value in local.info["environment"].items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setenv("API_URL", str(local.info["apiUrl"]))
+    received_table = f"received-{time.time_ns()}"
+    local.client("dynamodb").create_table(
+        TableName=received_table,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "jobId", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "jobId", "AttributeType": "S"}],
+    )
+    receiver = FunctionUrl()
+    for name, value in {
+        "API_URL": str(local.info["apiUrl"]),
+        "WEBHOOK_URL": receiver.url,
+        "RECEIVED_TABLE_NAME": received_table,
+        "WEBHOOK_SECRET_ARN": local.outputs["WebhookSecretArn"],
+    }.items():
+        monkeypatch.setenv(name, value)
     event = {
         "body": "\n".join(csv_rows(1)),
         "contentType": "text/csv",
         "idempotencyKey": f"caller-{time.time_ns()}",
     }
-    first = handler(event, None)
-    assert first["submitStatus"] == 202 and first["getStatus"] == 200, first
-    finished = wait_done(local, tmp_path, first["job"]["id"])
-    again = handler(event, None)
+    try:
+        first = handler(event, None)
+        assert first["submitStatus"] == 202 and first["getStatus"] == 200, first
+        assert first["job"]["webhook"]["url"] == receiver.url
+        finished = wait_done(local, tmp_path, first["job"]["id"])
+        deadline = time.monotonic() + DONE_TIMEOUT
+        again = handler(event, None)
+        while again["received"] is None or again["job"]["webhook"].get("status") != "DELIVERED":
+            assert time.monotonic() < deadline, again
+            time.sleep(0.2)
+            again = handler(event, None)
+        # A delivery signed with another key is refused, and leaves no record.
+        forged = Webhook("whsec_" + base64.b64encode(b"x" * 32).decode())
+        body = json.dumps({"id": "forged", "status": "COMPLETED"})
+        stamp = datetime.now(UTC)
+        request = urllib.request.Request(
+            receiver.url,
+            data=body.encode(),
+            method="POST",
+            headers={
+                "webhook-id": "msg_forged",
+                "webhook-timestamp": str(int(stamp.timestamp())),
+                "webhook-signature": forged.sign("msg_forged", stamp, body),
+            },
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+        assert refused.value.code == 401
+    finally:
+        receiver.stop()
     assert again["job"]["id"] == first["job"]["id"]
     assert again["job"]["status"] == finished["status"] == "COMPLETED"
+    assert again["received"] == {
+        "jobId": first["job"]["id"],
+        "webhookId": again["job"]["webhook"]["eventId"],
+        "status": "COMPLETED",
+        "verified": True,
+    }
+    forged_record = local.client("dynamodb").get_item(
+        TableName=received_table, Key={"jobId": {"S": "forged"}}
+    )
+    assert "Item" not in forged_record
 
 
 def wait_webhook(

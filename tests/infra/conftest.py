@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,6 +76,17 @@ class Synthesized:
         found = self.resources(resource_type)
         assert len(found) == 1, f"expected one {resource_type}, found {sorted(found)}"
         return next(iter(found.items()))
+
+    def logical_id_matching(self, path_pattern: str) -> str:
+        """Logical id of the one resource whose construct path matches the regular
+        expression `path_pattern` (searched, e.g. `/Model[0-9a-f]{8}/Resource$`)."""
+        matches = [
+            logical_id
+            for logical_id, resource in self.template["Resources"].items()
+            if re.search(path_pattern, resource.get("Metadata", {}).get("aws:cdk:path", ""))
+        ]
+        assert len(matches) == 1, f"{path_pattern}: {matches}"
+        return matches[0]
 
     def logical_id_of(self, path_suffix: str) -> str:
         """Logical id of the resource whose construct path ends with `path_suffix`."""

@@ -110,13 +110,16 @@ def test_sagemaker_may_publish_to_its_notification_topics(
         # The endpoint's own execution role: its model's, through the variant.
         model_id = config["Properties"]["ProductionVariants"][0]["ModelName"]["Fn::GetAtt"][0]
         role_id = resources[model_id]["Properties"]["ExecutionRoleArn"]["Fn::GetAtt"][0]
-        (role_policy,) = [
+        # The role's policies: what every generation needs, and each generation's log grant.
+        role_policies = [
             r
             for r in synth.resources("AWS::IAM::Policy").values()
             if {"Ref": role_id} in r["Properties"]["Roles"]
         ]
+        assert role_policies
         published = [
             r
+            for role_policy in role_policies
             for s in _statements(role_policy["Properties"]["PolicyDocument"])
             if "sns:Publish" in as_list(s["Action"]) and s["Effect"] == "Allow"
             for r in as_list(s["Resource"])
@@ -238,27 +241,49 @@ def _joined(value: Any) -> str:
     return "".join(p if isinstance(p, str) else f"<{p['Ref']}>" for p in parts)
 
 
-@pytest.mark.parametrize(
-    ("configuration", "log_group"),
-    [
-        ("default", "/aws/sagemaker/Endpoints/*"),
-        ("gpu", "/aws/sagemaker/Endpoints/sentiment-gpu-*"),
-    ],
-)
-def test_create_log_group_is_granted_on_the_log_group_arn(
-    synthesized: Getter, configuration: str, log_group: str
+@pytest.mark.parametrize("configuration", ["default", "gpu"])
+def test_each_generation_writes_only_its_own_log_group_which_has_the_retention(
+    synthesized: Getter, configuration: str
 ) -> None:
+    # SageMaker logs to /aws/sagemaker/Endpoints/<EndpointName> (SageMaker Developer Guide,
+    # "Log groups and streams that Amazon SageMaker AI sends to Amazon CloudWatch Logs").
+    synth = synthesized(configuration)
+    _, endpoint = synth.only("AWS::SageMaker::Endpoint")
+    name = endpoint["Properties"]["EndpointName"]
+    assert isinstance(name, str), "named in the template, so its log group can exist first"
+    log_group_name = f"/aws/sagemaker/Endpoints/{name}"
+    groups = {
+        logical_id: group
+        for logical_id, group in synth.resources("AWS::Logs::LogGroup").items()
+        if group["Properties"].get("LogGroupName") == log_group_name
+    }
+    ((group_id, group),) = groups.items()
+    assert group["Properties"]["RetentionInDays"] == 30  # log_retention_days
+    assert "KmsKeyId" in group["Properties"]
     # CreateLogGroup is authorized against `log-group:NAME` (no `:*`); streams and events
     # against `log-group:NAME:log-stream:...` (Service Authorization Reference, CloudWatch Logs).
-    by_sid = _role_statements(synthesized(configuration))
-    prefix = "arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:"
-    create = by_sid["CreateEndpointLogGroup"]
-    assert as_list(create["Action"]) == ["logs:CreateLogGroup"]
-    assert _joined(create["Resource"]) == f"{prefix}{log_group}"
+    policy_id = synth.logical_id_matching(r"/Logs[0-9a-f]{8}/WriteLogs/Resource$")
+    policy = synth.template["Resources"][policy_id]
+    by_sid = {s["Sid"]: s for s in _statements(policy["Properties"]["PolicyDocument"])}
+    assert set(by_sid) == {"CreateEndpointLogGroup", "WriteEndpointLogs"}
+    arn = f"arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:{log_group_name}"
+    assert as_list(by_sid["CreateEndpointLogGroup"]["Action"]) == ["logs:CreateLogGroup"]
+    assert _joined(by_sid["CreateEndpointLogGroup"]["Resource"]) == arn
     write = by_sid["WriteEndpointLogs"]
     assert "logs:CreateLogGroup" not in as_list(write["Action"])
     assert {"logs:CreateLogStream", "logs:PutLogEvents"} <= set(as_list(write["Action"]))
-    assert _joined(write["Resource"]) == f"{prefix}{log_group}:*"
+    assert _joined(write["Resource"]) == f"{arn}:*"
+    # The group and the grant exist before the endpoint's first instance logs.
+    assert {group_id, policy_id} <= set(endpoint["DependsOn"])
+    # No other policy of the execution role grants CloudWatch Logs.
+    role = policy["Properties"]["Roles"]
+    others = [
+        statement
+        for logical_id, other in synth.resources("AWS::IAM::Policy").items()
+        if other["Properties"]["Roles"] == role and logical_id != policy_id
+        for statement in _statements(other["Properties"]["PolicyDocument"])
+    ]
+    assert others and not [s for s in others if "logs:" in json.dumps(s["Action"])]
 
 
 def test_execution_role_may_encrypt_with_and_describe_the_output_key(
@@ -332,8 +357,8 @@ def test_instance_types_become_instance_pools_with_the_matching_image(tmp_path: 
         ("ml.m5.xlarge", 3),
     ]
     models = synth.resources("AWS::SageMaker::Model")
-    primary = synth.logical_id_of("/Model/Resource")
-    cpu = synth.logical_id_of("/CpuModel/Resource")
+    primary = synth.logical_id_matching(r"/Model[0-9a-f]{8}/Resource$")
+    cpu = synth.logical_id_matching(r"/CpuModel[0-9a-f]{8}/Resource$")
     assert set(models) == {primary, cpu}
     assert variant["ModelName"] == {"Fn::GetAtt": [primary, "ModelName"]}
     assert "ModelNameOverride" not in pools[0] and "ModelNameOverride" not in pools[1]

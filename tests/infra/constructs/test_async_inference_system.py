@@ -53,15 +53,15 @@ def test_two_endpoints_share_one_pipeline_table_and_alarm_topic(new_stack: Stack
             "NotificationConfig"
         ]
         assert [notification["SuccessTopic"], notification["ErrorTopic"]] == topics
-    # Every alarm that tells a person, the endpoints' and the pipeline's, notifies the one
-    # alarm topic (the others start scaling policies).
+    # Every alarm that tells a person, the endpoints', the pipeline's and the drain
+    # timeout's, notifies the one alarm topic (the others start scaling policies).
     alarm_topic = stack.resolve(system.alarm_topic.topic_arn)
     actions = [
         a["Properties"]["AlarmActions"]
         for a in template.find_resources("AWS::CloudWatch::Alarm").values()
         if "ScaleOutFromZero" not in json.dumps(a["Properties"]["AlarmActions"])
     ]
-    assert len(actions) == 2 * 3 + 2
+    assert len(actions) == 2 * 3 + 2 + 1
     assert all(action == [alarm_topic] for action in actions), actions
     # Each endpoint's scaling, drain and role are its own.
     template.resource_count_is("AWS::ApplicationAutoScaling::ScalableTarget", 2)

@@ -65,7 +65,7 @@ class Settings(AsyncInferenceSystemProps, InferenceEndpointProps):
     """Several endpoints: a JSON list of objects, each a `name` plus endpoint settings (an
     item's missing settings come from the top level); unset: one endpoint, `default`."""
     nag_checks: bool = False
-    """Run cdk-nag (AwsSolutions, Serverless) in this synth; `make test` always does."""
+    """Run cdk-nag (AwsSolutions, Serverless) and the Control Tower rules in this synth."""
 
     def __post_init__(self) -> None:
         AsyncInferenceSystemProps.__post_init__(self)

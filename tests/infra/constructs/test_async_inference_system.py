@@ -4,6 +4,7 @@ key, buckets and alarm topic, grants, metrics and the client's outputs."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
@@ -12,8 +13,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Annotations, Match, Template
-from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
+from app import add_compliance_checks
 from asyncinfer_constructs import (
     AsyncInferenceSystem,
     AsyncInferenceSystemProps,
@@ -124,12 +125,19 @@ def test_your_own_buckets_are_used_and_acknowledged_by_their_own_arns(
     template = Template.from_stack(stack)
     template.resource_count_is("AWS::S3::Bucket", 0)
     assert system.input_bucket is incoming
-    # cdk-nag finds nothing unacknowledged (synth raises on a finding): the execution roles'
-    # grants on the imported buckets are acknowledged under the ARNs cdk-nag reports.
+    # cdk-nag and the Control Tower rules find nothing unacknowledged (synth raises on a
+    # finding): the execution roles' grants on the imported buckets are acknowledged under
+    # the ARNs cdk-nag reports, and a user's stack needs no acknowledgement of its own.
     app = cdk.App.of(stack)
     assert isinstance(app, cdk.App)
-    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), ServerlessChecks(app))
-    app.synth()
+    add_compliance_checks(app)
+    # Template.from_stack above synthesized the app already (without validation): force a
+    # new synth, or app.synth() returns that assembly and no plugin runs.
+    assembly = app.synth(force=True)
+    report = json.loads(Path(assembly.directory, "validation-report.json").read_text())
+    plugins = {plugin["pluginName"]: plugin for plugin in report["pluginReports"]}
+    assert {"AwsSolutions", "Serverless", "cdk-validator-cfnguard"} <= set(plugins)
+    assert all(plugin["violations"] == [] for plugin in plugins.values())
 
 
 def test_a_created_bucket_setting_beside_your_own_buckets_is_refused(

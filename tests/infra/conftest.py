@@ -108,9 +108,18 @@ CDK_JSON_CONTEXT: dict[str, Any] = {
 }
 
 
-def synthesize(context: dict[str, Any], outdir: Path) -> Synthesized:
-    # cdk-nag is opt-in for a user's synth; every configuration the tests build runs it.
-    app = build_app({**CDK_JSON_CONTEXT, "nag_checks": True, **context}, outdir=str(outdir))
+def synthesize(
+    context: dict[str, Any], outdir: Path, *, control_tower_rules: bool = False
+) -> Synthesized:
+    """cdk-nag is opt-in for a user's synth; every synth the tests make runs it. The
+    Control Tower rules run for each of CONFIGURATIONS (`synthesized`) and wherever
+    `control_tower_rules` asks: cfn-guard takes ~4 CPU seconds a synth, and a variant
+    that changes one setting of a configuration adds no resource of a new kind."""
+    app = build_app(
+        {**CDK_JSON_CONTEXT, "nag_checks": True, **context},
+        outdir=str(outdir),
+        control_tower_rules=control_tower_rules,
+    )
     app.synth()
     template = json.loads((outdir / f"{STACK_NAME}.template.json").read_text())
     report_file = outdir / "validation-report.json"
@@ -124,7 +133,11 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Syn
 
     def get(name: str) -> Synthesized:
         if name not in cache:
-            cache[name] = synthesize(CONFIGURATIONS[name], tmp_path_factory.mktemp(f"cdk-{name}"))
+            cache[name] = synthesize(
+                CONFIGURATIONS[name],
+                tmp_path_factory.mktemp(f"cdk-{name}"),
+                control_tower_rules=True,
+            )
         return cache[name]
 
     return get

@@ -85,14 +85,14 @@ def stack_output_values(integ_assembly: IntegAssembly) -> dict[str, Any]:
     }
 
 
-def references(fragment: Any) -> list[Any]:
-    """What each Fn::GetStackOutput in `fragment` reads, as the stack under test defines it."""
-    found: list[Any] = []
+def stack_output_reads(fragment: Any) -> list[dict[str, Any]]:
+    """Every Fn::GetStackOutput in `fragment` (its OutputName, StackName, Region)."""
+    found: list[dict[str, Any]] = []
 
     def walk(node: Any) -> None:
         if isinstance(node, dict):
             if "Fn::GetStackOutput" in node:
-                found.append(node["Fn::GetStackOutput"]["OutputName"])
+                found.append(node["Fn::GetStackOutput"])
             for child in node.values():
                 walk(child)
         elif isinstance(node, list):
@@ -101,24 +101,16 @@ def references(fragment: Any) -> list[Any]:
 
     walk(fragment)
     return found
+
+
+def references(fragment: Any) -> list[Any]:
+    """What each Fn::GetStackOutput in `fragment` reads, as the stack under test defines it."""
+    return [read["OutputName"] for read in stack_output_reads(fragment)]
 
 
 def stacks_read(fragment: Any) -> set[str]:
     """The stacks whose outputs `fragment` reads."""
-    found: set[str] = set()
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if "Fn::GetStackOutput" in node:
-                found.add(node["Fn::GetStackOutput"]["StackName"])
-            for child in node.values():
-                walk(child)
-        elif isinstance(node, list):
-            for child in node:
-                walk(child)
-
-    walk(fragment)
-    return found
+    return {read["StackName"] for read in stack_output_reads(fragment)}
 
 
 def reads_output(fragment: Any, output: str, outputs: dict[str, Any]) -> bool:

@@ -6,8 +6,10 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-# checkov pins its own boto3 and packaging, so it gets a venv of its own.
+# checkov pins its own boto3 and packaging, so it gets a venv of its own; so does the
+# SageMaker SDK v3, whose sagemaker/__init__.py would replace the SDK v2's (tests only).
 CHECKOV_VENV := .venv-checkov
+SDK_V3_VENV := .venv-sagemaker-v3
 # Put the pinned Node.js (node_modules/.bin/node, a supported release, so jsii prints no
 # end-of-life banner) and CDK CLI ahead of anything installed on the machine.
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
@@ -46,11 +48,16 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
 	touch $@
 
+$(SDK_V3_VENV)/.installed: requirements-sagemaker-v3.txt
+	$(PYTHON) -m venv $(SDK_V3_VENV)
+	$(SDK_V3_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-sagemaker-v3.txt
+	touch $@
+
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-setup: $(VENV)/.installed $(CHECKOV_VENV)/.installed node_modules/.installed
+setup: $(VENV)/.installed $(CHECKOV_VENV)/.installed $(SDK_V3_VENV)/.installed node_modules/.installed
 
 synth: setup
 	cdk synth --quiet --no-notices $(CDK_ARGS)

@@ -1,7 +1,7 @@
 """Client, CLI and local mode for this project's SageMaker Asynchronous Inference stacks.
 
-The public names load on first use (PEP 562): the stacks import `asyncinfer.contract` at
-synth time, and importing the client eagerly would load boto3 there (about 0.23 s a synth).
+The public names load on first use (PEP 562): importing the package or one of its error
+types must not load boto3 (about 0.23 s); the client loads it when it is first named.
 """
 
 from __future__ import annotations

@@ -14,6 +14,8 @@ Three files:
 from __future__ import annotations
 
 import base64
+import codecs
+import collections
 import csv
 import io
 import json
@@ -130,41 +132,151 @@ def _read_jsonl(handle: IO[bytes], options: BatchOptions) -> Iterator[InputItem]
         yield InputItem(number, value=value, body=_wrap(body, options))
 
 
-def _read_csv(handle: IO[bytes], options: BatchOptions) -> Iterator[InputItem]:
-    text = io.TextIOWrapper(handle, encoding="utf-8", errors="strict", newline="")
+class _Lines:
+    """A CSV file's physical lines for csv.reader, remembering which ones each record took
+    and taking lines back, so a record that went wrong can be read again from its second
+    line: a quote left open on one row must not swallow the valid rows after it."""
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self._source = enumerate(handle, start=1)
+        self._pending: collections.deque[tuple[int, str, int | None]] = collections.deque()
+        # (line number, text, offset of its first byte that is not UTF-8 or None)
+        self.taken: list[tuple[int, str, int | None]] = []
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        if self._pending:
+            line = self._pending.popleft()
+        else:
+            number, raw = next(self._source)
+            if number == 1:
+                raw = raw.removeprefix(codecs.BOM_UTF8)  # as Excel saves "CSV UTF-8"
+            try:
+                line = (number, raw.decode("utf-8"), None)
+            except UnicodeDecodeError as error:
+                # Decoded line by line, so a bad byte is charged to its own row (a decoder
+                # over the whole file fails a block ahead of the row the reader is at).
+                line = (number, raw.decode("utf-8", "surrogateescape"), error.start)
+        self.taken.append(line)
+        return line[1]
+
+    def start_record(self) -> None:
+        self.taken = []
+
+    def read_again_after_first(self) -> None:
+        """Give back every line of the current record but its first."""
+        self._pending.extendleft(reversed(self.taken[1:]))
+
+
+@dataclass
+class _CsvRecord:
+    line: int
+    row: list[str] | None = None
+    problem: str | None = None
+
+
+def _csv_records(handle: IO[bytes], options: BatchOptions) -> Iterator[_CsvRecord]:
+    """Records with the line they start on; a broken one carries its problem instead."""
+    name = options.input_path.name
     delimiter = "\t" if options.input_path.suffix.lower() == ".tsv" else ","
-    reader = csv.reader(text, delimiter=delimiter)
-    header: list[str] | None = None
+    lines = _Lines(handle)
+    width: int | None = None  # columns of the header (or of the first row without one)
     while True:
+        lines.start_record()
+        # strict: a character after a closing quote is an error, not glued to the field.
+        reader = csv.reader(lines, delimiter=delimiter, strict=True)
         try:
             row = next(reader)
         except StopIteration:
             return
-        except UnicodeDecodeError as error:
-            # The csv module cannot skip past undecodable bytes in the same reader.
-            yield InputItem(
-                reader.line_num + 1,
-                error=InputLineError(
-                    f"row {reader.line_num + 1} of {options.input_path.name} is not UTF-8 "
-                    f"(byte {error.start}); the rest of the file cannot be read as CSV"
-                ),
-            )
-            return
         except csv.Error as error:
-            yield InputItem(
-                reader.line_num,
-                error=InputLineError(
-                    f"row {reader.line_num} of {options.input_path.name} is not valid CSV "
-                    f"({error}); expected one request per row"
-                ),
+            number = lines.taken[0][0]
+            lines.read_again_after_first()
+            yield _CsvRecord(number, problem=_quote_problem(number, name, str(error)))
+            continue
+        taken = lines.taken
+        number = taken[0][0]
+        bad = next(((n, offset) for n, _, offset in taken if offset is not None), None)
+        if bad is not None:
+            if len(taken) > 1:
+                lines.read_again_after_first()
+            yield _CsvRecord(
+                bad[0],
+                problem=f"row {bad[0]} of {name} is not UTF-8 (byte {bad[1]}); expected UTF-8 text",
             )
             continue
-        number = reader.line_num
         if not row:
             continue
+        if len(taken) > 1 and width is not None and len(row) != width:
+            # A quoted field may span lines, but not one that leaves the row malformed:
+            # the quote opened on this line was never closed on it.
+            lines.read_again_after_first()
+            yield _CsvRecord(
+                number,
+                problem=_quote_problem(
+                    number, name, f"the quoted field runs on to line {taken[-1][0]}"
+                ),
+            )
+            continue
+        if width is None:
+            width = len(row)
+        yield _CsvRecord(number, row=row)
+
+
+def _quote_problem(number: int, name: str, detail: str) -> str:
+    return (
+        f"row {number} of {name} is not valid CSV ({detail}); expected a quote to close "
+        f"on the row it opens"
+    )
+
+
+def _column_index(options: BatchOptions, header: list[str] | None, width: int) -> int | None:
+    """The column sent (None: the whole row), or one sentence why the file does not say."""
+    name = options.input_path.name
+    if options.column is not None:
+        if header is not None:
+            if options.column not in header:
+                raise ConfigurationError(
+                    f"--column {options.column!r} is not a column of {name} (header: "
+                    f"{', '.join(header) or 'none'})"
+                )
+            return header.index(options.column)
+        if not options.column.isdigit() or not 1 <= int(options.column) <= width:
+            raise ConfigurationError(
+                f"--column {options.column!r} names no column of {name}, which has no header; "
+                f"expected a column number from 1 to {width}"
+            )
+        return int(options.column) - 1
+    if options.wrap and not options.csv_as_json:
+        if width == 1:
+            return 0
+        columns = ", ".join(header) if header is not None else f"{width} unnamed"
+        raise ConfigurationError(
+            f"{name} has {width} columns ({columns}); with --wrap {options.wrap} pass "
+            f"--column to choose the one sent as {{{json.dumps(options.wrap)}: value}} "
+            f"(or --csv-as-json to send each row as a JSON object)"
+        )
+    return None
+
+
+def _read_csv(handle: IO[bytes], options: BatchOptions) -> Iterator[InputItem]:
+    header: list[str] | None = None
+    column: int | None = None
+    chosen = False
+    for record in _csv_records(handle, options):
+        number = record.line
+        if record.row is None:
+            yield InputItem(number, error=InputLineError(str(record.problem)))
+            continue
+        row = record.row
         if options.csv_header and header is None:
             header = row
             continue
+        if not chosen:
+            column = _column_index(options, header, len(header if header is not None else row))
+            chosen = True
         if header is not None and len(row) != len(header):
             yield InputItem(
                 number,
@@ -176,13 +288,18 @@ def _read_csv(handle: IO[bytes], options: BatchOptions) -> Iterator[InputItem]:
             )
             continue
         value: Any = dict(zip(header, row, strict=True)) if header is not None else row
-        if options.column is not None:
-            if header is None or options.column not in header:
-                raise ConfigurationError(
-                    f"--column {options.column!r} is not a column of "
-                    f"{options.input_path.name} (header: {', '.join(header or []) or 'none'})"
+        if column is not None:
+            if header is None and len(row) <= column:
+                yield InputItem(
+                    number,
+                    value=row,
+                    error=InputLineError(
+                        f"row {number} of {options.input_path.name} has {len(row)} columns; "
+                        f"expected at least {column + 1}"
+                    ),
                 )
-            yield InputItem(number, value=value, body=_wrap(value[options.column], options))
+                continue
+            yield InputItem(number, value=value, body=_wrap(row[column], options))
         elif options.csv_as_json or options.wrap:
             yield InputItem(number, value=value, body=_wrap(value, options))
         else:
@@ -190,6 +307,27 @@ def _read_csv(handle: IO[bytes], options: BatchOptions) -> Iterator[InputItem]:
             out = io.StringIO()
             csv.writer(out, lineterminator="\n").writerow(row)
             yield InputItem(number, value=value, body=out.getvalue(), content_type="text/csv")
+
+
+def check_input(options: BatchOptions) -> None:
+    """One sentence before any API call when the file cannot give a request: it is empty,
+    holds a header only, or has columns that --column and --wrap do not settle."""
+    name = options.input_path.name
+    unit = "row" if options.input_format == "csv" else "line"
+    try:
+        with options.input_path.open("rb") as handle:
+            lines = sum(1 for line in handle if line.strip())
+    except OSError as error:
+        raise ConfigurationError(f"input {name!r} cannot be read: {error.strerror}") from None
+    if lines == 0:
+        raise ConfigurationError(f"batch input {name} is empty; expected one request per {unit}")
+    if options.input_format == "csv" and options.csv_header and lines == 1:
+        raise ConfigurationError(
+            f"batch input {name} holds only a header row; expected one request per row below "
+            f"it (or pass --no-header if that row is a request)"
+        )
+    # The column rules are checked at the first request row.
+    next((item for item in read_items(options) if item.error is None), None)
 
 
 class Manifest:
@@ -270,7 +408,9 @@ class Progress:
 @dataclass
 class Summary:
     total: int = 0
-    skipped: int = 0
+    skipped: int = 0  # in the output already: not sent, not waited for
+    resumed: int = 0  # submitted by an earlier run: waited for, not sent again
+    bad_rows: int = 0  # unreadable lines/rows: not sent, counted as failed
     stats: RunStats = field(default_factory=RunStats)
 
     def table(self) -> str:
@@ -281,7 +421,9 @@ class Summary:
             ("items", str(self.total)),
             ("completed", str(self.stats.completed)),
             ("failed", str(self.stats.failed)),
+            ("bad rows (not sent)", str(self.bad_rows)),
             ("already done (resumed)", str(self.skipped)),
+            ("already submitted (resumed)", str(self.resumed)),
             ("p50 latency", ms(self.stats.latency_ms(0.50))),
             ("p95 latency", ms(self.stats.latency_ms(0.95))),
         ]
@@ -360,12 +502,14 @@ def run_batch(
                 continue
             summary.total += 1
             if item.error is not None:
+                summary.bad_rows += 1
                 yield WorkItem(key=item.line, item=item.value, error=item.error)
                 continue
             previous = manifest.submitted.get(item.line)
             if previous is None and unsure.get(item.line) in accepted:
                 previous = {"inferenceId": unsure[item.line]}
             if previous is not None:
+                summary.resumed += 1
                 handle = InferenceHandle(
                     client=client,
                     inference_id=previous["inferenceId"],

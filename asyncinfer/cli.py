@@ -20,8 +20,8 @@ from typing import IO, Any, NamedTuple
 from botocore.exceptions import BotoCoreError, ClientError
 
 from asyncinfer.aws import describe
-from asyncinfer.contract import DEFAULT_STACK_NAME
 from asyncinfer.errors import AsyncInferenceError, ConfigurationError, InferenceFailedError
+from asyncinfer_runtime.contract import DEFAULT_STACK_NAME
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # an inference (or a batch item) failed
@@ -35,7 +35,7 @@ examples:
   echo '{"inputs": "I love it"}' | asyncinfer submit - --content-type application/json --wait
   asyncinfer status 7b1e0c2d-3f4a-4b5c-8d6e-9f0a1b2c3d4e
   asyncinfer result 7b1e0c2d-3f4a-4b5c-8d6e-9f0a1b2c3d4e -o out.json
-  asyncinfer batch tweets.jsonl --wrap inputs -o results.jsonl
+  asyncinfer batch tweets.csv --column text --wrap inputs -o results.jsonl
   asyncinfer failures --since 1h
   asyncinfer redrive
   asyncinfer local up
@@ -72,7 +72,9 @@ COMMAND_HELP = {
     "batch": CommandHelp(
         "submit every line of a JSONL file (or row of a CSV file) concurrently, with a "
         "progress bar, resumable, and write each input joined with its result",
-        "asyncinfer batch tweets.jsonl --wrap inputs -o results.jsonl",
+        "asyncinfer batch tweets.csv --column text --wrap inputs -o results.jsonl\n"
+        '    a CSV of texts (header "id,text") to a Hugging Face model: each row is sent as\n'
+        '    {"inputs": "<its text>"}; a one-column CSV needs no --column',
     ),
     "failures": CommandHelp(
         "list failed inferences with their reasons (from the results table's failures index)",
@@ -171,7 +173,13 @@ def _invoke_options(parser: argparse.ArgumentParser) -> None:
 def _result_options(parser: argparse.ArgumentParser, *, wait_help: str, output_help: str) -> None:
     """--wait, --timeout and -o/--output: how submit and result wait for and write a result."""
     parser.add_argument("--wait", action="store_true", help=wait_help)
-    parser.add_argument("--timeout", type=float, metavar="SECONDS", help="give up waiting after")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="with --wait: give up waiting after this many seconds (default: wait as long "
+        "as it takes)",
+    )
     parser.add_argument("-o", "--output", metavar="FILE", help=output_help)
 
 
@@ -232,15 +240,28 @@ def build_parser(*, load_local: bool = True) -> argparse.ArgumentParser:
     )
     batch.add_argument("--format", choices=["jsonl", "csv"], help="input format (default: suffix)")
     batch.add_argument(
-        "--wrap", metavar="KEY", help='send {"KEY": value} (e.g. --wrap inputs for Hugging Face)'
+        "--wrap",
+        metavar="KEY",
+        help='send {"KEY": value} (e.g. --wrap inputs for Hugging Face); a CSV sends its one '
+        "column's value, or the --column chosen when it has several",
     )
-    batch.add_argument("--column", metavar="NAME", help="send only this field/column")
+    batch.add_argument(
+        "--column",
+        metavar="NAME",
+        help="send only this field/column (a number from 1 for a CSV without header)",
+    )
     batch.add_argument("--no-header", action="store_true", help="the CSV has no header row")
     batch.add_argument(
         "--csv-as-json", action="store_true", help="send CSV rows as JSON objects, not CSV text"
     )
     batch.add_argument("--concurrency", type=int, default=16, help="parallel submissions (16)")
-    batch.add_argument("--timeout", type=float, metavar="SECONDS", help="give up waiting after")
+    batch.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="give up waiting for results after this many seconds; items still pending are "
+        "written with a timeout error (default: no limit)",
+    )
     batch.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
@@ -367,7 +388,6 @@ def cmd_submit(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> in
     from asyncinfer.client import InvokeOptions
     from asyncinfer.payloads import to_payload
 
-    client = make_client(args)
     source: Any
     if args.file == "-":
         source = sys.stdin.buffer
@@ -376,6 +396,11 @@ def cmd_submit(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> in
         if not source.is_file():
             raise ConfigurationError(f"payload file {args.file!r} does not exist or is not a file")
     payload = to_payload(source, args.content_type)
+    if payload.size == 0:
+        # SageMaker would refuse an empty inline Body, or hand the model an empty object.
+        where = "stdin" if args.file == "-" else f"payload file {args.file!r}"
+        raise ConfigurationError(f"{where} is empty; expected the request body to send")
+    client = make_client(args)
     options = InvokeOptions(
         inference_id=args.inference_id, filename=args.filename, **_invoke_kwargs(args)
     )
@@ -445,7 +470,7 @@ def cmd_result(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> in
 
 
 def cmd_batch(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
-    from asyncinfer.batch import BatchOptions, detect_format, run_batch
+    from asyncinfer.batch import BatchOptions, check_input, detect_format, run_batch
     from asyncinfer.client import InvokeOptions
 
     input_path = Path(args.input)
@@ -470,6 +495,7 @@ def cmd_batch(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int
         timeout=args.timeout,
         invoke=InvokeOptions(**_invoke_kwargs(args)),
     )
+    check_input(options)
     client = make_client(args)
     progress = stderr.isatty() if args.progress is None else args.progress
     try:

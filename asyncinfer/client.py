@@ -21,7 +21,6 @@ from typing import Any
 
 from asyncinfer import payloads
 from asyncinfer.aws import ClientFactory, make_session, translate_errors
-from asyncinfer.contract import COMPLETED, DEFAULT_STACK_NAME, FAILED, PENDING, split_s3_uri
 from asyncinfer.errors import (
     AsyncInferenceError,
     ConfigurationError,
@@ -35,11 +34,13 @@ from asyncinfer.result_sources import ResultsSource, S3Results, TableResults
 from asyncinfer.results import InferenceRecord, ResultsTable
 from asyncinfer.run import Outcome, Run, RunHooks, WorkItem
 from asyncinfer.run_stats import RunStats
+from asyncinfer.s3_locations import split_s3_uri
 from asyncinfer.stack_outputs import (
     StackOutputs,
     outputs_from_cloudformation,
     outputs_from_file,
 )
+from asyncinfer_runtime.contract import COMPLETED, DEFAULT_STACK_NAME, FAILED, PENDING
 
 __all__ = [
     "AsyncInferenceClient",

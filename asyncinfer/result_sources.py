@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 from botocore.exceptions import ClientError
 
 from asyncinfer.aws import ClientFactory, error_code, translate_errors
-from asyncinfer.contract import COMPLETED, FAILED, split_s3_uri
 from asyncinfer.errors import ConfigurationError
 from asyncinfer.results import InferenceRecord, ResultsTable
+from asyncinfer.s3_locations import split_s3_uri
+from asyncinfer_runtime.contract import COMPLETED, FAILED
 
 if TYPE_CHECKING:
     from asyncinfer.client import InferenceHandle

@@ -12,37 +12,37 @@ outstanding:
   ``BatchGetItem`` per 100 newly finished ids for their whole records (the index holds no
   response bodies).
 
-The indexes are sharded (asyncinfer/contract.py, ``INDEX_SHARDS``): a listing is one query per
-shard, run in parallel and merged by ``eventTime``.
+The indexes are sharded (asyncinfer_runtime/contract.py, ``INDEX_SHARDS``): a listing is one
+query per shard, run in parallel and merged by ``eventTime``. The items themselves are built
+and read by asyncinfer_runtime (``record``, ``inference_record``), which the Lambda functions
+ship too.
 """
 
 from __future__ import annotations
 
-import base64
 import heapq
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from asyncinfer.contract import (
+from asyncinfer_runtime.contract import (
     ENDPOINT_HISTORY_INDEX,
     FAILURES_INDEX,
     INDEX_SHARDS,
     PARTITION_KEY,
     PENDING,
     SORT_KEY,
-    TERMINAL,
     Attribute,
     endpoint_shard_key,
     failure_shard_key,
     iso_time,
 )
+from asyncinfer_runtime.inference_record import InferenceRecord, deserialize
+from asyncinfer_runtime.record import pending_item
 
 BATCH_GET_LIMIT = 100  # BatchGetItem's maximum keys per call
 
@@ -53,80 +53,6 @@ QUERY_THRESHOLD = INDEX_SHARDS * BATCH_GET_LIMIT
 # from SageMaker's clock, the submit time from this machine's, and the two can disagree.
 CLOCK_SKEW = timedelta(minutes=10)
 DEFAULT_RETENTION_DAYS = 90
-
-_deserializer = TypeDeserializer()
-_serializer = TypeSerializer()
-
-
-@dataclass(frozen=True, kw_only=True)
-class InferenceRecord:
-    """One results-table item, with the attribute names turned into Python ones."""
-
-    inference_id: str
-    status: str
-    endpoint_name: str | None = None
-    input_location: str | None = None
-    output_location: str | None = None
-    failure_location: str | None = None
-    failure_reason: str | None = None
-    response_content_type: str | None = None
-    # bytes when the writer stored a BASE64 body decoded (a Binary attribute), else the text
-    # as sent (records written before that, or bodies that were not base64).
-    response_body: bytes | str | None = None
-    response_body_encoding: str | None = None
-    # The body was too large to keep in the record (results_inline_body_max_bytes): read it
-    # from output_location.
-    response_body_omitted: bool = False
-    event_time: str | None = None
-    received_time: str | None = None
-    latency_ms: float | None = None
-    item: dict[str, Any] = field(default_factory=dict, repr=False)
-
-    @property
-    def done(self) -> bool:
-        return self.status in TERMINAL
-
-    @classmethod
-    def from_item(cls, item: dict[str, Any]) -> InferenceRecord:
-        """Build from a deserialised DynamoDB item (plain Python values)."""
-        latency = item.get(Attribute.LATENCY_MS)
-        return cls(
-            inference_id=str(item[Attribute.INFERENCE_ID]),
-            status=str(item.get(Attribute.STATUS, PENDING)),
-            endpoint_name=item.get(Attribute.ENDPOINT_NAME),
-            input_location=item.get(Attribute.INPUT_LOCATION),
-            output_location=item.get(Attribute.OUTPUT_LOCATION),
-            failure_location=item.get(Attribute.FAILURE_LOCATION),
-            failure_reason=item.get(Attribute.FAILURE_REASON),
-            response_content_type=item.get(Attribute.RESPONSE_CONTENT_TYPE),
-            response_body=item.get(Attribute.RESPONSE_BODY),
-            response_body_encoding=item.get(Attribute.RESPONSE_BODY_ENCODING),
-            response_body_omitted=bool(item.get(Attribute.RESPONSE_BODY_OMITTED, False)),
-            event_time=item.get(Attribute.EVENT_TIME),
-            received_time=item.get(Attribute.RECEIVED_TIME),
-            latency_ms=float(latency) if latency is not None else None,
-            item=item,
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        """The item as JSON-friendly values: DynamoDB numbers arrive as Decimal, and a Binary
-        body is shown base64-encoded, as the notification carried it."""
-        return {key: _json_value(value) for key, value in self.item.items()}
-
-
-def _json_value(value: Any) -> Any:
-    if hasattr(value, "as_tuple"):
-        return float(value)
-    if isinstance(value, bytes):
-        return base64.b64encode(value).decode("ascii")
-    return value
-
-
-def deserialize(item: dict[str, Any]) -> dict[str, Any]:
-    """Plain Python values; Binary attributes as bytes."""
-    values = {key: _deserializer.deserialize(value) for key, value in item.items()}
-    # boto3-stubs omit Binary.value (the raw bytes) and type __bytes__ as str; boto3 has both.
-    return {k: (cast(Any, v).value if isinstance(v, Binary) else v) for k, v in values.items()}
 
 
 class ResultsTable:
@@ -159,27 +85,16 @@ class ResultsTable:
         submitted: datetime | None = None,
     ) -> dict[str, Any]:
         """The PENDING item of docs/design.md, serialised for the low-level client."""
-        submitted = submitted or datetime.now(UTC)
-        item: dict[str, Any] = {
-            Attribute.INFERENCE_ID: inference_id,
-            Attribute.STATUS: PENDING,
-            Attribute.ENDPOINT_NAME: endpoint_name,
-            Attribute.EVENT_TIME: iso_time(submitted),
-            Attribute.EXPIRES_AT: int(
-                (submitted + timedelta(days=self.retention_days)).timestamp()
-            ),
-        }
-        # Absent when unknown, never empty strings (design contract).
-        # An inline request (Body) has no input object, so no inputLocation.
-        for key, value in (
-            (Attribute.INPUT_LOCATION, input_location),
-            (Attribute.REQUEST_CONTENT_TYPE, request_content_type),
-            (Attribute.ACCEPT, accept),
-            (Attribute.CUSTOM_ATTRIBUTES, custom_attributes),
-        ):
-            if value:
-                item[key] = value
-        return {k: _serializer.serialize(v) for k, v in item.items()}
+        return pending_item(
+            inference_id=inference_id,
+            endpoint_name=endpoint_name,
+            input_location=input_location,
+            submitted=submitted or datetime.now(UTC),
+            retention_days=self.retention_days,
+            request_content_type=request_content_type,
+            accept=accept,
+            custom_attributes=custom_attributes,
+        )
 
     def put_pending(self, **fields: Any) -> bool:
         """Record a submission so ``status`` answers before the notification arrives.

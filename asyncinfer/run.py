@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from asyncinfer.aws import describe
-from asyncinfer.contract import FAILED
 from asyncinfer.errors import (
     AsyncInferenceError,
     ConfigurationError,
@@ -33,6 +32,7 @@ from asyncinfer.errors import (
 from asyncinfer.payloads import Payload, deserialize
 from asyncinfer.results import InferenceRecord
 from asyncinfer.run_stats import RunStats
+from asyncinfer_runtime.contract import FAILED
 
 if TYPE_CHECKING:
     from asyncinfer.client import AsyncInferenceClient, InferenceHandle, InvokeOptions

@@ -15,8 +15,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from asyncinfer.contract import DEFAULT_ENDPOINT, ENDPOINTS_OUTPUT
 from asyncinfer.errors import ConfigurationError, MissingOutputsError, StackNotFoundError
+from asyncinfer_runtime.contract import DEFAULT_ENDPOINT, ENDPOINTS_OUTPUT
 
 
 def _output(key: str, *, required: bool = False) -> Any:

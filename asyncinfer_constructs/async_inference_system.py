@@ -10,20 +10,17 @@ dashboard) exists once.
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Unpack, cast
 
 import jsii
 from aws_cdk import CfnOutput, Duration, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IValidation
 
-from asyncinfer.contract import DEFAULT_ENDPOINT, ENDPOINTS_OUTPUT
 from asyncinfer_constructs.encryption import (
     EncryptionKeys,
     allow_cloudwatch_alarms,
@@ -35,7 +32,7 @@ from asyncinfer_constructs.feature_flags import pin_feature_flags
 from asyncinfer_constructs.inference_endpoint import InferenceEndpoint
 from asyncinfer_constructs.monitoring import alarm_topic
 from asyncinfer_constructs.props import ConfigError, default_values, require
-from asyncinfer_constructs.results_pipeline import ResultsPipeline
+from asyncinfer_constructs.results_pipeline import NotificationConsumer, ResultsPipeline
 from asyncinfer_constructs.storage import (
     FAILURE_PREFIX,
     OUTPUT_PREFIX,
@@ -44,6 +41,7 @@ from asyncinfer_constructs.storage import (
     output_path,
 )
 from asyncinfer_constructs.system_props import AsyncInferenceSystemProps
+from asyncinfer_runtime.contract import DEFAULT_ENDPOINT, ENDPOINTS_OUTPUT
 
 _BUCKET_SETTINGS = ("data_retention_days", "access_log_retention_days")
 
@@ -208,18 +206,10 @@ class AsyncInferenceSystem(Construct):
 
     # --- Wiring for users' own resources -------------------------------------------------
 
-    def add_notification_consumer(
-        self,
-        *,
-        queue: sqs.IQueue | None = None,
-        function: lambda_.IFunction | None = None,
-        dead_letter_queue: sqs.IQueue | None = None,
-    ) -> None:
-        """Deliver every endpoint's success and error notifications to `queue` or
-        `function` as well (ResultsPipeline.add_notification_consumer)."""
-        self.pipeline.add_notification_consumer(
-            queue=queue, function=function, dead_letter_queue=dead_letter_queue
-        )
+    def add_notification_consumer(self, **consumer: Unpack[NotificationConsumer]) -> None:
+        """Deliver every endpoint's success and error notifications to a queue or a function
+        as well (ResultsPipeline.add_notification_consumer)."""
+        self.pipeline.add_notification_consumer(**consumer)
 
     def grant_read_results(self, grantee: iam.IGrantable) -> iam.Grant:
         """Read records (table and indexes), the outputs and failure documents they point

@@ -29,7 +29,6 @@ from aws_cdk import (
     custom_resources,
 )
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -46,9 +45,10 @@ from asyncinfer_constructs.compliance import (
 )
 from asyncinfer_constructs.endpoint import AsyncEndpoint
 from asyncinfer_constructs.feature_flags import pin_feature_flags
-from asyncinfer_constructs.functions import lambda_code, log_group_and_role, write_own_logs
+from asyncinfer_constructs.functions import function_code, log_group_and_role, write_own_logs
 from asyncinfer_constructs.model import InferenceModel
-from asyncinfer_constructs.monitoring import ONE_MINUTE, threshold_alarm
+from asyncinfer_constructs.monitoring import ONE_MINUTE, monitoring_alarms
+from asyncinfer_runtime.environment import LOG_LEVEL
 
 # CloudFormation waits at most an hour for a custom resource to answer
 # (AWS::CloudFormation::CustomResource, ServiceTimeout: 1 to 3600 s, default 3600).
@@ -180,7 +180,7 @@ class EndpointDrainProvider(Construct):
                 resources=[key.key_arn],
             )
         )
-        code = lambda_code()
+        code = function_code("endpoint_drain")
 
         def handler(construct_id: str, entry: str) -> lambda_.Function:
             function = lambda_.Function(
@@ -194,7 +194,7 @@ class EndpointDrainProvider(Construct):
                 code=code,
                 timeout=HANDLER_TIMEOUT,
                 memory_size=128,
-                environment={"LOG_LEVEL": "INFO"},
+                environment={LOG_LEVEL: "INFO"},
                 environment_encryption=key,
                 log_group=self.log_group,
                 logging_format=lambda_.LoggingFormat.JSON,
@@ -240,20 +240,23 @@ class EndpointDrainProvider(Construct):
                 "CDK's provider framework grants lambda:InvokeFunction on this one function "
                 "and its versions (`:*`), which is how it invokes the drain step handlers.",
             )
-        self.timeout_alarm = threshold_alarm(
-            Construct(self, "Monitoring"),
-            "DrainTimeoutAlarm",
-            "An old endpoint generation still had queued requests when its drain timed out: "
-            "it was left in place, outside the stack (docs/updates.md)",
-            cloudwatch.Metric(
-                namespace=TIMEOUT_METRIC_NAMESPACE,
-                metric_name=TIMEOUT_METRIC_NAME,
-                dimensions_map={TIMEOUT_METRIC_DIMENSION: Aws.STACK_NAME},
-                statistic="Sum",
-                period=ONE_MINUTE,
-            ),
-            1,
-            cloudwatch_actions.SnsAction(alarm_topic),
+        (self.timeout_alarm,) = monitoring_alarms(
+            self,
+            alarm_topic,
+            {
+                "DrainTimeoutAlarm": (
+                    "An old endpoint generation still had queued requests when its drain timed "
+                    "out: it was left in place, outside the stack (docs/updates.md)",
+                    cloudwatch.Metric(
+                        namespace=TIMEOUT_METRIC_NAMESPACE,
+                        metric_name=TIMEOUT_METRIC_NAME,
+                        dimensions_map={TIMEOUT_METRIC_DIMENSION: Aws.STACK_NAME},
+                        statistic="Sum",
+                        period=ONE_MINUTE,
+                    ),
+                    1,
+                )
+            },
         )
 
     def drain(

@@ -148,8 +148,7 @@ class InferenceEndpointProps:
     # the earliest first result (startup + 70.5 s, was + 130.5 s) and launches no more
     # instances than 60 s x 2 on any scenario or held trace.
     scale_out_from_zero_period_seconds: int = 60
-    """Period of the `HasBacklogWithoutCapacity` alarm (a multiple of 60: the metric is per
-    minute)."""
+    """Period of the `HasBacklogWithoutCapacity` alarm (a multiple of 60; published per minute)."""
     scale_out_from_zero_evaluation_periods: int = field(default=1, metadata=between(1, 10))
     """Periods the alarm must breach; period x periods must be <= 120 s."""
     # Below the drain's own settle time nothing could drain; CloudFormation waits at most

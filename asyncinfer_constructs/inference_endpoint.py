@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -31,7 +30,7 @@ from asyncinfer_constructs.model import (
     model_environment,
     model_image,
 )
-from asyncinfer_constructs.monitoring import ONE_MINUTE, graph, threshold_alarm
+from asyncinfer_constructs.monitoring import ONE_MINUTE, graph, monitoring_alarms
 from asyncinfer_constructs.pipeline_props import ResultsPipelineProps
 from asyncinfer_constructs.results_pipeline import ResultsPipeline
 from asyncinfer_constructs.storage import failure_path, output_path
@@ -174,34 +173,27 @@ class InferenceEndpoint(Construct):
             deleted_before=[self.logs, *([self.scaling] if self.scaling else [])],
         )
 
-        monitoring = Construct(self, "Monitoring")
-        action = cloudwatch_actions.SnsAction(alarm_topic)
-        self.alarms = [
-            threshold_alarm(
-                monitoring,
-                "InvocationFailuresAlarm",
-                "The model failed requests (see the failure path and the FAILED records)",
-                self.metric_failures(),
-                1,
-                action,
-            ),
-            threshold_alarm(
-                monitoring,
-                "NotificationFailuresAlarm",
-                "SageMaker could not publish a notification: results records will be missing",
-                self.endpoint.metric_variant("NotificationFailures"),
-                1,
-                action,
-            ),
-            threshold_alarm(
-                monitoring,
-                "OldestRequestAlarm",
-                "A request has waited in the endpoint queue too long",
-                self.metric_age_of_oldest_request(),
-                props.oldest_request_alarm_seconds,
-                action,
-            ),
-        ]
+        self.alarms = monitoring_alarms(
+            self,
+            alarm_topic,
+            {
+                "InvocationFailuresAlarm": (
+                    "The model failed requests (see the failure path and the FAILED records)",
+                    self.metric_failures(),
+                    1,
+                ),
+                "NotificationFailuresAlarm": (
+                    "SageMaker could not publish a notification: results records will be missing",
+                    self.endpoint.metric_variant("NotificationFailures"),
+                    1,
+                ),
+                "OldestRequestAlarm": (
+                    "A request has waited in the endpoint queue too long",
+                    self.metric_age_of_oldest_request(),
+                    props.oldest_request_alarm_seconds,
+                ),
+            },
+        )
 
     @property
     def endpoint_name(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from aws_cdk import Aws, Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
@@ -86,6 +87,21 @@ def threshold_alarm(
     )
     alarm.add_alarm_action(action)
     return alarm
+
+
+def monitoring_alarms(
+    scope: Construct,
+    alarm_topic: sns.ITopic,
+    alarms: dict[str, tuple[str, cloudwatch.IMetric, float]],
+) -> list[cloudwatch.Alarm]:
+    """A `Monitoring` child of `scope` holding one threshold alarm per entry
+    (id: description, metric, threshold), each notifying `alarm_topic`."""
+    monitoring = Construct(scope, "Monitoring")
+    action = cloudwatch_actions.SnsAction(alarm_topic)
+    return [
+        threshold_alarm(monitoring, alarm_id, description, metric, threshold, action)
+        for alarm_id, (description, metric, threshold) in alarms.items()
+    ]
 
 
 def graph(

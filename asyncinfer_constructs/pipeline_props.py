@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 
 from asyncinfer_constructs.props import between, check_fields, require
+from asyncinfer_runtime.record import INLINE_BODY_LIMIT
 
 # CloudWatch Logs accepts only these retention periods.
 LOG_RETENTION_DAYS = (
@@ -21,7 +22,7 @@ class ResultsPipelineProps:
     """Days before a results record expires (DynamoDB TTL)."""
     # 256 KiB is above the largest body a notification carries (128 KiB, about 171 KiB as
     # base64) and leaves a record well under DynamoDB's 400 KB item limit.
-    results_inline_body_max_bytes: int = field(default=4096, metadata=between(0, 262144))
+    results_inline_body_max_bytes: int = field(default=4096, metadata=between(0, INLINE_BODY_LIMIT))
     """Largest response body a record keeps inline, bytes as sent (0..262144); else S3 only."""
     results_batch_size: int = field(default=100, metadata=between(1, 10000))
     """Notifications per results-writer invocation (1..10000)."""

@@ -9,8 +9,8 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 # The key schema and the indexes are the contract the writer and the client rely on; they
-# live in asyncinfer/contract.py (docs/design.md).
-from asyncinfer.contract import PARTITION_KEY, RESULTS_INDEXES, SORT_KEY, TTL_ATTRIBUTE
+# live in asyncinfer_runtime/contract.py (docs/design.md).
+from asyncinfer_runtime.contract import PARTITION_KEY, RESULTS_INDEXES, SORT_KEY, TTL_ATTRIBUTE
 
 
 class ResultsTable(Construct):

@@ -7,9 +7,10 @@ whichever endpoint served them.
 
 from __future__ import annotations
 
+from typing import TypedDict, Unpack
+
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -19,13 +20,22 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from asyncinfer_constructs.feature_flags import pin_feature_flags
-from asyncinfer_constructs.monitoring import FIVE_MINUTES, ONE_MINUTE, graph, threshold_alarm
+from asyncinfer_constructs.monitoring import FIVE_MINUTES, ONE_MINUTE, graph, monitoring_alarms
 from asyncinfer_constructs.notifications import NotificationTopics
 from asyncinfer_constructs.pipeline_props import ResultsPipelineProps
 from asyncinfer_constructs.props import ConfigError
 from asyncinfer_constructs.results import ResultsTable
 from asyncinfer_constructs.results_queue import ResultsQueue
 from asyncinfer_constructs.results_writer import ResultsWriter
+
+
+class NotificationConsumer(TypedDict, total=False):
+    """Another reader of every notification: exactly one of `queue` or `function`, and
+    where SNS puts what it cannot deliver."""
+
+    queue: sqs.IQueue
+    function: lambda_.IFunction
+    dead_letter_queue: sqs.IQueue
 
 
 class ResultsPipeline(Construct):
@@ -100,26 +110,22 @@ class ResultsPipeline(Construct):
         results_table.grant_put_records(self.writer)
         self._results_table = results_table
 
-        monitoring = Construct(self, "Monitoring")
-        action = cloudwatch_actions.SnsAction(alarm_topic)
-        self.alarms = [
-            threshold_alarm(
-                monitoring,
-                "WriterErrorsAlarm",
-                "The results writer raised errors",
-                self.writer.metric_errors(period=FIVE_MINUTES, statistic="Sum"),
-                1,
-                action,
-            ),
-            threshold_alarm(
-                monitoring,
-                "DeadLetterQueueAlarm",
-                "Notifications could not be written and wait in the dead-letter queue",
-                self.metric_dead_letter_queue_depth(),
-                1,
-                action,
-            ),
-        ]
+        self.alarms = monitoring_alarms(
+            self,
+            alarm_topic,
+            {
+                "WriterErrorsAlarm": (
+                    "The results writer raised errors",
+                    self.writer.metric_errors(period=FIVE_MINUTES, statistic="Sum"),
+                    1,
+                ),
+                "DeadLetterQueueAlarm": (
+                    "Notifications could not be written and wait in the dead-letter queue",
+                    self.metric_dead_letter_queue_depth(),
+                    1,
+                ),
+            },
+        )
         self.dead_letter_queue_alarm = self.alarms[1]
 
     @property
@@ -127,13 +133,7 @@ class ResultsPipeline(Construct):
         """The success topic, then the error topic."""
         return [self.success_topic, self.error_topic]
 
-    def add_notification_consumer(
-        self,
-        *,
-        queue: sqs.IQueue | None = None,
-        function: lambda_.IFunction | None = None,
-        dead_letter_queue: sqs.IQueue | None = None,
-    ) -> None:
+    def add_notification_consumer(self, **consumer: Unpack[NotificationConsumer]) -> None:
         """Deliver every success and error notification to `queue` or to `function` too.
 
         A queue receives the SageMaker message itself (raw message delivery), as the
@@ -145,6 +145,8 @@ class ResultsPipeline(Construct):
         deliver go to `dead_letter_queue` when given (SNS Developer Guide, "Amazon SNS
         dead-letter queues").
         """
+        queue, function = consumer.get("queue"), consumer.get("function")
+        dead_letter_queue = consumer.get("dead_letter_queue")
         if (queue is None) == (function is None):
             raise ConfigError(
                 "add_notification_consumer takes exactly one of queue or function; received "

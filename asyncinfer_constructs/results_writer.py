@@ -16,7 +16,13 @@ from asyncinfer_constructs.compliance import (
     ignore_cfn_lint,
     skip_checkov,
 )
-from asyncinfer_constructs.functions import lambda_code, log_group_and_role, write_own_logs
+from asyncinfer_constructs.functions import function_code, log_group_and_role, write_own_logs
+from asyncinfer_runtime.environment import (
+    LOG_LEVEL,
+    RESULTS_INLINE_BODY_MAX_BYTES,
+    RESULTS_RETENTION_DAYS,
+    RESULTS_TABLE_NAME,
+)
 
 WRITER_HANDLER = "results_writer.handler.lambda_handler"
 WRITER_TIMEOUT = Duration.seconds(60)
@@ -54,14 +60,14 @@ class ResultsWriter(Construct):
             role=self.role,
             architecture=lambda_.Architecture.ARM_64,
             handler=WRITER_HANDLER,
-            code=lambda_code(),
+            code=function_code("results_writer"),
             memory_size=memory_mib,
             timeout=WRITER_TIMEOUT,
             environment={
-                "RESULTS_TABLE_NAME": table.table_name,
-                "RESULTS_RETENTION_DAYS": str(results_retention_days),
-                "RESULTS_INLINE_BODY_MAX_BYTES": str(inline_body_max_bytes),
-                "LOG_LEVEL": "INFO",
+                RESULTS_TABLE_NAME: table.table_name,
+                RESULTS_RETENTION_DAYS: str(results_retention_days),
+                RESULTS_INLINE_BODY_MAX_BYTES: str(inline_body_max_bytes),
+                LOG_LEVEL: "INFO",
             },
             environment_encryption=key,
             log_group=self.log_group,

@@ -72,7 +72,10 @@ class StandIns:
     def __init__(self, delay: float, state_dir: Path) -> None:
         from asyncinfer.local.demo import start
 
-        self.process, info = start(state_dir, "--no-synth", "--cdk-out", str(REPO_ROOT / "cdk.out"))
+        # Payloads are CSV rows of the XGBoost model's features (method, below).
+        self.process, info = start(
+            state_dir, "--no-synth", "--cdk-out", str(REPO_ROOT / "cdk.out"), "--model", "xgboost"
+        )
         self.url = str(info["endpointUrl"])
         self.outputs_file = Path(str(info["outputsFile"]))
         self.faults(latencySeconds=delay)

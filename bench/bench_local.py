@@ -296,7 +296,12 @@ def main() -> int:
     workloads = []
     for delay_ms in dict.fromkeys(delay for _, delay in chosen):  # one local mode per delay
         local: Local = start_local(
-            REPO_ROOT / ".asyncinfer" / "bench", "--model-delay-ms", str(delay_ms)
+            # The bench's workloads are rows of the XGBoost model's 30 features.
+            REPO_ROOT / ".asyncinfer" / "bench",
+            "--model",
+            "xgboost",
+            "--model-delay-ms",
+            str(delay_ms),
         )
         os.environ.update(local.info["environment"])  # fake credentials for this boto3
         try:

@@ -297,7 +297,8 @@ def write_units(endpoint: str) -> dict[str, Any]:
         "write_units_cases": cases,
         "write_units_method": (
             "The real writer stores each notification in the stack's table on moto (indexes "
-            "from stacks/results.py); the PutItem is costed from the items read back before "
+            "from asyncinfer_constructs/results.py); the PutItem is costed from the items read "
+            "back before "
             "and after it by DynamoDB's rules (tests/support/dynamodb_sizing.py): attribute "
             "names + values, 1 write unit per KB rounded up, the larger of old and new item; "
             "per GSI the projected entry's size, 2 writes when an index key changes (PENDING -> "

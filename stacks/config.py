@@ -21,7 +21,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from asyncinfer.contract import DEFAULT_ENDPOINT, DEFAULT_STACK_NAME
 from asyncinfer_constructs.endpoint_props import ENDPOINT_NAME, InferenceEndpointProps
 from asyncinfer_constructs.props import (
     ConfigError,
@@ -32,6 +31,7 @@ from asyncinfer_constructs.props import (
     require,
 )
 from asyncinfer_constructs.system_props import AsyncInferenceSystemProps
+from asyncinfer_runtime.contract import DEFAULT_ENDPOINT, DEFAULT_STACK_NAME
 
 __all__ = ["ConfigError", "Settings", "default_values", "reference_table", "unknown_settings"]
 

@@ -1,8 +1,10 @@
 """``make demo``: local mode + a batch of requests through the project's client + a summary.
 
-Starts ``asyncinfer local up`` in a child process, writes ``.asyncinfer/demo/requests.csv``
-(rows of scikit-learn's bundled breast-cancer data set), sends every row through
-``AsyncInferenceClient.map`` (upload, InvokeEndpointAsync, wait on the results table),
+Starts ``asyncinfer local up`` in a child process, writes the requests the endpoint's model
+takes (short texts as ``{"inputs": text}`` for the template's default sentiment model,
+``.asyncinfer/demo/requests.jsonl``; rows of scikit-learn's breast-cancer data set for the
+XGBoost stand-in, ``requests.csv``), sends every one through
+``AsyncInferenceClient.map`` (InvokeEndpointAsync, wait on the results table),
 prints completed / failed, p50 / p95 latency (the records' latencyMs, as ``asyncinfer batch``
 reports it) and throughput, and stops local mode with SIGINT. Exit status 0 when every
 request completed.
@@ -18,17 +20,34 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from asyncinfer.run_stats import RunStats
+from asyncinfer_runtime.contract import DEFAULT_STACK_NAME
 
-from ..contract import DEFAULT_STACK_NAME
-from .cli import REPO_ROOT
+from .cli import DEFAULT_STATE_DIR
 from .runtime import environment
 
 START_TIMEOUT = 180.0
 
 
-def write_requests(path: Path, count: int) -> list[str]:
+# Short texts in the manner of tweets to an airline, for the sentiment model.
+OPENINGS = ("Flight", "Crew", "Seat", "Boarding", "Luggage")
+VERDICTS = ("was great, thanks!", "was late again", "was fine", "lost my bag", "loved it")
+
+
+def write_texts(path: Path, count: int) -> list[dict[str, str]]:
+    texts = [
+        f"{OPENINGS[i % len(OPENINGS)]} {i}: {VERDICTS[(i * 7) % len(VERDICTS)]}"
+        for i in range(count)
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    requests = [{"inputs": text} for text in texts]
+    path.write_text("".join(json.dumps(r) + "\n" for r in requests), encoding="utf-8")
+    return requests
+
+
+def write_rows(path: Path, count: int) -> list[str]:
     from sklearn.datasets import load_breast_cancer
 
     data = load_breast_cancer().data
@@ -41,14 +60,15 @@ def write_requests(path: Path, count: int) -> list[str]:
 def start(state_dir: Path, *extra: str) -> tuple[subprocess.Popen[str], dict[str, object]]:
     """Start `asyncinfer local up` as a child process; returns it and its local.json.
 
-    `extra` are further `local up` options. The child's stdout (local mode's log,
-    including the results writer's JSON lines) goes to `<state_dir>/local-up.log`.
+    `extra` are further `local up` options. The child's stdout (local mode's banner and
+    progress lines) goes to `<state_dir>/local-up.log`; its functions' log lines go to the
+    `functionsLog` file of local.json.
     """
     state_dir.mkdir(parents=True, exist_ok=True)
     info_file = state_dir / "local.json"
     info_file.unlink(missing_ok=True)
-    # The child's stdout carries the results writer's JSON log lines: a file, not an unread
-    # pipe, whose full buffer would block the writer (and so every result).
+    # A file, not an unread pipe, whose full buffer would block local mode (and so every
+    # result).
     log = (state_dir / "local-up.log").open("w", encoding="utf-8")
     process = subprocess.Popen(
         [
@@ -62,7 +82,6 @@ def start(state_dir: Path, *extra: str) -> tuple[subprocess.Popen[str], dict[str
             str(state_dir),
             *extra,
         ],
-        cwd=REPO_ROOT,
         stdout=log,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -93,15 +112,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m asyncinfer.local.demo")
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--state-dir", type=Path, default=REPO_ROOT / ".asyncinfer" / "demo")
+    parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR / "demo")
     args = parser.parse_args(argv)
 
     from asyncinfer import AsyncInferenceClient
 
-    rows = write_requests(args.state_dir / "requests.csv", args.requests)
-    print("demo: starting local mode (first run trains the XGBoost model) ...", flush=True)
+    print("demo: starting local mode ...", flush=True)
     process, info = start(args.state_dir)
     try:
+        models = dict(info["models"])  # type: ignore[call-overload]
+        if next(iter(models.values()))["standIn"] == "xgboost":
+            rows: list[Any] = write_rows(args.state_dir / "requests.csv", args.requests)
+            content_type: str | None = "text/csv"
+        else:
+            rows = write_texts(args.state_dir / "requests.jsonl", args.requests)
+            content_type = None  # JSON
         url = str(info["endpointUrl"])
         os.environ.update(environment(url))
         client = AsyncInferenceClient.from_stack(
@@ -116,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         began = time.monotonic()
         stats = RunStats()
         for outcome in client.map(
-            rows, content_type="text/csv", concurrency=args.concurrency, timeout=300, stats=stats
+            rows, content_type=content_type, concurrency=args.concurrency, timeout=300, stats=stats
         ):
             if not outcome.ok:
                 print(f"  failed: {outcome.inference_id}: {outcome.error}", flush=True)

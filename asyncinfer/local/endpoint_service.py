@@ -36,7 +36,10 @@ from typing import Any, Protocol
 
 import urllib3
 
-from ..contract import InvalidLocationError, iso_time, split_s3_uri
+from asyncinfer.s3_locations import InvalidLocationError, split_s3_uri
+from asyncinfer_runtime.contract import iso_time
+
+from .control_plane import ControlPlane
 from .faults import Faults
 from .platform_io import ObjectUnavailable
 from .provision import ACCOUNT_ID
@@ -152,16 +155,27 @@ class EndpointService:
         self,
         endpoints: Iterable[EndpointSettings],
         *,
-        model_url: str,
+        model_url: str | Mapping[str, str],
         platform: Platform,
         region: str,
     ) -> None:
+        """``model_url``: the container of every endpoint, or one per endpoint name."""
         self.endpoints = {settings.name: settings for settings in endpoints}
-        self.model_url = model_url.rstrip("/")
-        self._container = ContainerClient(
-            self.model_url,
-            connections=sum(worker_count(settings) for settings in self.endpoints.values()),
-        )
+        urls = {
+            name: (model_url if isinstance(model_url, str) else model_url[name]).rstrip("/")
+            for name in self.endpoints
+        }
+        # One pool per container, sized for the workers of every endpoint it serves.
+        clients = {
+            url: ContainerClient(
+                url,
+                connections=sum(
+                    worker_count(self.endpoints[name]) for name in urls if urls[name] == url
+                ),
+            )
+            for url in set(urls.values())
+        }
+        self._containers = {name: clients[url] for name, url in urls.items()}
         self.platform = platform
         self.region = region
         self._queues: dict[str, collections.deque[Request]] = {
@@ -290,6 +304,20 @@ class EndpointService:
             self.paused = paused
             self._cond.notify_all()
 
+    def progress(self) -> dict[str, int]:
+        """Counts over every endpoint: accepted, queued or running, completed, failed."""
+        with self._cond:
+            waiting = sum(len(queue) for queue in self._queues.values())
+            running = sum(len(held) for held in self._in_progress.values())
+        failed = sum(self.counters[f"{name}:failed"] for name in self.endpoints)
+        completed = sum(self.counters[f"{name}:processed"] for name in self.endpoints)
+        return {
+            "accepted": self.counters["accepted"],
+            "queued": waiting + running,
+            "completed": completed,
+            "failed": failed,
+        }
+
     def metrics(self) -> dict[str, dict[str, float]]:
         """The backlog metrics per endpoint, as CloudWatch's AWS/SageMaker namespace names them."""
         now = time.monotonic()
@@ -309,7 +337,12 @@ class EndpointService:
                     "ApproximateBacklogSizePerInstance": backlog / settings.instance_count,
                     "HasBacklogWithoutCapacity": 0,  # local mode always has one instance
                     "ApproximateAgeOfOldestRequest": 0.0 if oldest is None else now - oldest,
-                    "InvocationsProcesssed": self.counters[f"{name}:processed"],
+                    # The Developer Guide's table ("Alarms and logs for tracking metrics from
+                    # asynchronous endpoints") spells it InvocationsProcesssed; CloudWatch
+                    # publishes InvocationsProcessed (Cloud Custodian's SageMaker metrics
+                    # docs note the guide's misspelling; code reading real async endpoints'
+                    # metrics queries this name). Sic in the guide, not here.
+                    "InvocationsProcessed": self.counters[f"{name}:processed"],
                     "InvocationFailures": self.counters[f"{name}:failed"],
                     "ExpiredRequests": self.counters[f"{name}:expired"],
                     # Local mode's own count (async endpoints publish no Invocations metric).
@@ -416,7 +449,7 @@ class EndpointService:
         if request.custom_attributes:
             headers["X-Amzn-SageMaker-Custom-Attributes"] = request.custom_attributes
         try:
-            status, reply_headers, body = self._container.post(
+            status, reply_headers, body = self._containers[request.endpoint_name].post(
                 "/invocations", payload, headers, timeout=request.timeout_seconds
             )
         except TimeoutError:
@@ -674,9 +707,13 @@ def error_response(status: int, code: str, message: str) -> tuple[int, dict[str,
 
 
 def wsgi_app(
-    service_ref: Callable[[], EndpointService | None], moto_app: Any, faults: Faults | None = None
+    service_ref: Callable[[], EndpointService | None],
+    moto_app: Any,
+    faults: Faults | None = None,
+    control_plane_ref: Callable[[], ControlPlane | None] | None = None,
 ) -> Any:
-    """One WSGI app: the SageMaker runtime routes and /local/* here, the rest to moto.
+    """One WSGI app: the SageMaker runtime routes, DescribeEndpoint/ListEndpoints and
+    /local/* here, the rest to moto.
 
     ``faults`` (``/local/faults``) adds latency to, or throttles, the calls of any service
     before they are answered, as a far region or an exhausted quota would.
@@ -705,6 +742,10 @@ def wsgi_app(
         answer = faults.apply(environ)
         if answer is not None:
             return reply(start_response, *answer)
+        control_plane = control_plane_ref() if control_plane_ref else None
+        target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
+        if control_plane is not None and control_plane.answers(target):
+            return reply(start_response, *control_plane.handle(target, read_body(environ)))
         match = INVOKE_PATH.match(path)
         if match and method == "POST" and service is not None:
             headers = {

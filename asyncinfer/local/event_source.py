@@ -1,9 +1,10 @@
-"""Drive the project's results writer from a queue, like Lambda's SQS event source.
+"""Drive a Lambda function from a queue, like Lambda's SQS event source mapping.
 
 ``EventSource`` long-polls the queue, gathers up to ``BatchSize`` messages or waits at most
-``MaximumBatchingWindowInSeconds`` (both from the template's EventSourceMapping), calls
-``results_writer.handler.lambda_handler`` with an SQS event, deletes the messages the handler
-did not report in ``batchItemFailures`` and leaves the reported ones to become visible again.
+``MaximumBatchingWindowInSeconds`` (both from the template's EventSourceMapping), calls the
+mapping's own function (its ``Handler``, imported from its code folder: local/functions.py
+finds both in the template) with an SQS event, deletes the messages the handler did not
+report in ``batchItemFailures`` and leaves the reported ones to become visible again.
 The queue's RedrivePolicy (``maxReceiveCount``) then moves a message that keeps failing to
 the dead-letter queue, as on AWS.
 
@@ -16,6 +17,7 @@ run the same driver over an in-memory queue (tests/support/writer_harness.py).
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import signal
 import sys
@@ -26,35 +28,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 Handler = Callable[[dict[str, Any], Any], Any]
 
 
-def require_writer(lambda_dir: Path = REPO_ROOT / "lambda") -> Path:
-    """``lambda_dir``, once it holds the results writer; its one-line error otherwise."""
-    if not (lambda_dir / "results_writer" / "handler.py").is_file():
-        raise FileNotFoundError(
-            f"results writer not found at {lambda_dir}/results_writer; run from the repository"
-        )
-    return lambda_dir
-
-
-def load_handler(lambda_dir: Path = REPO_ROOT / "lambda") -> Handler:
-    """The real results writer handler; lambda/ is put on sys.path as Lambda's asset root."""
-    require_writer(lambda_dir)
-    if str(lambda_dir) not in sys.path:
-        sys.path.insert(0, str(lambda_dir))
-    from results_writer.handler import lambda_handler
-
-    return lambda_handler
+def load_handler(code_dir: Path, handler: str) -> Handler:
+    """``handler`` (a function's Handler, ``module.function``) imported from ``code_dir``,
+    which goes first on sys.path, as Lambda's Python runtime puts the asset root first (and
+    reads a "/" in the module as a ".")."""
+    module, _, function = handler.rpartition(".")
+    if str(code_dir) not in sys.path:
+        sys.path.insert(0, str(code_dir))
+    loaded: Handler = getattr(importlib.import_module(module.replace("/", ".")), function)
+    return loaded
 
 
 class _Context:
-    """The bits of Lambda's context object the writer reads (its deadline)."""
+    """The bits of Lambda's context object a handler reads (the writer: its deadline)."""
 
-    def __init__(self, timeout_seconds: float) -> None:
+    def __init__(self, timeout_seconds: float, function_name: str) -> None:
         self._deadline = time.monotonic() + timeout_seconds
-        self.function_name = "ResultsWriter-local"
+        self.function_name = function_name
         self.aws_request_id = "local"
 
     def get_remaining_time_in_millis(self) -> int:
@@ -144,12 +137,13 @@ class EventSource:
 
     queue: MessageQueue
     handler: Handler
+    function_name: str = "function"
     queue_arn: str = ""
     region: str = "us-east-1"
     batch_size: int = 10
     batching_window_seconds: float = 0.0
-    # The function's timeout, which the writer reads from its context to stop retrying in
-    # time; None hands it no context, so it retries without a deadline.
+    # The function's timeout, which a handler reads from its context (the writer, to stop
+    # retrying in time); None hands it no context, so the writer retries without a deadline.
     function_timeout_seconds: float | None = 60.0
     invocations: int = field(default=0, init=False)
     deleted: int = field(default=0, init=False)
@@ -203,7 +197,7 @@ class EventSource:
         return messages
 
     def poll_once(self, wait_seconds: int = 0) -> int:
-        """Receive one batch and hand it to the writer; returns how many messages it held."""
+        """Receive one batch and hand it to the function; returns how many messages it held."""
         messages = self._receive(wait_seconds)
         if not messages:
             return 0
@@ -223,14 +217,18 @@ class EventSource:
         timeout = self.function_timeout_seconds
         self.invocations += 1
         try:
-            response = self.handler(event, None if timeout is None else _Context(timeout)) or {}
+            context = None if timeout is None else _Context(timeout, self.function_name)
+            response = self.handler(event, context) or {}
             failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
             if not failed <= in_batch:
                 # Lambda takes an identifier that is not in the batch as a failure of the
                 # whole batch, as it does a function error.
                 raise ValueError(f"batchItemFailures names messages not in the batch: {failed}")
         except Exception as error:
-            print(f"local results writer raised {type(error).__name__}: {error}", file=sys.stderr)
+            print(
+                f"local function {self.function_name} raised {type(error).__name__}: {error}",
+                file=sys.stderr,
+            )
             self.whole_batch_failures += 1
             return in_batch
         return failed
@@ -238,22 +236,28 @@ class EventSource:
 
 # -- as its own process -----------------------------------------------------------------
 #
-# Local mode runs the results writer in a child process, as Lambda runs functions apart
-# from SQS: its boto3 client, JSON logging and record building then use the second core
-# instead of competing with the stand-ins and the endpoint for one GIL.
+# Local mode runs each function in a child process, as Lambda runs functions apart from
+# SQS: the results writer's boto3 client, JSON logging and record building then use the
+# second core instead of competing with the stand-ins and the endpoint for one GIL, and
+# each function imports its own code folder.
 
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m asyncinfer.local.event_source`: poll one queue until SIGTERM, then drain.
 
-    The AWS endpoint, credentials and RESULTS_TABLE_NAME come from the environment, as
-    the writer reads them on Lambda. Ctrl-C (SIGINT, sent to the whole process group) is
-    ignored: local mode stops the endpoint first and then sends SIGTERM, so notifications
-    of the last requests still become records. The process also ends if local mode dies.
+    The AWS endpoint and credentials come from the environment, and so do the function's
+    own variables (local mode sets the template's Environment), as a function reads them
+    on Lambda. Ctrl-C (SIGINT, sent to the whole process group) is ignored: local mode
+    stops the endpoint first and then sends SIGTERM, so notifications of the last requests
+    are still consumed. The process also ends if local mode dies.
     """
     parser = argparse.ArgumentParser(prog="python -m asyncinfer.local.event_source")
     parser.add_argument("--queue-url", required=True)
     parser.add_argument("--queue-arn", required=True)
+    parser.add_argument("--code-dir", type=Path, required=True, help="the function's asset root")
+    parser.add_argument("--handler", required=True, help="the function's Handler")
+    parser.add_argument("--function-name", default="function")
+    parser.add_argument("--timeout-seconds", type=float, default=60.0)
     parser.add_argument("--batch-size", type=int, default=10)
     parser.add_argument("--batching-window-seconds", type=float, default=0.0)
     parser.add_argument("--region", default="us-east-1")
@@ -274,11 +278,13 @@ def main(argv: list[str] | None = None) -> int:
     sqs = boto3.client("sqs", region_name=args.region, config=Config(retries={"mode": "standard"}))
     source = EventSource(
         queue=SqsQueue(sqs, args.queue_url),
-        handler=load_handler(),
+        handler=load_handler(args.code_dir, args.handler),
+        function_name=args.function_name,
         queue_arn=args.queue_arn,
         region=args.region,
         batch_size=args.batch_size,
         batching_window_seconds=args.batching_window_seconds,
+        function_timeout_seconds=args.timeout_seconds,
     )
     source.start()
     while not stopping.wait(0.5):

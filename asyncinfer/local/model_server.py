@@ -1,18 +1,21 @@
 """A model server that follows the SageMaker container contract (GET /ping, POST /invocations).
 
-By default it serves a real XGBoost binary classifier trained on first use on scikit-learn's
-bundled breast-cancer data set (30 numeric features per CSV row), the shape of AWS's XGBoost
-async example: CSV rows in, one probability per row out (text/csv). The trained model is
-cached in the state directory so later starts skip training.
+It serves one of local mode's model stand-ins (stand_ins.py): ``sentiment``, the
+Hugging Face text-classification contract of the stack's default model, or ``xgboost``, a
+real XGBoost classifier of CSV rows. Like the model server inside the Hugging Face DLC
+(MMS, whose ``max_request_size`` the stack sets through ``MMS_MAX_REQUEST_SIZE`` from
+``max_payload_mib``), it refuses a request larger than ``max_request_bytes`` with HTTP 413
+and an empty body, as MMS's HTTP front end does (awslabs/multi-model-server #765 made the
+limit configurable; #738: a larger POST answered 413).
 
 Python API::
 
-    server = ModelServer(port=0, state_dir=Path(".asyncinfer"))
+    server = ModelServer(port=0, state_dir=Path(".asyncinfer"), model="sentiment")
     server.start()            # serves on 127.0.0.1:<server.port> in a thread
     server.max_in_flight      # most /invocations ever running at once (tests check limits)
     server.stop()
 
-Command line: ``python -m asyncinfer.local.model_server --port 8080``.
+Command line: ``python -m asyncinfer.local.model_server --port 8080 --model sentiment``.
 """
 
 from __future__ import annotations
@@ -26,78 +29,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from .stand_ins import STAND_INS, InvalidInput, build
 
-MODEL_FILE = "xgboost-breast-cancer.json"
-N_FEATURES = 30
-
-
-class InvalidInput(ValueError):
-    """The request body is not what the model accepts; the message says why."""
-
-
-def train_or_load(state_dir: Path) -> Any:
-    """The cached booster, training (a second or two) and caching it on first use."""
-    import xgboost as xgb
-
-    path = state_dir / "model" / MODEL_FILE
-    booster = xgb.Booster()
-    if path.is_file():
-        booster.load_model(str(path))
-        return booster
-    from sklearn.datasets import load_breast_cancer
-
-    data = load_breast_cancer()
-    dtrain = xgb.DMatrix(data.data, label=data.target)
-    params = {"objective": "binary:logistic", "max_depth": 4, "eta": 0.3, "nthread": 1}
-    booster = xgb.train(params, dtrain, num_boost_round=50)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Write then rename, so a concurrent start never loads a half-written model.
-    tmp = path.with_name(f"partial-{MODEL_FILE}")
-    booster.save_model(str(tmp))
-    tmp.replace(path)
-    return booster
-
-
-def parse_csv(body: bytes) -> np.ndarray:
-    """CSV rows of N_FEATURES numbers (no header) -> a 2-D float array, or InvalidInput."""
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InvalidInput("payload is not UTF-8 text; expected CSV rows of numbers") from None
-    rows = [line for line in text.splitlines() if line.strip()]
-    if not rows:
-        raise InvalidInput("payload is empty; expected at least one CSV row of numbers")
-    values: list[list[float]] = []
-    for number, line in enumerate(rows, start=1):
-        cells = line.split(",")
-        if len(cells) != N_FEATURES:
-            raise InvalidInput(
-                f"row {number} has {len(cells)} columns; expected {N_FEATURES} numbers"
-            )
-        try:
-            values.append([float(cell) for cell in cells])
-        except ValueError:
-            raise InvalidInput(f"row {number} holds a value that is not a number") from None
-    return np.asarray(values, dtype=np.float32)
-
-
-def parse_json(body: bytes) -> np.ndarray:
-    """A JSON array of rows of N_FEATURES numbers (or one such row) -> a 2-D float array."""
-    try:
-        document = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise InvalidInput("payload is not JSON; expected an array of rows of numbers") from None
-    if not isinstance(document, list) or not document:
-        raise InvalidInput("payload must be a non-empty JSON array of rows of numbers")
-    rows = document if isinstance(document[0], list) else [document]
-    for number, row in enumerate(rows, start=1):
-        if not isinstance(row, list) or len(row) != N_FEATURES:
-            size = len(row) if isinstance(row, list) else type(row).__name__
-            raise InvalidInput(f"row {number} has {size} values; expected {N_FEATURES} numbers")
-        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in row):
-            raise InvalidInput(f"row {number} holds a value that is not a number")
-    return np.asarray(rows, dtype=np.float32)
+# What the model server inside the container answers a request over its limit with
+# (Netty's HttpObjectAggregator in MMS: "413 Request Entity Too Large", no body).
+TOO_LARGE = 413
 
 
 class ModelServer:
@@ -109,11 +45,11 @@ class ModelServer:
         port: int = 8080,
         state_dir: Path = Path(".asyncinfer"),
         delay_seconds: float = 0.0,
+        model: str = "xgboost",
+        max_request_bytes: int | None = None,
     ) -> None:
-        import xgboost as xgb
-
-        self._xgb = xgb
-        self.booster = train_or_load(state_dir)
+        self.model = build(model, state_dir)
+        self.max_request_bytes = max_request_bytes
         self.delay_seconds = delay_seconds
         self._lock = threading.Lock()
         self.in_flight = 0
@@ -124,26 +60,11 @@ class ModelServer:
         self._thread: threading.Thread | None = None
 
     def predict(self, body: bytes) -> bytes:
+        """The reply to a CSV request (the XGBoost stand-in's own format)."""
         return self.answer(body, "text/csv", None)[0]
 
     def answer(self, body: bytes, content_type: str, accept: str | None) -> tuple[bytes, str]:
-        """Scores for CSV or JSON rows, as CSV or (Accept: application/json) a JSON array."""
-        if content_type == "text/csv":
-            features = parse_csv(body)
-        elif content_type == "application/json":
-            features = parse_json(body)
-        else:
-            raise InvalidInput(
-                f"unsupported content type {content_type!r}; expected text/csv or application/json"
-            )
-        scores = [
-            round(float(score), 6) for score in self.booster.predict(self._xgb.DMatrix(features))
-        ]
-        if "application/json" in (accept or ""):
-            return json.dumps(scores).encode(), "application/json"
-        return (
-            "\n".join(f"{score:.6f}" for score in scores) + "\n"
-        ).encode(), "text/csv; charset=utf-8"
+        return self.model.answer(body, content_type, accept)
 
     def _enter(self) -> None:
         with self._lock:
@@ -254,21 +175,18 @@ def _handler(server: ModelServer) -> type[ContainerHandler]:
             if self.path != "/invocations":
                 self.reply(404, b"not found\n", "text/plain")
                 return
+            if server.max_request_bytes is not None and len(body) > server.max_request_bytes:
+                self.reply(TOO_LARGE, b"", "text/plain")
+                return
             server._enter()
-            wants_json = False
+            content_type = (self.headers.get("Content-Type") or "text/csv").split(";")[0]
+            content_type = content_type.strip().lower()
             try:
                 if server.delay_seconds:
                     time.sleep(server.delay_seconds)
-                content_type = (self.headers.get("Content-Type") or "text/csv").split(";")[0]
-                content_type = content_type.strip().lower()
-                wants_json = content_type == "application/json"
                 reply = (200, *server.answer(body, content_type, self.headers.get("Accept")))
             except InvalidInput as error:
-                # A JSON request gets its error as JSON, as framework containers answer.
-                if wants_json:
-                    reply = (400, json.dumps({"message": str(error)}).encode(), "application/json")
-                else:
-                    reply = (400, str(error).encode(), "text/plain")
+                reply = (400, *server.model.error(str(error), content_type))
             except Exception as error:  # a real container answers 500 on a model fault
                 reply = (500, f"{type(error).__name__}: {error}".encode(), "text/plain")
             finally:
@@ -282,13 +200,21 @@ def _handler(server: ModelServer) -> type[ContainerHandler]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="XGBoost model server (SageMaker contract)")
+    parser = argparse.ArgumentParser(description="A model stand-in on the SageMaker contract")
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--state-dir", type=Path, default=Path(".asyncinfer"))
     parser.add_argument("--delay-ms", type=float, default=0.0, help="added time per request")
+    parser.add_argument("--model", choices=STAND_INS, default="xgboost", help="the stand-in")
+    parser.add_argument(
+        "--max-request-bytes", type=int, help="answer 413 above this (MMS_MAX_REQUEST_SIZE)"
+    )
     args = parser.parse_args(argv)
     server = ModelServer(
-        port=args.port, state_dir=args.state_dir, delay_seconds=args.delay_ms / 1000
+        port=args.port,
+        state_dir=args.state_dir,
+        delay_seconds=args.delay_ms / 1000,
+        model=args.model,
+        max_request_bytes=args.max_request_bytes,
     )
     server.bind()
     # The parent reads the bound port from this line (port 0 picks a free one).

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +40,8 @@ class Provisioned:
     attributes: dict[str, dict[str, str]] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)
     endpoint_configs: dict[str, dict[str, Any]] = field(default_factory=dict)
-    event_source_mappings: list[dict[str, Any]] = field(default_factory=list)
+    # Model name -> its container's environment (HF_TASK, HF_MODEL_ID, MMS_* ...).
+    model_environments: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def physical_name(stack: str, logical_id: str, *, lower: bool = False, limit: int = 80) -> str:
@@ -252,10 +254,14 @@ def provision(
             name = resolve(props.get(name_prop)) or physical_name(stack_name, logical_id, limit=63)
             state.refs[logical_id] = name
             state.attributes[logical_id] = {attribute: name}
+    for logical_id, props in of_type("AWS::SageMaker::Model"):
+        container = props.get("PrimaryContainer") or (props.get("Containers") or [{}])[0]
+        environment = resolve(container.get("Environment") or {})
+        state.model_environments[state.refs[logical_id]] = {
+            str(key): str(value) for key, value in environment.items()
+        }
     for logical_id, props in of_type("AWS::SageMaker::EndpointConfig"):
         state.endpoint_configs[logical_id] = resolve(props)
-    for _, props in of_type("AWS::Lambda::EventSourceMapping"):
-        state.event_source_mappings.append(resolve(props))
 
     for key, output in (template.get("Outputs") or {}).items():
         state.outputs[key] = str(resolve(output["Value"]))
@@ -264,17 +270,57 @@ def provision(
 
 def endpoints(template: dict[str, Any], state: Provisioned) -> dict[str, dict[str, Any]]:
     """Endpoint name -> its resolved endpoint config properties."""
+    return {name: config for name, (_, config) in endpoint_configs(template, state).items()}
+
+
+def endpoint_configs(
+    template: dict[str, Any], state: Provisioned
+) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Endpoint name -> (its endpoint config's name, the config's resolved properties)."""
     resources = template.get("Resources") or {}
     resolve = Resolver(state, resources)
-    found: dict[str, dict[str, Any]] = {}
+    found: dict[str, tuple[str, dict[str, Any]]] = {}
     for logical_id, resource in resources.items():
         if resource.get("Type") != "AWS::SageMaker::Endpoint":
             continue
         config_name = resolve(resource["Properties"]["EndpointConfigName"])
         for config_id, config in state.endpoint_configs.items():
             if state.refs[config_id] == config_name:
-                found[state.refs[logical_id]] = config
+                found[state.refs[logical_id]] = (config_name, config)
     return found
+
+
+def endpoint_models(template: dict[str, Any], state: Provisioned) -> dict[str, dict[str, str]]:
+    """Endpoint name -> the container environment of the model its first variant serves."""
+    found: dict[str, dict[str, str]] = {}
+    for name, config in endpoints(template, state).items():
+        variants = config.get("ProductionVariants") or [{}]
+        found[name] = state.model_environments.get(str(variants[0].get("ModelName")), {})
+    return found
+
+
+def publish_stack(template: dict[str, Any], state: Provisioned, cloudformation: Any) -> None:
+    """A CloudFormation stack named as the template's, holding its resolved outputs.
+
+    So ``DescribeStacks`` (boto3, the AWS CLI, ``asyncinfer`` without ``--outputs-file``)
+    answers as after ``cdk deploy``. The stack's own template is a placeholder: its
+    resources were created above, each in its own service's stand-in.
+    """
+    outputs: dict[str, Any] = {}
+    for key, output in (template.get("Outputs") or {}).items():
+        outputs[key] = {"Value": state.outputs[key]}
+        if output.get("Description"):
+            outputs[key]["Description"] = output["Description"]
+    body = {
+        "Description": template.get("Description", "local mode"),
+        # CloudFormation requires one resource; moto creates nothing for this type.
+        "Resources": {"LocalMode": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+        "Outputs": outputs,
+    }
+    with warnings.catch_warnings():
+        # moto warns that it creates nothing for the placeholder resource: as intended.
+        warnings.filterwarnings("ignore", message=".*WaitConditionHandle.*")
+        cloudformation.create_stack(StackName=state.stack_name, TemplateBody=json.dumps(body))
 
 
 def load_template(path: Path) -> dict[str, Any]:

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 from typing import IO, Any
 
-from asyncinfer.contract import DEFAULT_STACK_NAME
 from asyncinfer.errors import ConfigurationError
 from asyncinfer.simulate.model import (
     Assumptions,
@@ -26,6 +25,8 @@ from asyncinfer.simulate.trace import (
     read_arrivals,
     scenario,
 )
+from asyncinfer.synthesized import describe, template_path
+from asyncinfer_runtime.contract import DEFAULT_STACK_NAME
 
 DEFAULT_TEMPLATE = Path("cdk.out") / f"{DEFAULT_STACK_NAME}.template.json"
 SHOWN = (
@@ -151,7 +152,10 @@ def add_load_arguments(parser: argparse.ArgumentParser) -> None:
     )
     _file_option(parser, "--json", "OUT", "per-request times (default stdout)")
     parser.add_argument(
-        "--timeout", type=float, default=3600.0, help="give up waiting for results after (s)"
+        "--timeout",
+        type=float,
+        default=3600.0,
+        help="give up waiting for results after this many seconds (default %(default)s)",
     )
 
 
@@ -225,12 +229,24 @@ def _setup_for(policy: str, template_setup: ScalingSetup) -> ScalingSetup:
     )
 
 
-def _template_setup(args: argparse.Namespace, settings: dict[str, str]) -> ScalingSetup:
+def _template_setup(
+    args: argparse.Namespace, settings: dict[str, str], stderr: IO[str] | None = None
+) -> ScalingSetup:
+    """The template's scaling; says on ``stderr`` which template (and settings) it read."""
     if settings:
         from asyncinfer.simulate.synth import synthesize
 
-        return read_setup(synthesize(settings, args.app_dir), args.endpoint)
-    return read_setup(args.template or DEFAULT_TEMPLATE, args.endpoint)
+        path = synthesize(settings, args.app_dir)
+        given = ", ".join(f"{name}={value}" for name, value in settings.items())
+        note = f"synthesized cdk.json's settings with {given}; "
+    else:
+        path = args.template or template_path(
+            DEFAULT_TEMPLATE.parent, getattr(args, "stack", None) or DEFAULT_STACK_NAME
+        )
+        note = ""
+    if stderr is not None:
+        stderr.write(f"simulate: {note}{describe(path)}\n")
+    return read_setup(path, args.endpoint)
 
 
 def _print_table(rows: list[tuple[str, dict[str, Any]]], stdout: IO[str]) -> None:
@@ -239,6 +255,10 @@ def _print_table(rows: list[tuple[str, dict[str, Any]]], stdout: IO[str]) -> Non
     for label, figures in rows:
         cells = ["-" if figures[key] is None else f"{figures[key]:g}" for key in SHOWN]
         stdout.write(f"{label:<{width}}  " + "  ".join(f"{c:>18}" for c in cells) + "\n")
+    # A "-" for cost must say why under the table, not only in --json.
+    reasons = sorted({str(f["priceSource"]) for _, f in rows if f.get("cost") is None})
+    for reason in reasons:
+        stdout.write(f"cost -: {reason}\n")
 
 
 def run_simulate(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
@@ -247,6 +267,12 @@ def run_simulate(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> 
     duration = (args.hours if args.hours is not None else workload.hours) * 3600.0
     show = stderr.isatty() if args.progress is None else args.progress
     needs_app = bool(args.settings or args.sweep)
+    if needs_app and args.template is not None:
+        raise ConfigurationError(
+            f"--template {args.template} cannot be combined with --set or --sweep, which "
+            f"synthesize the app with those settings; drop --template, or synthesize the "
+            f"settings into it yourself (cdk synth -c NAME=VALUE)"
+        )
     if needs_app:
         from asyncinfer.simulate.synth import find_app_dir, parse_settings
 
@@ -256,7 +282,7 @@ def run_simulate(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> 
         settings = {}
     if args.sweep:
         return _run_sweep(args, settings, workload, duration, assumptions, stdout, stderr, show)
-    setups = {"template": _template_setup(args, settings)}
+    setups = {"template": _template_setup(args, settings, stderr)}
     if args.compare and args.compare != "template":
         setups[args.compare] = _setup_for(args.compare, setups["template"])
     results: dict[str, SimulationResult] = {}

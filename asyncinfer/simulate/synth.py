@@ -11,8 +11,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from asyncinfer.contract import DEFAULT_STACK_NAME
 from asyncinfer.errors import ConfigurationError
+from asyncinfer_runtime.contract import DEFAULT_STACK_NAME
 
 
 def find_app_dir(start: Path | None = None) -> Path:

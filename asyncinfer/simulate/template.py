@@ -12,7 +12,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-from asyncinfer.contract import DEFAULT_ENDPOINT, DEFAULT_STACK_NAME, ENDPOINTS_OUTPUT
 from asyncinfer.errors import ConfigurationError
 from asyncinfer.simulate.model import (
     AlarmSpec,
@@ -21,6 +20,7 @@ from asyncinfer.simulate.model import (
     StepScalingPolicy,
     TargetTrackingPolicy,
 )
+from asyncinfer_runtime.contract import DEFAULT_ENDPOINT, DEFAULT_STACK_NAME, ENDPOINTS_OUTPUT
 
 # SageMaker picks MaxConcurrentInvocationsPerInstance when it is unset (CloudFormation
 # reference, AsyncInferenceClientConfig); the value it picks is not documented. Choice: 1.

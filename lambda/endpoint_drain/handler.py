@@ -49,8 +49,10 @@ if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
     from mypy_boto3_sagemaker import SageMakerClient
 
+from asyncinfer_runtime.environment import LOG_LEVEL
+
 LOGGER = logging.getLogger()
-LOGGER.setLevel(os.environ.get("LOG_LEVEL", "INFO"))
+LOGGER.setLevel(os.environ.get(LOG_LEVEL, "INFO"))
 
 # A request accepted just before the Delete began shows in the metric a minute or two
 # later (1-minute datapoints, published with a delay): never call a queue empty sooner.

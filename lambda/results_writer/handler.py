@@ -20,9 +20,9 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from asyncinfer_runtime.notification import MalformedNotification, parse
+from asyncinfer_runtime.record import to_item
 from results_writer import logs
-from results_writer.notification import MalformedNotification, parse
-from results_writer.record import to_item
 from results_writer.settings import WriterSettings
 from results_writer.store import ResultsStore, WriteOutcome
 

@@ -6,9 +6,14 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-# The stack validates the same bound (stacks/config.py): above the largest body a
-# notification carries, and far below DynamoDB's 400 KB item limit.
-INLINE_BODY_LIMIT = 262144
+from asyncinfer_runtime.environment import (
+    LOG_LEVEL,
+    RESULTS_INLINE_BODY_MAX_BYTES,
+    RESULTS_RETENTION_DAYS,
+    RESULTS_TABLE_NAME,
+    RESULTS_WRITE_MAX_ATTEMPTS,
+)
+from asyncinfer_runtime.record import INLINE_BODY_LIMIT
 
 
 class SettingsError(RuntimeError):
@@ -31,34 +36,34 @@ class WriterSettings:
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> WriterSettings:
-        table_name = environ.get("RESULTS_TABLE_NAME", "").strip()
+        table_name = environ.get(RESULTS_TABLE_NAME, "").strip()
         if not table_name:
             raise SettingsError(
-                "Environment variable RESULTS_TABLE_NAME must name the results table; "
+                f"Environment variable {RESULTS_TABLE_NAME} must name the results table; "
                 "received nothing."
             )
-        raw_retention = environ.get("RESULTS_RETENTION_DAYS", "90").strip()
+        raw_retention = environ.get(RESULTS_RETENTION_DAYS, "90").strip()
         if not raw_retention.isdigit() or int(raw_retention) < 1:
             raise SettingsError(
-                "Environment variable RESULTS_RETENTION_DAYS must be a whole number of days "
+                f"Environment variable {RESULTS_RETENTION_DAYS} must be a whole number of days "
                 f"(1 or more); received {raw_retention!r}."
             )
-        raw_attempts = environ.get("RESULTS_WRITE_MAX_ATTEMPTS", "8").strip()
+        raw_attempts = environ.get(RESULTS_WRITE_MAX_ATTEMPTS, "8").strip()
         if not raw_attempts.isdigit() or not 1 <= int(raw_attempts) <= 20:
             raise SettingsError(
-                "Environment variable RESULTS_WRITE_MAX_ATTEMPTS must be a whole number from "
+                f"Environment variable {RESULTS_WRITE_MAX_ATTEMPTS} must be a whole number from "
                 f"1 to 20; received {raw_attempts!r}."
             )
-        raw_inline = environ.get("RESULTS_INLINE_BODY_MAX_BYTES", "4096").strip()
+        raw_inline = environ.get(RESULTS_INLINE_BODY_MAX_BYTES, "4096").strip()
         if not raw_inline.isdigit() or int(raw_inline) > INLINE_BODY_LIMIT:
             raise SettingsError(
-                "Environment variable RESULTS_INLINE_BODY_MAX_BYTES must be a whole number of "
+                f"Environment variable {RESULTS_INLINE_BODY_MAX_BYTES} must be a whole number of "
                 f"bytes from 0 to {INLINE_BODY_LIMIT}; received {raw_inline!r}."
             )
         return cls(
             table_name=table_name,
             retention_days=int(raw_retention),
-            log_level=environ.get("LOG_LEVEL", "INFO").upper(),
+            log_level=environ.get(LOG_LEVEL, "INFO").upper(),
             max_attempts=int(raw_attempts),
             inline_body_max_bytes=int(raw_inline),
         )

@@ -16,7 +16,7 @@ from typing import Any
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as EndpointUnreachable
 
-from results_writer.contract import PENDING, Attribute
+from asyncinfer_runtime.contract import PENDING, Attribute
 
 WRITE_CONDITION = (
     "attribute_not_exists(inferenceId) OR #status = :pending OR eventTime < :eventTime"

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from app import build_app
-from asyncinfer.contract import DEFAULT_STACK_NAME
+from asyncinfer_runtime.contract import DEFAULT_STACK_NAME
 
 STACK_NAME = DEFAULT_STACK_NAME
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from asyncinfer.contract import DEFAULT_STACK_NAME
+from asyncinfer_runtime.contract import DEFAULT_STACK_NAME
 from tests.support.node_tools import run_node_tool
 
 NOISE = ("end-of-life", "feature flag", "NOTICES", "telemetry", "deprecated", "Traceback", "jsii")

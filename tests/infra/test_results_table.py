@@ -23,10 +23,10 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from asyncinfer import contract
 from asyncinfer.results import ResultsTable
-from results_writer.notification import parse
-from results_writer.record import to_item
+from asyncinfer_runtime import contract
+from asyncinfer_runtime.notification import parse
+from asyncinfer_runtime.record import to_item
 from tests.infra.conftest import Synthesized
 from tests.support.dynamodb_sizing import (
     IndexDefinition,
@@ -160,7 +160,7 @@ def test_a_record_stays_small_whatever_the_response(stream: list[dict[str, Any]]
 
 
 def test_the_stack_deploys_the_contracts_keys_and_indexes(default: Synthesized) -> None:
-    # Writer and client against the contract: tests/unit/test_contract.py.
+    # Writer and client share the one contract (asyncinfer_runtime): tests/unit/runtime/.
     def key_schema(partition_key: str, sort_key: str | None = None) -> list[dict[str, str]]:
         keys = [{"AttributeName": partition_key, "KeyType": "HASH"}]
         if sort_key is not None:

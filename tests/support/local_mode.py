@@ -13,8 +13,8 @@ from typing import Any, cast
 
 import boto3
 
-from asyncinfer.contract import DEFAULT_STACK_NAME
 from asyncinfer.local.demo import start
+from asyncinfer_runtime.contract import DEFAULT_STACK_NAME
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_DIR = REPO_ROOT / "cdk.out"

@@ -1,8 +1,8 @@
 """The results table on a stand-in, built from the contract the stack deploys.
 
 One place for every test tier and benchmark, so the stand-in table cannot drift from
-what `stacks/results.py` deploys from asyncinfer/contract.py (key, indexes and their
-projections, TTL attribute).
+what `asyncinfer_constructs/results.py` deploys from asyncinfer_runtime/contract.py (key,
+indexes and their projections, TTL attribute).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import boto3
 
-from asyncinfer.contract import PARTITION_KEY, RESULTS_INDEXES, SORT_KEY, TTL_ATTRIBUTE
+from asyncinfer_runtime.contract import PARTITION_KEY, RESULTS_INDEXES, SORT_KEY, TTL_ATTRIBUTE
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import GlobalSecondaryIndexTypeDef

@@ -27,8 +27,8 @@ from typing import Any
 
 import boto3
 
-from asyncinfer.contract import iso_time
 from asyncinfer.local.event_source import EventSource, Handler, lambda_record
+from asyncinfer_runtime.contract import iso_time
 
 # The stack's event source and queue settings (stacks/config.py defaults).
 BATCH_SIZE = 100

@@ -66,9 +66,15 @@ def test_actionlint_catches_a_broken_workflow(tmp_path: Path) -> None:
     assert result.returncode != 0
 
 
-def requirement_lines() -> Iterator[tuple[str, str]]:
+# The tools with a venv of their own (Makefile): pinned too, but not installed in .venv.
+OWN_VENV_REQUIREMENTS = ("requirements-checkov.txt", "requirements-sagemaker-v3.txt")
+
+
+def requirement_lines(
+    names: tuple[str, ...] = ("requirements.txt", "requirements-dev.txt"),
+) -> Iterator[tuple[str, str]]:
     """(file name, requirement) for each requirement line of the pinned requirements files."""
-    for name in ("requirements.txt", "requirements-dev.txt"):
+    for name in names:
         for line in (REPO_ROOT / name).read_text().splitlines():
             line = line.strip()
             if line and not line.startswith(("#", "-r")):
@@ -76,7 +82,8 @@ def requirement_lines() -> Iterator[tuple[str, str]]:
 
 
 def test_dependencies_are_pinned() -> None:
-    for name, line in requirement_lines():
+    files = ("requirements.txt", "requirements-dev.txt", *OWN_VENV_REQUIREMENTS)
+    for name, line in requirement_lines(files):
         assert "==" in line, f"{name}: {line} is not pinned"
     package = (REPO_ROOT / "package.json").read_text()
     assert '"aws-cdk": "2.1148.1"' in package

@@ -23,7 +23,7 @@ import pytest
 
 from asyncinfer import AsyncInferenceClient
 from asyncinfer.cli import main
-from asyncinfer.contract import DEFAULT_STACK_NAME
+from asyncinfer_runtime.contract import DEFAULT_STACK_NAME
 from tests.e2e.client.sentiment_model import SentimentModel
 from tests.support.local_mode import Local, start_local
 

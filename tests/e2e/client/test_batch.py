@@ -33,6 +33,12 @@ def ctrl_c_while_reading(*, line: int) -> Iterator[None]:
         yield
 
 
+def summary_rows(err: str) -> dict[str, str]:
+    """The batch summary table on stderr, as {row name: value}."""
+    rows = [line.rsplit("  ", 1) for line in err.splitlines() if "  " in line]
+    return {name.strip(): value.strip() for name, value in rows}
+
+
 def read_output(path: Path) -> dict[int, dict]:
     entries = [json.loads(line) for line in path.read_text().splitlines()]
     by_line = {entry["line"]: entry for entry in entries}
@@ -70,9 +76,10 @@ def test_jsonl_batch_joins_inputs_with_results_and_reports_bad_lines(
         assert entry["result"][0]["label"] == "POSITIVE"
         assert entry["latencyMs"] >= 0
     assert deployment.accepted() - before == 21
-    summary = result.err
-    assert "completed               20" in summary
-    assert "failed                  2" in summary
+    summary = summary_rows(result.err)
+    assert summary["completed"] == "20"
+    assert summary["failed"] == "2"
+    assert summary["bad rows (not sent)"] == "1"
     assert "p50 latency" in summary and "p95 latency" in summary
 
 
@@ -139,10 +146,15 @@ def test_interrupted_batch_resumes_without_duplicates(
     assert "rerun the same command to resume" in first.err
     sent_first = deployment.accepted() - base
     assert 0 < sent_first <= 14
+    finished_first = len(read_output(output)) if output.exists() else 0
     second = cli(
         "batch", str(source), "-o", str(output), "--concurrency", "4", "--timeout", TIMEOUT
     )
     assert second.code == 0, second.err
+    # What the first run submitted but had no result for is waited for, and counted.
+    resumed = summary_rows(second.err)
+    assert resumed["already done (resumed)"] == str(finished_first)
+    assert resumed["already submitted (resumed)"] == str(sent_first - finished_first)
     assert deployment.accepted() - base == total  # nothing was sent twice
     entries = read_output(output)
     assert sorted(entries) == list(range(1, total + 1))
@@ -150,7 +162,8 @@ def test_interrupted_batch_resumes_without_duplicates(
     # A third run finds everything done and sends nothing.
     third = cli("batch", str(source), "-o", str(output))
     assert third.code == 0
-    assert "already done (resumed)  40" in third.err
+    assert summary_rows(third.err)["already done (resumed)"] == "40"
+    assert summary_rows(third.err)["already submitted (resumed)"] == "0"
     assert deployment.accepted() - base == total
 
 

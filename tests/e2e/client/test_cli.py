@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from asyncinfer.cli import build_parser, main, parse_since
-from asyncinfer.contract import iso_time
 from asyncinfer.errors import ConfigurationError
+from asyncinfer_runtime.contract import iso_time
 from tests.e2e.client.conftest import assert_one_line_error
 
 TIMEOUT = "60"

@@ -8,7 +8,6 @@ from collections import Counter
 import pytest
 
 from asyncinfer import AsyncInferenceClient, InferenceFailedError
-from asyncinfer.contract import COMPLETED, INDEX_SHARDS, PENDING
 from asyncinfer.errors import (
     ConfigurationError,
     EndpointNotFoundError,
@@ -16,6 +15,7 @@ from asyncinfer.errors import (
     PayloadTooLargeError,
 )
 from asyncinfer.payloads import MAX_INLINE_BYTES
+from asyncinfer_runtime.contract import COMPLETED, INDEX_SHARDS, PENDING
 
 TIMEOUT = 60  # generous: only a hang would reach it
 

@@ -14,8 +14,8 @@ from asyncinfer import (
     PayloadTooLargeError,
     ThrottledError,
 )
-from asyncinfer.contract import DEFAULT_STACK_NAME
 from asyncinfer.payloads import MAX_PAYLOAD_BYTES, to_payload
+from asyncinfer_runtime.contract import DEFAULT_STACK_NAME
 from tests.e2e.client.conftest import assert_one_line_error
 
 

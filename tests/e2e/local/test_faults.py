@@ -19,8 +19,8 @@ from tests.support.local_mode import Local, csv_rows, read_s3, start_local, wait
 pytestmark = pytest.mark.slow
 
 
-def submit(local: Local, body: bytes, **extra: object) -> str:
-    key = f"faults/{uuid.uuid4()}.csv"
+def submit(local: Local, body: bytes, content_type: str = "text/csv", **extra: object) -> str:
+    key = f"faults/{uuid.uuid4()}"
     local.client("s3").put_object(Bucket=local.outputs["InputBucketName"], Key=key, Body=body)
     # parameter_validation off: botocore enforces AWS's 60 s minimum TTL client-side, and a
     # test cannot wait a minute; local mode accepts TTLs from 1 s.
@@ -28,7 +28,7 @@ def submit(local: Local, body: bytes, **extra: object) -> str:
     response = runtime.invoke_endpoint_async(
         EndpointName=local.outputs["EndpointName"],
         InputLocation=f"s3://{local.outputs['InputBucketName']}/{key}",
-        ContentType="text/csv",
+        ContentType=content_type,
         **extra,
     )
     return str(response["InferenceId"])
@@ -66,7 +66,7 @@ def test_model_down_keeps_requests_queued_and_ttl_expires(tmp_path: Path) -> Non
 
 
 def test_ctrl_c_finishes_in_flight_requests_and_leaves_nothing_running(tmp_path: Path) -> None:
-    local = start_local(tmp_path / "state", "--model-delay-ms", "300")
+    local = start_local(tmp_path / "state", "--model", "xgboost", "--model-delay-ms", "300")
     model_url = local.info["modelUrl"]
     ids = [submit(local, row.encode()) for row in csv_rows(12)]
     wait_record(local, ids[0])  # requests are flowing when Ctrl-C arrives
@@ -85,7 +85,7 @@ def test_ctrl_c_finishes_in_flight_requests_and_leaves_nothing_running(tmp_path:
 
 
 def test_a_model_slower_than_invocation_timeout_fails_the_request(tmp_path: Path) -> None:
-    local = start_local(tmp_path / "state", "--model-delay-ms", "3000")
+    local = start_local(tmp_path / "state", "--model", "xgboost", "--model-delay-ms", "3000")
     try:
         started = time.monotonic()
         record = wait_record(
@@ -110,23 +110,58 @@ def test_local_up_synthesizes_the_app_when_the_template_is_missing(tmp_path: Pat
         # The directory was empty: local up ran the pinned CLI's synth into it.
         assert (cdk_out / "SageMakerAsyncInference.template.json").is_file()
         assert (cdk_out / "manifest.json").is_file()
-        record = wait_record(local, submit(local, csv_rows(1)[0].encode()))
+        # It serves the template's model: the sentiment stand-in of HF_TASK text-classification.
+        body = b'{"inputs": "I love async inference"}'
+        record = wait_record(local, submit(local, body, "application/json"))
         assert record["status"] == "COMPLETED"
+        assert json.loads(read_s3(local, record["outputLocation"]))[0]["label"] == "LABEL_2"
     finally:
         local.stop()
 
 
-def test_local_up_without_a_template_and_no_synth_says_what_to_run(tmp_path: Path) -> None:
-    missing = tmp_path / "nothing-here"
-    result = subprocess.run(
-        [sys.executable, "-m", "asyncinfer.local", "up", "--no-synth", "--cdk-out", str(missing)],
+def local_up(*options: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """`asyncinfer local up` run to its end (these runs fail at start-up)."""
+    return subprocess.run(
+        [sys.executable, "-m", "asyncinfer.local", "up", *options],
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
+
+
+def test_local_up_without_a_template_and_no_synth_says_what_to_run(tmp_path: Path) -> None:
+    missing = tmp_path / "nothing-here"
+    result = local_up("--no-synth", "--cdk-out", str(missing))
     assert result.returncode == 1
     assert result.stderr.strip() == (
         f"local mode: {missing}/SageMakerAsyncInference.template.json does not exist; "
         "run `make synth` first"
+    )
+
+
+def test_local_up_refuses_a_cdk_out_of_another_stack(tmp_path: Path) -> None:
+    cdk_out = tmp_path / "cdk.out"
+    cdk_out.mkdir()
+    (cdk_out / "SageMakerAsyncInference.template.json").write_text("{}")
+    result = local_up(
+        "--stack", "Other", "--cdk-out", str(cdk_out), "--state-dir", str(tmp_path / "state")
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"local mode: {cdk_out} was synthesized for stack SageMakerAsyncInference, not Other; "
+        'synthesize Other (make synth CDK_ARGS="-c stack_name=Other") or pass --stack '
+        "SageMakerAsyncInference"
+    )
+
+
+def test_local_up_outside_an_app_folder_says_where_to_run_it(tmp_path: Path) -> None:
+    # No template in ./cdk.out and no cdk.json here: nothing is looked up elsewhere.
+    result = local_up(cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"local mode: cdk.out/SageMakerAsyncInference.template.json does not exist and "
+        f"{tmp_path} holds no cdk.json to synthesize it from; run local mode in your CDK "
+        "app's folder, or give --cdk-out a synthesized cloud assembly"
     )

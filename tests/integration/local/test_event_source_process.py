@@ -1,4 +1,4 @@
-"""The results writer's event source as its own process: how it starts and stops."""
+"""A function's event source as its own process: how it starts and stops."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ import boto3
 import pytest
 
 REGION = "us-east-1"
-REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 def queue(moto_server: str) -> tuple[str, str]:
@@ -40,11 +39,13 @@ def environment(moto_server: str) -> dict[str, str]:
         "AWS_ACCESS_KEY_ID": "local",
         "AWS_SECRET_ACCESS_KEY": "local",
         "AWS_DEFAULT_REGION": REGION,
-        "RESULTS_TABLE_NAME": "unused",
     }
 
 
-def command(url: str, arn: str) -> list[str]:
+def command(url: str, arn: str, code_dir: Path) -> list[str]:
+    """The event source of a function that takes every batch (its own asset in code_dir)."""
+    code_dir.mkdir(exist_ok=True)
+    (code_dir / "consumer.py").write_text("def handler(event, context):\n    return {}\n")
     return [
         sys.executable,
         "-m",
@@ -53,6 +54,10 @@ def command(url: str, arn: str) -> list[str]:
         url,
         "--queue-arn",
         arn,
+        "--code-dir",
+        str(code_dir),
+        "--handler",
+        "consumer.handler",
         "--drain-seconds",
         "2",
     ]
@@ -69,9 +74,11 @@ def gone(pid: int, within: float) -> bool:
     return False
 
 
-def test_ctrl_c_is_ignored_and_sigterm_stops_it(moto_server: str) -> None:
+def test_ctrl_c_is_ignored_and_sigterm_stops_it(moto_server: str, tmp_path: Path) -> None:
     url, arn = queue(moto_server)
-    process = subprocess.Popen(command(url, arn), cwd=REPO_ROOT, env=environment(moto_server))
+    process = subprocess.Popen(
+        command(url, arn, tmp_path / "asset"), cwd=tmp_path, env=environment(moto_server)
+    )
     try:
         time.sleep(2)  # started and polling
         process.send_signal(signal.SIGINT)
@@ -92,24 +99,14 @@ def test_it_ends_when_local_mode_dies(moto_server: str, tmp_path: Path) -> None:
     parent = (
         "import subprocess, sys; "
         "import os; "
-        f"p = subprocess.Popen({command(url, arn)!r} + ['--parent-pid', str(os.getpid())]); "
+        f"p = subprocess.Popen({command(url, arn, tmp_path / 'asset')!r} "
+        "+ ['--parent-pid', str(os.getpid())]); "
         f"open({str(pid_file)!r}, 'w').write(str(p.pid))"
     )
     subprocess.run(
-        [sys.executable, "-c", parent], cwd=REPO_ROOT, env=environment(moto_server), check=True
+        [sys.executable, "-c", parent], cwd=tmp_path, env=environment(moto_server), check=True
     )
     pid = int(pid_file.read_text())
     if not gone(pid, within=15):
         os.kill(pid, signal.SIGKILL)
         pytest.fail("the event source kept running after its parent died")
-
-
-def test_a_missing_results_writer_is_one_clear_error(tmp_path: Path) -> None:
-    from asyncinfer.local.event_source import require_writer
-
-    with pytest.raises(FileNotFoundError) as raised:
-        require_writer(tmp_path)
-    assert str(raised.value) == (
-        f"results writer not found at {tmp_path}/results_writer; run from the repository"
-    )
-    assert require_writer(REPO_ROOT / "lambda") == REPO_ROOT / "lambda"

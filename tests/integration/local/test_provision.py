@@ -89,10 +89,6 @@ TEMPLATE: dict[str, Any] = {
                 "EndpointConfigName": {"Fn::GetAtt": ["Config", "EndpointConfigName"]},
             },
         },
-        "Mapping": {
-            "Type": "AWS::Lambda::EventSourceMapping",
-            "Properties": {"EventSourceArn": {"Fn::GetAtt": ["Work", "Arn"]}, "BatchSize": 7},
-        },
     },
     "Outputs": {
         "QueueUrl": {"Value": {"Ref": "Work"}},
@@ -172,7 +168,7 @@ def test_outputs_resolve_refs_attributes_and_string_functions(provisioned: Provi
     assert outputs["RoleArn"] == "local-Role-Arn"
 
 
-def test_endpoint_config_and_event_source_mapping_are_resolved(provisioned: Provisioned) -> None:
+def test_endpoint_config_is_resolved(provisioned: Provisioned) -> None:
     found = endpoints(TEMPLATE, provisioned)
     assert list(found) == ["tiny-endpoint"]
     output = found["tiny-endpoint"]["AsyncInferenceConfig"]["OutputConfig"]
@@ -180,9 +176,6 @@ def test_endpoint_config_and_event_source_mapping_are_resolved(provisioned: Prov
         "S3OutputPath": "s3://tiny-named/out/",
         "NotificationConfig": {"SuccessTopic": provisioned.refs["Done"]},
     }
-    assert provisioned.event_source_mappings == [
-        {"EventSourceArn": provisioned.attributes["Work"]["Arn"], "BatchSize": 7}
-    ]
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ import boto3
 import pytest
 
 from asyncinfer.client import AsyncInferenceClient
-from asyncinfer.contract import iso_time
+from asyncinfer_runtime.contract import iso_time
 from results_writer import handler
 from tests.support.results_table import create_results_table
 from tests.support.writer_harness import sqs_event
@@ -108,8 +108,8 @@ def test_many_outstanding_ids_are_polled_with_one_query_per_shard(
 ) -> None:
     # Above QUERY_THRESHOLD outstanding ids a poll queries each shard of EndpointHistory
     # once, then reads the whole records of what finished (bodies included) in one batch.
-    from asyncinfer.contract import INDEX_SHARDS
     from asyncinfer.results import QUERY_THRESHOLD
+    from asyncinfer_runtime.contract import INDEX_SHARDS
 
     finished = [
         deliver(vectors_dir, moto_server, stack["bucket"], f'"{n}"'.encode()) for n in range(6)

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from boto3.dynamodb.types import Binary
 
-from asyncinfer.contract import shard_of  # the client's copy: writer and client must agree
+from asyncinfer_runtime.contract import shard_of  # the client's copy: writer and client must agree
 from results_writer import handler
 from tests.support.results_table import create_results_table
 from tests.support.writer_harness import (

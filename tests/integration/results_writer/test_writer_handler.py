@@ -15,8 +15,8 @@ from typing import Any
 import boto3
 import pytest
 
-from asyncinfer.contract import INDEX_SHARDS, shard_of
 from asyncinfer.results import ResultsTable
+from asyncinfer_runtime.contract import INDEX_SHARDS, shard_of
 from results_writer import handler
 from results_writer.settings import SettingsError
 from tests.support.dynamodb_sizing import KB, item_size, write_units

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from results_writer.notification import parse
+from asyncinfer_runtime.notification import parse
 
 
 def test_a_notification_without_request_parameters_is_still_parsed(vectors_dir: Path) -> None:

@@ -4,17 +4,22 @@ The body is the SageMaker message itself (raw message delivery), or the SNS enve
 around it (a subscription without raw delivery, or a message that went through an SNS
 subscription's dead-letter queue). Anything that is not a well-formed inference result
 raises MalformedNotification with the reason, so the message can be reported and,
-after its retries, kept in the dead-letter queue.
+after its retries, kept in the dead-letter queue. The results writer builds its record from
+it; any other consumer of the notifications (a webhook, an audit trail) can read it the same
+way.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-STATUSES = {"Completed": "COMPLETED", "Failed": "FAILED"}
+from asyncinfer_runtime.contract import COMPLETED, FAILED, parse_iso_time
+
+# SageMaker's invocationStatus -> the record's status.
+STATUSES = {"Completed": COMPLETED, "Failed": FAILED}
 
 
 class MalformedNotification(ValueError):
@@ -121,9 +126,8 @@ def _time(message: dict[str, Any], field: str, *, required: bool) -> datetime | 
             f"Field {field!r} must be an ISO-8601 UTC time; received {raw!r}."
         )
     try:
-        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        return parse_iso_time(raw)
     except ValueError:
         raise MalformedNotification(
             f"Field {field!r} must be an ISO-8601 UTC time; received {raw!r}."
         ) from None
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -1,13 +1,9 @@
-"""The contracts every part of the project meets at, in one place.
+"""The results record's contract, in one place: its attribute names, statuses, index names
+and shards, the time format stored in it, and the default stack name.
 
-The results record (its attribute names, statuses, index names and shards), the time
-format stored in it, the s3:// locations SageMaker hands around and the default stack
-name. The client, local mode, the stacks and the tests import them from here; docs/design.md
-says what each means. The results writer Lambda is deployed on its own, without this
-package, so it keeps a copy of the part it writes (lambda/results_writer/contract.py); a
-contract test holds the two equal.
-
-Standard library (and asyncinfer.errors) only: the CDK app imports this module at synth time.
+The results writer (in its Lambda asset), the client, local mode, the constructs and the
+tests all import it from here; docs/design.md says what each name means. Standard library
+only: the CDK app imports it at synth time and every function's asset carries it.
 """
 
 from __future__ import annotations
@@ -17,8 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
 
-from asyncinfer.errors import AsyncInferenceError
-
+# The stack the app deploys unless told otherwise, and the one the client looks up.
 DEFAULT_STACK_NAME: Final = "SageMakerAsyncInference"
 # A stack's endpoints: the `Endpoints` output maps each endpoint's name (what
 # `asyncinfer --endpoint` takes) to its SageMaker endpoint name; a stack without that
@@ -145,16 +140,3 @@ def parse_iso_time(text: str) -> datetime:
     Raises ValueError for anything else."""
     parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-# -- S3 locations ---------------------------------------------------------------------
-class InvalidLocationError(AsyncInferenceError, ValueError):
-    """A location that is not an s3://bucket/key URI."""
-
-
-def split_s3_uri(uri: str) -> tuple[str, str]:
-    """(bucket, key) of an ``s3://bucket/key`` location."""
-    bucket, slash, key = uri.removeprefix("s3://").partition("/")
-    if not uri.startswith("s3://") or not bucket or not slash:
-        raise InvalidLocationError(f"location {uri!r} is not an s3://bucket/key URI")
-    return bucket, key

@@ -1,4 +1,6 @@
-"""A notification as a results-table item (attributes in docs/design.md)."""
+"""The results-table items (attributes in docs/design.md), as the low-level DynamoDB client
+takes them: the record the results writer stores for a notification (`to_item`) and the
+PENDING record a client stores at submit time (`pending_item`)."""
 
 from __future__ import annotations
 
@@ -7,15 +9,21 @@ import binascii
 from datetime import datetime, timedelta
 from typing import Any
 
-from results_writer.contract import (
+from asyncinfer_runtime.contract import (
     FAILED,
+    PENDING,
     Attribute,
     endpoint_shard_key,
     failure_shard_key,
     iso_time,
     shard_of,
 )
-from results_writer.notification import Notification
+from asyncinfer_runtime.notification import Notification
+
+# The largest `inline_body_max_bytes` a record may keep: above the largest body a
+# notification carries, and far below DynamoDB's 400 KB item limit. The pipeline's props
+# validate the same bound (asyncinfer_constructs/pipeline_props.py).
+INLINE_BODY_LIMIT = 262144
 
 # Request/response parameters copied to the record: (source field, record attribute).
 _REQUEST_FIELDS = (
@@ -82,7 +90,7 @@ def to_item(
     ):
         for field, attribute in attributes:
             values[attribute] = source.get(field)
-    # Sharded, sparse index keys (the indexes are defined in asyncinfer/contract.py). Only
+    # Sharded, sparse index keys (the indexes are defined in contract.py). Only
     # records this writer stores carry them: a client's PENDING record is in no index, so
     # replacing it adds index entries instead of moving them (one index write, not two:
     # Developer Guide, "Global secondary indexes in DynamoDB", Write capacity units).
@@ -129,3 +137,39 @@ def _body_value(body: dict[str, Any]) -> bytes | str | None:
 
 def _body_length(content: bytes | str) -> int:
     return len(content) if isinstance(content, bytes) else len(content.encode("utf-8"))
+
+
+def pending_item(
+    *,
+    inference_id: str,
+    endpoint_name: str,
+    input_location: str | None,
+    submitted: datetime,
+    retention_days: int,
+    request_content_type: str | None = None,
+    accept: str | None = None,
+    custom_attributes: str | None = None,
+) -> dict[str, Any]:
+    """The PENDING item of docs/design.md: what a client stores when it submits, so a status
+    read answers before the notification arrives. It carries no index key, so it is in no
+    index and the writer's record adds index entries instead of moving them."""
+    item: dict[str, Any] = {
+        Attribute.INFERENCE_ID: {"S": inference_id},
+        Attribute.STATUS: {"S": PENDING},
+        Attribute.ENDPOINT_NAME: {"S": endpoint_name},
+        Attribute.EVENT_TIME: {"S": iso_time(submitted)},
+        Attribute.EXPIRES_AT: {
+            "N": str(int((submitted + timedelta(days=retention_days)).timestamp()))
+        },
+    }
+    # Absent when unknown, never empty strings (design contract). An inline request (Body)
+    # has no input object, so no inputLocation.
+    for name, value in (
+        (Attribute.INPUT_LOCATION, input_location),
+        (Attribute.REQUEST_CONTENT_TYPE, request_content_type),
+        (Attribute.ACCEPT, accept),
+        (Attribute.CUSTOM_ATTRIBUTES, custom_attributes),
+    ):
+        if value:
+            item[name] = {"S": value}
+    return item

@@ -23,7 +23,7 @@ def set_retention(log_group: logs.LogGroup, days: int) -> None:
         acknowledge_guard(
             log_group,
             "cloudwatch_log_group_retention_period_check",
-            f"Retention is the log_retention_days setting ({days} days here, 30 by "
-            "default: these logs serve debugging, records live in the results table); "
-            "set it to 365 or more where a year of log retention is the rule.",
+            f"Events are kept log_retention_days ({days} here, 30 by default): these logs "
+            "serve debugging, while the records live in the results table; set it to 365 "
+            "or more where a year of log retention is required.",
         )

@@ -17,7 +17,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: help setup synth test lint format bench local demo clean \
+.PHONY: help setup synth test lint format bench local demo clean openapi \
 	test-fast test-infra test-integration test-e2e test-tooling \
 	integ integ-destroy integ-snapshot integ-snapshot-update
 
@@ -32,6 +32,7 @@ help:
 	@echo "make lint    ruff (lint + format check) + mypy; the first step of make test"
 	@echo "make format  ruff format + ruff check --fix: rewrite the tree the way make lint wants it"
 	@echo "make bench   run the benchmarks; figures land in bench/results/"
+	@echo "make openapi rewrite lambda/job_api/openapi.json from the job API's routes"
 	@echo "make local   run the whole async data flow on this machine"
 	@echo "make demo    local mode + a 500-request batch + a summary"
 	@echo "make integ   deploy the integration test into YOUR account, assert, destroy (costs money)"
@@ -95,6 +96,10 @@ lint: setup
 format: setup
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
+
+# The job API's OpenAPI document is committed; a unit test fails when it drifts.
+openapi: $(VENV)/.installed
+	cd lambda && ../$(PY) -m job_api.openapi
 
 bench: setup
 	@for script in bench/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done

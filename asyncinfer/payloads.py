@@ -15,13 +15,16 @@ from pathlib import Path
 from typing import IO, Any
 
 from asyncinfer.errors import AsyncInferenceError, PayloadTooLargeError
+from asyncinfer_runtime.contract import MAX_INLINE_BYTES, MAX_PAYLOAD_BYTES
 
-# Asynchronous inference accepts payloads "up to 1 GB". Taken as 10^9 bytes, the stricter
-# reading: failing here is cheaper than SageMaker failing the request after upload.
-MAX_PAYLOAD_BYTES = 1_000_000_000
-# InvokeEndpointAsync's inline Body: "up to 128,000 bytes" (Developer Guide, "Invoke an
-# Asynchronous Endpoint"; AsyncBodyBlob max 128000 in the pinned botocore's model).
-MAX_INLINE_BYTES = 128_000
+__all__ = [
+    "MAX_INLINE_BYTES",
+    "MAX_PAYLOAD_BYTES",
+    "Payload",
+    "check_size",
+    "deserialize",
+    "to_payload",
+]
 
 _SUFFIX_TYPES = {
     ".json": "application/json",

@@ -168,9 +168,14 @@ class ResultsPipeline(Construct):
     def grant_write_pending(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let `grantee` write a PENDING record before it submits (asyncinfer's client does,
         so a request is findable before its notification arrives): PutItem on the table
-        (its conditions keep a finished record from being overwritten) and the key."""
+        (its conditions keep a finished record from being overwritten), BatchWriteItem for
+        new ids' records 25 at a time (asyncinfer's batch, the job API), DeleteItem to take
+        a PENDING record back when the invoke is refused (conditional on PENDING), and the
+        key."""
         return iam.Grant.add_to_principal(
-            grantee=grantee, actions=["dynamodb:PutItem"], resource_arns=[self.table.table_arn]
+            grantee=grantee,
+            actions=["dynamodb:PutItem", "dynamodb:BatchWriteItem", "dynamodb:DeleteItem"],
+            resource_arns=[self.table.table_arn],
         ).combine(self._grant_key(grantee, "kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"))
 
     def grant_read_records(self, grantee: iam.IGrantable) -> iam.Grant:

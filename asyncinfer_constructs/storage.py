@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
@@ -110,6 +111,8 @@ class PayloadBuckets(Construct):
         self.input: s3.IBucket = input_bucket or self._payload_bucket(
             "Input", key, data_retention_days, removal_policy, log_prefix="input/"
         )
+        if input_bucket is None:
+            require_data_key(self.input, key)
         self.output: s3.IBucket = output_bucket or self._payload_bucket(
             "Output", key, data_retention_days, removal_policy, log_prefix="output/"
         )
@@ -218,6 +221,32 @@ class PayloadBuckets(Construct):
         ):
             acknowledge_guard(bucket, rule, reason)
         return bucket
+
+
+def require_data_key(bucket: s3.IBucket, key: kms.IKey) -> None:
+    """Refuse a PUT that asks for any encryption but SSE-KMS with `key`.
+
+    The bucket's default encryption covers a PUT that asks for none (asyncinfer's uploads,
+    presigned upload URLs); a request header would override it (Amazon S3 User Guide,
+    "Setting default server-side encryption behavior for Amazon S3 buckets"), so the policy
+    denies one that names another algorithm or key (S3 User Guide, "Requiring server-side
+    encryption with AWS KMS keys": s3:x-amz-server-side-encryption and
+    s3:x-amz-server-side-encryption-aws-kms-key-id condition keys).
+    """
+    for sid, condition_key, value in (
+        ("DenyOtherEncryption", "s3:x-amz-server-side-encryption", "aws:kms"),
+        ("DenyOtherKey", "s3:x-amz-server-side-encryption-aws-kms-key-id", key.key_arn),
+    ):
+        bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid=sid,
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["s3:PutObject"],
+                resources=[bucket.arn_for_objects("*")],
+                conditions={"StringNotEqualsIfExists": {condition_key: value}},
+            )
+        )
 
 
 def output_path(output_bucket: s3.IBucket) -> str:

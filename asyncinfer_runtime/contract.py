@@ -125,6 +125,15 @@ def failure_shard_key(shard: int) -> str:
     return f"{FAILED}#{shard}"
 
 
+# -- SageMaker's request limits ------------------------------------------------------
+# Asynchronous inference accepts payloads "up to 1 GB". Taken as 10^9 bytes, the stricter
+# reading: failing before the upload is cheaper than SageMaker failing the request after it.
+MAX_PAYLOAD_BYTES: Final = 1_000_000_000
+# InvokeEndpointAsync's inline Body: "up to 128,000 bytes" (Developer Guide, "Invoke an
+# Asynchronous Endpoint"; AsyncBodyBlob max 128000 in the pinned botocore's model).
+MAX_INLINE_BYTES: Final = 128_000
+
+
 # -- times ----------------------------------------------------------------------------
 def iso_time(moment: datetime) -> str:
     """ISO-8601 UTC with milliseconds and `Z`, the form of every time in the record and in

@@ -15,3 +15,12 @@ RESULTS_WRITE_MAX_ATTEMPTS: Final = "RESULTS_WRITE_MAX_ATTEMPTS"
 RESULTS_INLINE_BODY_MAX_BYTES: Final = "RESULTS_INLINE_BODY_MAX_BYTES"
 # Every function: the level of its own log lines.
 LOG_LEVEL: Final = "LOG_LEVEL"
+# The job API (lambda/job_api/settings.py); it reads RESULTS_TABLE_NAME and
+# RESULTS_RETENTION_DAYS above too.
+JOBS_TABLE_NAME: Final = "JOBS_TABLE_NAME"
+INPUT_BUCKET_NAME: Final = "INPUT_BUCKET_NAME"
+# JSON object: each endpoint's name in the system -> its SageMaker endpoint name.
+API_ENDPOINTS: Final = "API_ENDPOINTS"
+# Set ("1") by local mode for every function it runs, never by a construct: what only local
+# mode allows (webhooks to loopback http URLs) asks for it.
+LOCAL_MODE: Final = "ASYNCINFER_LOCAL_MODE"

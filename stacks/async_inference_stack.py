@@ -19,6 +19,7 @@ from constructs import Construct, IConstruct
 
 from asyncinfer_constructs.async_inference_system import AsyncInferenceSystem
 from asyncinfer_constructs.endpoint import GENERATION_LENGTH, MAX_NAME_PREFIX_LENGTH
+from asyncinfer_constructs.job_api import JobApi
 from stacks.config import Settings
 
 
@@ -45,6 +46,15 @@ class AsyncInferenceStack(Stack):
         # A stack of one `default` endpoint has no `Endpoints` output, as before there
         # were several (the client then knows its one endpoint as `default`).
         self.system.add_client_outputs(endpoint_map=bool(settings.endpoints))
+        # The HTTP job API over every endpoint (docs/api.md); its resources are new, so
+        # turning it on or off leaves every other logical id as it is.
+        self.job_api = (
+            JobApi(self, "JobApi", system=self.system, props=settings.api_props())
+            if settings.api_enabled
+            else None
+        )
+        if self.job_api is not None:
+            self.job_api.add_client_outputs()
 
 
 def first_endpoint_name_prefix(stack_name: str) -> str:

@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from asyncinfer_constructs.api_props import JobApiProps, check_api_props
 from asyncinfer_constructs.endpoint_props import ENDPOINT_NAME, InferenceEndpointProps
 from asyncinfer_constructs.props import (
     ConfigError,
@@ -49,9 +50,10 @@ MAX_ENDPOINTS = 20
 # the prototype only moved away from it; it would also need a custom message for every
 # rule to keep the one-sentence errors.
 @dataclass(frozen=True, kw_only=True)
-class Settings(AsyncInferenceSystemProps, InferenceEndpointProps):
+class Settings(JobApiProps, AsyncInferenceSystemProps, InferenceEndpointProps):
     """Every knob of the app: the system's props, the endpoint props every endpoint starts
-    from, and the app's own. Field docs double as the README's configuration reference."""
+    from, the job API's, and the app's own. Field docs double as the README's configuration
+    reference."""
 
     stack_name: str = field(
         default=DEFAULT_STACK_NAME,
@@ -66,10 +68,13 @@ class Settings(AsyncInferenceSystemProps, InferenceEndpointProps):
     item's missing settings come from the top level); unset: one endpoint, `default`."""
     nag_checks: bool = False
     """Run cdk-nag (AwsSolutions, Serverless) and the Control Tower rules in this synth."""
+    api_enabled: bool = True
+    """The HTTP job API (API Gateway, its function and jobs table); `false`: none."""
 
     def __post_init__(self) -> None:
         AsyncInferenceSystemProps.__post_init__(self)
         InferenceEndpointProps.__post_init__(self)
+        check_api_props(self)
         check_fields(self, ["stack_name"])
         self.endpoint_props()
 
@@ -77,6 +82,10 @@ class Settings(AsyncInferenceSystemProps, InferenceEndpointProps):
         """The settings that describe the system around the endpoints."""
         names = [f.name for f in fields(AsyncInferenceSystemProps)]
         return AsyncInferenceSystemProps(**{name: getattr(self, name) for name in names})
+
+    def api_props(self) -> JobApiProps:
+        """The job API's settings."""
+        return JobApiProps(**{f.name: getattr(self, f.name) for f in fields(JobApiProps)})
 
     def endpoint_props(self) -> dict[str, InferenceEndpointProps]:
         """Each endpoint's props by name, in order: the `endpoints` items over the

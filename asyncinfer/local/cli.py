@@ -50,6 +50,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "directory)",
     )
     up.add_argument("--port", type=int, default=4566, help="port of the endpoint URL (0: any)")
+    up.add_argument(
+        "--api-port",
+        type=int,
+        help="port of the job API (default: the endpoint URL's port + 1; any when --port is 0)",
+    )
     models = up.add_mutually_exclusive_group()
     models.add_argument(
         "--model",
@@ -144,6 +149,7 @@ def run(args: argparse.Namespace) -> int:
         port=args.port,
         model_url=args.model_url,
         model_delay_ms=args.model_delay_ms,
+        api_port=args.api_port if args.api_port is not None else args.port and args.port + 1,
         model=args.model,
     )
     try:
@@ -156,6 +162,12 @@ def run(args: argparse.Namespace) -> int:
         f"  export {k}={v}"
         for k, v in json.loads(local.info_file.read_text(encoding="utf-8"))["environment"].items()
     )
+    api_line = (
+        f"  job API:       {local.api.url}  (curl --aws-sigv4 'aws:amz:us-east-1:execute-api' "
+        f"--user local:local {local.api.url}v1/jobs)\n"
+        if local.api
+        else ""
+    )
     print(
         f"local mode is up.\n"
         f"  endpoint URL:  {local.url}\n"
@@ -163,6 +175,7 @@ def run(args: argparse.Namespace) -> int:
         f"{model_lines(local)}"
         f"  outputs file:  {local.outputs_file.resolve()}\n"
         f"  metrics:       {local.url}/local/metrics\n"
+        f"{api_line}"
         f"  records log:   {local.functions_log.resolve()}\n"
         f"Point boto3, the AWS CLI and asyncinfer at it with:\n{env_lines}\n"
         f"Press Ctrl-C to stop.",

@@ -35,6 +35,20 @@ class LocalFunction:
     environment: dict[str, str]
     timeout_seconds: float
 
+    def arguments(self) -> list[str]:
+        """How a child process that runs it is told which function it is (event_source.py,
+        function_host.py)."""
+        return [
+            "--code-dir",
+            str(self.code_dir.resolve()),
+            "--handler",
+            self.handler,
+            "--function-name",
+            self.logical_id,
+            "--timeout-seconds",
+            str(self.timeout_seconds),
+        ]
+
 
 @dataclass(frozen=True)
 class QueueConsumer:
@@ -100,7 +114,7 @@ def queue_consumers(
                 ),
                 reports_batch_item_failures="ReportBatchItemFailures"
                 in (resolve(properties.get("FunctionResponseTypes")) or []),
-                function=_local_function(
+                function=local_function(
                     function_id, resources[function_id], resolve, assembly_dir, work_dir
                 ),
             )
@@ -128,7 +142,7 @@ def _function_id(function_name: Any, resources: dict[str, Any], resolve: Resolve
     return None
 
 
-def _local_function(
+def local_function(
     logical_id: str,
     resource: dict[str, Any],
     resolve: Resolver,

@@ -37,14 +37,18 @@ import boto3
 from botocore.config import Config
 
 from asyncinfer_runtime.contract import DEFAULT_STACK_NAME
+from asyncinfer_runtime.environment import LOCAL_MODE
 
 from . import moto_speedups
 from . import provision as prov
+from .api_gateway import LocalApi
+from .api_template import api_definition
 from .control_plane import ControlPlane
 from .endpoint_service import EndpointService, EndpointSettings, wsgi_app
 from .faults import Faults
 from .functions import QueueConsumer, queue_consumers
 from .platform_io import StandInPlatform
+from .sigv4 import Signer
 from .stand_ins import ModelChoice, choose
 
 # An event source's own drain is 30 s; this leaves its function time to finish a batch on top.
@@ -91,6 +95,7 @@ class LocalMode:
         port: int = 0,
         model_url: str | None = None,
         model_delay_ms: float = 0.0,
+        api_port: int = 0,
         model: str | None = None,
     ) -> None:
         """``model``: serve this stand-in (stand_ins.STAND_INS) for every endpoint instead
@@ -119,6 +124,8 @@ class LocalMode:
         self._model_processes: list[subprocess.Popen[str]] = []
         self.control_plane: ControlPlane | None = None
         self.provisioned: prov.Provisioned | None = None
+        self.api_port = api_port
+        self.api: LocalApi | None = None
 
     # -- start ----------------------------------------------------------------------------
 
@@ -132,6 +139,8 @@ class LocalMode:
             for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL_")]:
                 del os.environ[name]
             os.environ.update(environment(self.url))
+            # Every function local mode runs inherits it (what only local mode allows).
+            os.environ[LOCAL_MODE] = "1"
             session = boto3.session.Session(region_name=REGION)
             config = Config(max_pool_connections=64, retries={"mode": "standard"})
             clients: dict[str, Any] = {}
@@ -164,6 +173,7 @@ class LocalMode:
             )
             self.service.start()
             self._start_event_sources(template, aws)
+            self._start_api(template)
             self._write_files()
         except BaseException:
             self.stop()
@@ -267,14 +277,7 @@ class LocalMode:
                 queue_urls[consumer.queue_arn],
                 "--queue-arn",
                 consumer.queue_arn,
-                "--code-dir",
-                str(function.code_dir.resolve()),
-                "--handler",
-                function.handler,
-                "--function-name",
-                function.logical_id,
-                "--timeout-seconds",
-                str(function.timeout_seconds),
+                *function.arguments(),
                 "--batch-size",
                 str(consumer.batch_size),
                 "--batching-window-seconds",
@@ -292,6 +295,34 @@ class LocalMode:
                 process = subprocess.Popen(command, env=environment, stdout=log)
             self.event_sources.append((process, queue_urls[consumer.queue_arn]))
         self._results_sqs = aws("sqs")
+
+    def _start_api(self, template: dict[str, Any]) -> None:
+        """The template's REST API, served by its own function (local/api_gateway.py),
+        signed requests checked against the credentials local mode prints."""
+        assert self.provisioned is not None
+        definition = api_definition(
+            template,
+            self.provisioned,
+            assembly_dir=self.template_path.parent,
+            work_dir=self.state_dir / "functions",
+        )
+        if definition is None:
+            return
+        signer = Signer(
+            FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"], FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"], REGION
+        )
+        try:
+            api = LocalApi(
+                definition,
+                signer=signer,
+                environment=dict(os.environ),
+                port=self.api_port,
+                log=self.functions_log,
+            )
+        except prov.TemplateError as error:
+            print(f"local mode: the job API is not served: {error}", file=sys.stderr)
+            return
+        self.api = api.start()
 
     def _write_files(self) -> None:
         assert self.provisioned is not None
@@ -325,6 +356,8 @@ class LocalMode:
             ],
             "pid": os.getpid(),
         }
+        if self.api is not None:
+            info["apiUrl"] = self.api.url
         # Written last: its presence tells other processes that local mode is ready.
         tmp = self.info_file.with_name("local.json.partial")
         tmp.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
@@ -336,6 +369,10 @@ class LocalMode:
         """Stop everything; in-flight invocations finish and their records are written."""
         summary = {"accepted": 0, "notified": 0, "queuedNotStarted": 0, "resultsQueueLeft": 0}
         self.info_file.unlink(missing_ok=True)
+        if self.api is not None:
+            # First: no new job may arrive while the endpoint drains.
+            self.api.stop()
+            self.api = None
         if self.service is not None:
             summary["queuedNotStarted"] = self.service.stop()
             summary["accepted"] = self.service.counters["accepted"]

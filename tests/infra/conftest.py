@@ -20,7 +20,8 @@ STACK_NAME = DEFAULT_STACK_NAME
 CONFIGURATIONS: dict[str, dict[str, Any]] = {
     # What `cdk synth` builds with no options.
     "default": {},
-    # A GPU Hugging Face deployment with a fixed endpoint name and wider scaling.
+    # A GPU Hugging Face deployment with a fixed endpoint name and wider scaling; its job
+    # API takes a Cognito user pool's tokens.
     "gpu": {
         "instance_type": "ml.g5.xlarge",
         "endpoint_name": "sentiment-gpu",
@@ -28,6 +29,8 @@ CONFIGURATIONS: dict[str, dict[str, Any]] = {
         "target_backlog_per_instance": "2",
         "include_inference_response_in": "SUCCESS_NOTIFICATION_TOPIC",
         "alarm_email": "ops@example.com",
+        "api_authorizer": "cognito",
+        "api_user_pool_arn": "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_Abc123",
     },
     # A framework image with an S3 artifact, a volume key, no autoscaling, destroyable.
     "artifact": {
@@ -87,6 +90,10 @@ class Synthesized:
         ]
         assert len(matches) == 1, f"{path_pattern}: {matches}"
         return matches[0]
+
+    def results_table(self) -> dict[str, Any]:
+        """The results table (the template also has the job API's jobs table)."""
+        return dict(self.template["Resources"][self.logical_id_of("/Results/Records/Resource")])
 
     def logical_id_of(self, path_suffix: str) -> str:
         """Logical id of the resource whose construct path ends with `path_suffix`."""

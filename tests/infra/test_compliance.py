@@ -168,7 +168,10 @@ def test_cfn_lint_ignores_are_only_cdk_generated_dependson_duplicates(
     synth = synthesized(config)
     ignores = dict(_cfn_lint_ignores(synth.template))
     assert set(map(tuple, ignores.values())) == {("W3005",)}
-    expected = {synth.logical_id_of("/ResultsWriter/Function/Resource")} | {
+    expected = {
+        synth.logical_id_of("/ResultsWriter/Function/Resource"),
+        synth.logical_id_of("/JobApi/Function/Resource"),
+    } | {
         synth.logical_id_of(f"/EndpointDrain/{path}")
         for path in (
             "OnEvent/Resource",
@@ -190,6 +193,7 @@ def test_cfn_lint_ignores_are_only_cdk_generated_dependson_duplicates(
         stacks_dir / "results.py",
         stacks_dir / "storage.py",
         stacks_dir / "endpoint_drain.py",
+        stacks_dir / "job_api.py",
     ):
         lines = source.read_text().splitlines()
         for number, line in enumerate(lines):

@@ -33,6 +33,7 @@ def test_each_function_ships_its_own_folder_and_the_runtime(default: Synthesized
     assert {handler.partition(".")[0] for handler, _ in functions.values()} == {
         "results_writer",
         "endpoint_drain",
+        "job_api",
     }
     for handler, asset in functions.values():
         folder = handler.partition(".")[0]

@@ -49,7 +49,7 @@ FAILURE_SHARE = 0.1  # a bad model version can make every result a failure; see 
 
 
 def indexes_of(synthesized: Synthesized) -> list[IndexDefinition]:
-    _, table = synthesized.only("AWS::DynamoDB::Table")
+    table = synthesized.results_table()
     return [
         IndexDefinition.from_template(index)
         for index in table["Properties"]["GlobalSecondaryIndexes"]
@@ -252,5 +252,5 @@ def test_a_notification_costs_at_most_three_write_units_indexes_included(
 def test_stand_in_table_has_the_templates_indexes(default: Synthesized) -> None:
     # Tests and the bench build their table with tests/support/results_table.py; it must be the
     # table the stack deploys, projections included.
-    _, table = default.only("AWS::DynamoDB::Table")
+    table = default.results_table()
     assert table["Properties"]["GlobalSecondaryIndexes"] == global_secondary_indexes()

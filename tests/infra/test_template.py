@@ -367,7 +367,7 @@ def test_scaling_follows_settings(synthesized: Getter) -> None:
 def test_results_table_is_on_demand_recoverable_expiring_encrypted_and_indexed(
     default: Synthesized,
 ) -> None:
-    _, table = default.only("AWS::DynamoDB::Table")
+    table = default.results_table()
     properties = table["Properties"]
     assert properties["BillingMode"] == "PAY_PER_REQUEST"
     assert properties["KeySchema"] == [{"AttributeName": "inferenceId", "KeyType": "HASH"}]
@@ -536,6 +536,9 @@ def test_outputs_are_the_clients_contract(default: Synthesized) -> None:
         "DataKeyArn",
         "AlarmTopicArn",
         "DeadLetterQueueAlarmName",
+        # The job API's (docs/api.md); absent with api_enabled=false.
+        "ApiUrl",
+        "JobsTableName",
     }
 
 

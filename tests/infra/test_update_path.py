@@ -392,8 +392,14 @@ DEPLOYED_LOGICAL_IDS = {
     "AWS::Lambda::EventSourceMapping": {
         "ResultsWriterFunctionSqsEventSourceSageMakerAsyncInferenceResultsWriterQueue54B5A6747B218EAE"
     },
-    "AWS::DynamoDB::Table": {"ResultsRecords220C5824"},
-    "AWS::Logs::LogGroup": {"ResultsWriterLogs98334703", "EndpointDrainLogs67ACAF9C"},
+    # The job API's jobs table and log groups came with issue 21; they keep theirs too.
+    "AWS::DynamoDB::Table": {"ResultsRecords220C5824", "JobApiJobsDDFC45BF"},
+    "AWS::Logs::LogGroup": {
+        "ResultsWriterLogs98334703",
+        "EndpointDrainLogs67ACAF9C",
+        "JobApiLogsD29EF726",
+        "JobApiAccessLogs71C391F4",
+    },
 }
 
 

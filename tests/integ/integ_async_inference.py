@@ -12,7 +12,11 @@ an assertion stack whose custom resources, in order:
 3. put a payload the model rejects (not JSON, sent as application/json) and invoke on it;
 4. wait until its record is FAILED;
 5. force the dead-letter-queue alarm into ALARM (SetAlarmState) and wait until the alarm's
-   action history shows a successful SNS action.
+   action history shows a successful SNS action;
+6. invoke a function of the stack under test (tests/integ/signed_caller.py) that calls the
+   job API as an IAM principal: a SigV4-signed POST /v1/jobs of the good payload with an
+   Idempotency-Key, then GET /v1/jobs/{id}; repeated (the same key: the same job, never a
+   second inference) until the job is COMPLETED.
 
 A second stack under test (`AsyncInferenceIntegPooled`) holds an endpoint on instance
 pools of two types; after the steps above, the chain goes on to prove that it leaves
@@ -46,6 +50,8 @@ if str(REPO_ROOT) not in sys.path:
 
 import aws_cdk as cdk  # noqa: E402
 from aws_cdk import Aws, CfnOutput, Duration, Fn  # noqa: E402
+from aws_cdk import aws_iam as iam  # noqa: E402
+from aws_cdk import aws_lambda as lambda_  # noqa: E402
 from aws_cdk.integ_tests_alpha import (  # noqa: E402
     AwsApiCall,
     ExpectedResult,
@@ -74,9 +80,13 @@ SETTINGS = Settings(
 
 POOLED_STACK_NAME = "AsyncInferenceIntegPooled"
 # Two small CPU types, the same image: ml.m5.large preferred, ml.m5.xlarge when it lacks
-# capacity. Otherwise the same throw-away settings.
+# capacity. Otherwise the same throw-away settings, without the job API (the main case
+# proves it).
 POOLED_SETTINGS = dataclasses.replace(
-    SETTINGS, stack_name=POOLED_STACK_NAME, instance_types=("ml.m5.large", "ml.m5.xlarge")
+    SETTINGS,
+    stack_name=POOLED_STACK_NAME,
+    instance_types=("ml.m5.large", "ml.m5.xlarge"),
+    api_enabled=False,
 )
 
 GOOD_KEY = "integ/good.json"
@@ -108,6 +118,9 @@ ALARM_INTERVAL = Duration.seconds(15)
 # wording is *unverified* here: if a real run words it otherwise, the wait times out and
 # the assertion's failure shows the actual history items.
 SNS_ACTION_SUCCEEDED = "^Successfully executed action "
+SIGNED_CALLER_CODE = Path(__file__).with_name("signed_caller.py")
+SIGNED_CALLER_OUTPUT = "SignedApiCallerName"
+IDEMPOTENCY_KEY = "integ-signed-submit"
 
 
 def cdk_json_context() -> dict[str, Any]:
@@ -216,6 +229,7 @@ class AsyncInferenceProof(Proof):
         failed = self.wait_for_record(bad_invocation, "FAILED")
         forced_alarm = self.force_alarm()
         notified = self.wait_for_sns_action()
+        signed = self.submit_through_the_api(stack_output(stack, SIGNED_CALLER_OUTPUT))
 
         self.chain(
             [
@@ -228,6 +242,7 @@ class AsyncInferenceProof(Proof):
                 failed,
                 forced_alarm,
                 notified,
+                signed,
             ]
         )
 
@@ -299,6 +314,45 @@ class AsyncInferenceProof(Proof):
         # The providers grant each call's own action (cloudwatch:DescribeAlarmHistory) by name.
         return waited
 
+    def submit_through_the_api(self, caller_name: str) -> IApiCall:
+        """The signed caller until it reports the job COMPLETED (the endpoint is warm by
+        now: the good payload above completed)."""
+        call = self.assertions.invoke_function(
+            function_name=caller_name,
+            payload=json.dumps(
+                {"body": GOOD_BODY, "contentType": CONTENT_TYPE, "idempotencyKey": IDEMPOTENCY_KEY}
+            ),
+        )
+        # Lambda's Invoke answers the function's JSON as a string (the integ-tests-alpha
+        # README's invokeFunction example expects `Payload: '200'`): matched as JSON.
+        call.expect(
+            ExpectedResult.object_like(
+                {
+                    "Payload": Match.serialized_json(
+                        Match.object_like(
+                            {
+                                "submitStatus": 202,
+                                "getStatus": 200,
+                                "job": Match.object_like(
+                                    {"status": "COMPLETED", "endpoint": "default"}
+                                ),
+                            }
+                        )
+                    )
+                }
+            )
+        )
+        waited = call.wait_for_assertions(
+            total_timeout=RESULT_TIMEOUT, interval=RESULT_INTERVAL, backoff_rate=1
+        )
+        self._allow(
+            waited,
+            ["lambda:InvokeFunction"],
+            [f"arn:{Aws.PARTITION}:lambda:{Aws.REGION}:{Aws.ACCOUNT_ID}:function:{caller_name}"],
+            waiter=True,
+        )
+        return waited
+
 
 class PooledScaleFromZeroProof(Proof):
     """An idle pooled endpoint leaves zero for one request."""
@@ -332,7 +386,7 @@ class PooledScaleFromZeroProof(Proof):
         )
 
 
-def stack_under_test(app: cdk.App, settings: Settings) -> cdk.Stack:
+def stack_under_test(app: cdk.App, settings: Settings) -> AsyncInferenceStack:
     return AsyncInferenceStack(
         app,
         settings.stack_name,
@@ -342,9 +396,38 @@ def stack_under_test(app: cdk.App, settings: Settings) -> cdk.Stack:
     )
 
 
+def add_signed_caller(stack: AsyncInferenceStack) -> lambda_.Function:
+    """A function allowed to call the job API's submit and status methods, and nothing else."""
+    assert stack.job_api is not None, "the integ stack deploys the job API"
+    api = stack.job_api.api
+    caller = lambda_.Function(
+        stack,
+        "SignedApiCaller",
+        runtime=lambda_.Runtime.PYTHON_3_14,
+        architecture=lambda_.Architecture.ARM_64,
+        handler="index.handler",
+        code=lambda_.Code.from_inline(SIGNED_CALLER_CODE.read_text()),
+        timeout=Duration.seconds(60),
+        environment={"API_URL": api.url},
+        description="Integration test: calls the job API with SigV4",
+    )
+    caller.add_to_role_policy(
+        iam.PolicyStatement(
+            actions=["execute-api:Invoke"],
+            resources=[
+                api.arn_for_execute_api("POST", "/v1/jobs", api.deployment_stage.stage_name),
+                api.arn_for_execute_api("GET", "/v1/jobs/*", api.deployment_stage.stage_name),
+            ],
+        )
+    )
+    CfnOutput(stack, SIGNED_CALLER_OUTPUT, value=caller.function_name)
+    return caller
+
+
 def build_integ_app(outdir: str | None = None) -> cdk.App:
     app = cdk.App(context=cdk_json_context(), outdir=outdir, analytics_reporting=False)
     stack = stack_under_test(app, SETTINGS)
+    add_signed_caller(stack)
     pooled = stack_under_test(app, POOLED_SETTINGS)
     integ = IntegTest(
         app,

@@ -65,7 +65,7 @@ def ordered_calls(template: dict[str, Any]) -> list[Call]:
 
 
 # The main case's calls, then the pooled case's (one chain).
-MAIN_CALLS = 9
+MAIN_CALLS = 10
 
 
 @pytest.fixture(scope="module")
@@ -144,6 +144,7 @@ def test_the_proof_runs_its_calls_in_order(all_calls: list[Call]) -> None:
         ("DynamoDB", "getItem"),
         ("CloudWatch", "setAlarmState"),
         ("CloudWatch", "describeAlarmHistory"),
+        ("Lambda", "invoke"),
     ]
 
 
@@ -268,10 +269,45 @@ def test_the_stack_under_test_is_small_and_leaves_nothing_behind(
     assert len(stateful) >= 5
     for resource in stateful:
         assert resource.get("DeletionPolicy") == "Delete", resource["Type"]
-    (table,) = [r for r in resources.values() if r["Type"] == "AWS::DynamoDB::Table"]
-    assert table["Properties"].get("DeletionProtectionEnabled") is not True
+    tables = [r for r in resources.values() if r["Type"] == "AWS::DynamoDB::Table"]
+    assert len(tables) == 2  # the results table and the job API's jobs table
+    for table in tables:
+        assert table["Properties"].get("DeletionProtectionEnabled") is not True
     # Buckets are emptied on delete, or CloudFormation could not remove them.
     assert any(r["Type"] == "Custom::S3AutoDeleteObjects" for r in resources.values())
+
+
+def test_a_signed_post_is_repeated_until_its_job_is_completed(
+    calls: list[Call], integ_assembly: IntegAssembly, stack_output_values: dict[str, Any]
+) -> None:
+    signed = calls[-1]
+    assert reads_output(
+        signed.parameters["FunctionName"], "SignedApiCallerName", stack_output_values
+    )
+    event = (
+        json.loads(signed.parameters["Payload"])
+        if isinstance(signed.parameters["Payload"], str)
+        else signed.parameters["Payload"]
+    )
+    # The same Idempotency-Key on every attempt: one job, one inference.
+    assert event["idempotencyKey"] and event["contentType"] == "application/json"
+    assert json.loads(event["body"]) == json.loads(calls[0].parameters["Body"])
+    expected = json.loads(expected_text(signed))["$ObjectLike"]["Payload"]["$SerializedJson"]
+    answer = expected["$ObjectLike"]
+    assert answer["submitStatus"] == 202 and answer["getStatus"] == 200
+    assert answer["job"]["$ObjectLike"]["status"] == "COMPLETED"
+    assert signed.waiter is not None
+    # The caller may call exactly the two methods it needs, signed with its role.
+    resources = integ_assembly.stack_under_test["Resources"]
+    (policy,) = [
+        r
+        for lid, r in resources.items()
+        if r["Type"] == "AWS::IAM::Policy" and lid.startswith("SignedApiCaller")
+    ]
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "execute-api:Invoke"
+    routes = json.dumps(statement["Resource"])
+    assert "/POST/v1/jobs" in routes and "/GET/v1/jobs/*" in routes
 
 
 # --- The pooled case: an idle endpoint on instance pools leaves zero --------------------

@@ -12,9 +12,16 @@ from asyncinfer_constructs.compliance import acknowledge_guard
 CONTROL_TOWER_MINIMUM_RETENTION_DAYS = 365
 
 
-def set_retention(log_group: logs.LogGroup, days: int) -> None:
+def set_retention(
+    log_group: logs.LogGroup,
+    days: int,
+    *,
+    setting: str = "log_retention_days",
+    why_shorter: str = "these logs serve debugging, while the records live in the results table",
+) -> None:
     """Keep `log_group`'s events `days` days (a CloudWatch Logs period, validated by the
-    props); below a year, acknowledge the Control Tower rule with the setting's name."""
+    props as `setting`); below a year, acknowledge the Control Tower rule, naming the
+    setting and `why_shorter` a retention is enough."""
     # RetentionDays is an enum of names; the validated day count goes on the L1.
     resource = log_group.node.default_child
     assert isinstance(resource, logs.CfnLogGroup)
@@ -23,7 +30,6 @@ def set_retention(log_group: logs.LogGroup, days: int) -> None:
         acknowledge_guard(
             log_group,
             "cloudwatch_log_group_retention_period_check",
-            f"Events are kept log_retention_days ({days} here, 30 by default): these logs "
-            "serve debugging, while the records live in the results table; set it to 365 "
-            "or more where a year of log retention is required.",
+            f"Events are kept {setting} ({days} here): {why_shorter}; set it to 365 or more "
+            "where a year of log retention is required.",
         )

@@ -8,7 +8,6 @@ the client reads.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import re
 from typing import Any
@@ -18,7 +17,6 @@ from aws_cdk import aws_applicationautoscaling as appscaling
 from constructs import Construct, IConstruct
 
 from asyncinfer_constructs.async_inference_system import AsyncInferenceSystem
-from asyncinfer_constructs.endpoint import GENERATION_LENGTH, MAX_NAME_PREFIX_LENGTH
 from asyncinfer_constructs.job_api import JobApi
 from stacks.config import Settings
 
@@ -31,15 +29,7 @@ class AsyncInferenceStack(Stack):
         # "Default" keeps the system out of every logical id, so the resources keep the
         # ids they had when the stack composed them itself.
         self.system = AsyncInferenceSystem(self, "Default", props=settings.system_props())
-        for index, (name, props) in enumerate(settings.endpoint_props().items()):
-            if index == 0 and props.endpoint_name is None:
-                # Named after the stack, not after its key in the system: like its logical
-                # ids, the first endpoint's name (and so its generation) stays the same when
-                # the stack gains a second endpoint or the first one is renamed in
-                # `endpoints`.
-                props = dataclasses.replace(
-                    props, endpoint_name=first_endpoint_name_prefix(self.stack_name)
-                )
+        for name, props in settings.endpoint_props().items():
             self.system.add_endpoint(name, props)
         first = next(iter(self.system.endpoints.values()))
         keep_logical_ids_without(first)
@@ -55,21 +45,6 @@ class AsyncInferenceStack(Stack):
         )
         if self.job_api is not None:
             self.job_api.add_client_outputs()
-
-
-def first_endpoint_name_prefix(stack_name: str) -> str:
-    """The stack's name, or its first characters and a digest of the whole when it is too
-    long to leave room for `-<generation>` in a SageMaker endpoint name.
-
-    CloudFormation stack names are letters, digits and hyphens, starting with a letter,
-    unique in an account and region: so is this prefix (CloudFormation API Reference,
-    CreateStack, StackName).
-    """
-    if len(stack_name) <= MAX_NAME_PREFIX_LENGTH:
-        return stack_name
-    digest = hashlib.sha256(stack_name.encode()).hexdigest()[:GENERATION_LENGTH]
-    kept = stack_name[: MAX_NAME_PREFIX_LENGTH - len(digest) - 1].rstrip("-")
-    return f"{kept}-{digest}"
 
 
 def keep_logical_ids_without(endpoint: IConstruct) -> None:

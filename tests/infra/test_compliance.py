@@ -51,7 +51,9 @@ FIXED_CONTROL_TOWER_RULES = {
 }
 # The ones left failing on purpose, each acknowledged per resource with its reason.
 ACKNOWLEDGED_CONTROL_TOWER_RULES = {
+    "api_gw_v1_execution_logging_enabled_check",
     "cloudwatch_log_group_retention_period_check",
+    "lambda_function_public_access_prohibited_check",
     "lambda_inside_vpc_check",
     "s3_bucket_default_encryption_kms_check",
     "s3_bucket_logging_enabled_check",

@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aws_cdk import Duration, Names, Token
+from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
@@ -15,59 +15,33 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct, IDependable
 
 from asyncinfer_constructs.model import InferenceModel
-from asyncinfer_constructs.props import ConfigError
 
 VARIANT_NAME = "AllTraffic"
 GENERATION_LENGTH = 8
-# SageMaker endpoint names have at most 63 characters; each generation appends "-" and
-# GENERATION_LENGTH hex digits (SageMaker API Reference, CreateEndpoint, EndpointName).
-MAX_NAME_PREFIX_LENGTH = 63 - 1 - GENERATION_LENGTH
 METRIC_NAMESPACE = "AWS/SageMaker"
 
 
-def endpoint_generation(instance_types: Sequence[str], endpoint_name_prefix: str) -> str:
+def endpoint_generation(instance_types: Sequence[str], endpoint_name: str | None) -> str:
     """A short digest of what SageMaker refuses to change on an autoscaled variant, and of
-    the endpoint's name.
+    the endpoint's name when one is set.
 
     SageMaker rejects an UpdateEndpoint that changes the instance type of a variant
     registered with Application Auto Scaling, or removes such a variant; changing its
     model is allowed (SageMaker Developer Guide, "Update endpoints that use auto
     scaling"). Everything that decides the variant's instance types or its name goes in.
-    The endpoint's name goes in too: EndpointName is create-only (AWS::SageMaker::Endpoint,
-    "Update requires: Replacement"), so a new name under the same logical id would be
-    replaced, and its queue deleted, without a drain; a new generation drains the old one.
+
+    A set `endpoint_name` goes in too: EndpointName is create-only (AWS::SageMaker::Endpoint,
+    "Update requires: Replacement"), so a new name under the same logical id would replace
+    the endpoint, and delete its queue, without a drain; in a new generation the old one is
+    drained. Without it the identity is exactly the one deployed before names counted
+    (variant and instance types), so an endpoint whose name CloudFormation generates keeps
+    its generation, its logical id and its name across the upgrade (docs/updates.md).
     """
-    identity = {
-        "variant": VARIANT_NAME,
-        "instanceTypes": list(instance_types),
-        "endpointName": endpoint_name_prefix,
-    }
+    identity: dict[str, object] = {"variant": VARIANT_NAME, "instanceTypes": list(instance_types)}
+    if endpoint_name is not None:
+        identity["endpointName"] = endpoint_name
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
     return digest[:GENERATION_LENGTH]
-
-
-def default_name_prefix(endpoint: Construct) -> str:
-    """The endpoint name prefix when none is set: the stack's name and the endpoint's
-    construct path, shortened with a hash to leave room for `-<generation>` within
-    SageMaker's 63 characters.
-
-    Every generation is named in the template, not by CloudFormation, so that its log
-    group (`/aws/sagemaker/Endpoints/<name>`) can be created, with its retention, before
-    SageMaker writes the first line to it.
-    """
-    prefix = Names.unique_resource_name(
-        endpoint,
-        max_length=MAX_NAME_PREFIX_LENGTH,
-        separator="-",
-        allowed_special_characters="-",
-    )
-    if Token.is_unresolved(prefix):
-        raise ConfigError(
-            f"Setting 'endpoint_name' is required for endpoint {endpoint.node.path!r}: its "
-            f"stack's name is not known at synth time (received a token), so no endpoint "
-            f"name can be derived from it; expected a name prefix like 'sentiment'."
-        )
-    return prefix
 
 
 def _instance_properties(
@@ -105,7 +79,7 @@ class AsyncEndpoint(Construct):
         construct_id: str,
         *,
         generation: str,
-        endpoint_name: str,
+        endpoint_name: str | None,
         model: InferenceModel,
         instance_type: str,
         instance_pools: Sequence[str],
@@ -123,8 +97,9 @@ class AsyncEndpoint(Construct):
     ) -> None:
         """`instance_pools`, preferred first, replace `instance_type` when set; a pool whose
         type needs another image than `model`'s runs the model `pool_models` names for it.
-        The endpoint is created only after everything in `created_after` (its role's
-        permissions, its log group)."""
+        `endpoint_name` is this generation's whole name, or None for a name CloudFormation
+        generates. The endpoint is created only after everything in `created_after` (its
+        role's permissions, its log group when it is named)."""
         super().__init__(scope, construct_id)
         self.generation = generation
         notification_config = sagemaker.CfnEndpointConfig.AsyncInferenceNotificationConfigProperty(
@@ -179,7 +154,7 @@ class AsyncEndpoint(Construct):
         )
         # SageMaker publishes a TestNotification to both topics while it creates the
         # endpoint, and its instances log from their first minute: the role's permissions
-        # and the log group must exist first, not just the role.
+        # (and a named generation's log group) must exist first, not just the role.
         for dependency in created_after:
             self.endpoint.node.add_dependency(dependency)
 

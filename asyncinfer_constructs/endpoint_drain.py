@@ -330,7 +330,9 @@ def retain_except_on_create(resource: CfnResource) -> None:
     UpdateReplacePolicy is Delete, and said so (cfn-lint W3011 asks for both policies): a
     model or config replaced in place (a new model within one generation) is no longer
     used by the endpoint once the update completes, and the endpoint itself is never
-    replaced in place (its name is part of its generation)."""
+    replaced in place: its one create-only property, EndpointName, is either unset (named
+    by CloudFormation) or part of its generation (AWS::SageMaker::Endpoint, "Update
+    requires: Replacement" only for EndpointName)."""
     resource.cfn_options.deletion_policy = CfnDeletionPolicy.RETAIN_EXCEPT_ON_CREATE
     resource.cfn_options.update_replace_policy = CfnDeletionPolicy.DELETE
 

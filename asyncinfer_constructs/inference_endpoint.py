@@ -17,9 +17,9 @@ from constructs import Construct
 
 from asyncinfer_constructs.autoscaling import ScaleToZero
 from asyncinfer_constructs.dlc_image import DlcTag
-from asyncinfer_constructs.endpoint import AsyncEndpoint, default_name_prefix, endpoint_generation
+from asyncinfer_constructs.endpoint import AsyncEndpoint, endpoint_generation
 from asyncinfer_constructs.endpoint_drain import EndpointDrainProvider
-from asyncinfer_constructs.endpoint_logs import EndpointLogs
+from asyncinfer_constructs.endpoint_logs import EndpointLogGroup, EndpointLogRetention
 from asyncinfer_constructs.endpoint_props import InferenceEndpointProps
 from asyncinfer_constructs.feature_flags import pin_feature_flags
 from asyncinfer_constructs.instance_types import is_gpu_type
@@ -40,12 +40,14 @@ class InferenceEndpoint(Construct):
     """A SageMaker asynchronous endpoint and everything that belongs to it alone.
 
     Attributes: `props`, `execution_role`, `generation`, `model` (and `pool_models`),
-    `logs` (the generation's log group and write grant), `endpoint` (the generation's
-    config and endpoint), `scaling` (None without autoscaling), `drain`, `alarms`.
+    `endpoint` (the generation's config and endpoint), `logs` (the generation's log group
+    and write grant when `endpoint_name` is set, else its log retention), `scaling` (None
+    without autoscaling), `drain`, `alarms`.
 
     Everything of one generation has the generation in its construct id: an instance type
-    change or a new endpoint name creates a new generation beside the old one, and the old
-    one is drained, then deleted, after the update (docs/updates.md).
+    change, or setting, changing or unsetting `endpoint_name`, creates a new generation
+    beside the old one, and the old one is drained, then deleted, after the update
+    (docs/updates.md).
     """
 
     def __init__(
@@ -66,8 +68,8 @@ class InferenceEndpoint(Construct):
         """`key` encrypts the outputs SageMaker writes and the endpoint's logs;
         `drain_provider` drains an old generation before it is deleted. `props` defaults to
         InferenceEndpointProps(). Each generation's SageMaker log group keeps its events
-        `log_retention_days` and is deleted with the stack only when `removal_policy`
-        says so."""
+        `log_retention_days`; a named generation's group (created by the stack) is deleted
+        with the stack only when `removal_policy` says so, one named by SageMaker is kept."""
         super().__init__(scope, construct_id)
         pin_feature_flags(self)
         self.props = props = props or InferenceEndpointProps()
@@ -99,19 +101,27 @@ class InferenceEndpoint(Construct):
             output_key=key,
             image_repository_arn=image.repository_arn,
             model_data_url=props.model_data_url,
+            generated_names=props.endpoint_name is None,
         )
-        name_prefix = props.endpoint_name or default_name_prefix(self)
-        self.generation = generation = endpoint_generation(props.pool_instance_types, name_prefix)
-        endpoint_name = f"{name_prefix}-{generation}"
+        self.generation = generation = endpoint_generation(
+            props.pool_instance_types, props.endpoint_name
+        )
+        # `endpoint_name` is a prefix: each generation is `<endpoint_name>-<generation>`,
+        # or a name CloudFormation generates when unset.
+        endpoint_name = f"{props.endpoint_name}-{generation}" if props.endpoint_name else None
         self.model, self.pool_models = self._models(image)
-        self.logs = EndpointLogs(
-            self,
-            f"Logs{generation}",
-            endpoint_name=endpoint_name,
-            role=self.execution_role.role,
-            key=key,
-            log_retention_days=log_retention_days,
-            removal_policy=removal_policy,
+        named_logs = (
+            EndpointLogGroup(
+                self,
+                f"Logs{generation}",
+                endpoint_name=endpoint_name,
+                role=self.execution_role.role,
+                key=key,
+                log_retention_days=log_retention_days,
+                removal_policy=removal_policy,
+            )
+            if endpoint_name
+            else None
         )
 
         # The async endpoint queues requests, reads them from the input bucket, and writes
@@ -134,7 +144,13 @@ class InferenceEndpoint(Construct):
             success_topic=pipeline.success_topic,
             error_topic=pipeline.error_topic,
             output_key=key,
-            created_after=[self.execution_role.policy, self.logs],
+            created_after=[self.execution_role.policy, *([named_logs] if named_logs else [])],
+        )
+        self.logs: EndpointLogGroup | EndpointLogRetention = named_logs or EndpointLogRetention(
+            self,
+            f"Logs{generation}",
+            endpoint=self.endpoint.endpoint,
+            log_retention_days=log_retention_days,
         )
 
         # It costs nothing while idle and starts an instance for the first request.
@@ -162,8 +178,8 @@ class InferenceEndpoint(Construct):
         )
         # A new generation (instance type or name change) replaces the endpoint; the old
         # one's queue drains, then the drain deletes it (docs/updates.md). The drain is
-        # deleted first, so the old generation still scales (out of zero too) and logs
-        # while it drains.
+        # deleted first, so the old generation still scales (out of zero too), logs and
+        # keeps its log retention while it drains.
         self.drain = drain_provider.drain(
             self,
             f"DrainEndpoint{generation}",

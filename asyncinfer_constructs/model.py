@@ -15,6 +15,11 @@ from constructs import Construct
 
 from asyncinfer_constructs.compliance import acknowledge, nag_resource, skip_checkov
 from asyncinfer_constructs.dlc_image import DlcImage, DlcTag
+from asyncinfer_constructs.endpoint_logs import (
+    EVERY_ENDPOINT_LOG_GROUP,
+    acknowledge_log_streams,
+    endpoint_log_statements,
+)
 from asyncinfer_constructs.instance_types import is_gpu_type
 from asyncinfer_constructs.storage import FAILURE_PREFIX, OUTPUT_PREFIX
 
@@ -41,8 +46,11 @@ class ExecutionRole(Construct):
 
     SageMaker validates the role while it creates the endpoint (it publishes a
     TestNotification to both topics), so the endpoint must wait for the policy, not
-    just the role: that is why the policy is its own resource (`self.policy`). Writing
-    logs is granted per generation, on that generation's log group alone
+    just the role: that is why the policy is its own resource (`self.policy`).
+
+    Writing logs: with `generated_names` (no `endpoint_name`), on SageMaker's endpoint log
+    groups, `/aws/sagemaker/Endpoints/*`, here, since a generated name is known only once
+    the endpoint exists; otherwise per generation, on that generation's log group alone
     (endpoint_logs.py), so an old generation keeps its grant while it drains.
     """
 
@@ -58,6 +66,7 @@ class ExecutionRole(Construct):
         output_key: kms.IKey,
         image_repository_arn: str,
         model_data_url: str | None,
+        generated_names: bool,
     ) -> None:
         super().__init__(scope, construct_id)
         self.role = iam.Role(
@@ -115,6 +124,10 @@ class ExecutionRole(Construct):
                 actions=["ecr:GetAuthorizationToken"],
                 resources=["*"],
             ),
+            # Every generation logs while it exists, a draining old one included; naming
+            # the generated name here would make this policy and the endpoint, which waits
+            # for it, depend on each other.
+            *(endpoint_log_statements(self, EVERY_ENDPOINT_LOG_GROUP) if generated_names else []),
             iam.PolicyStatement(
                 sid="PublishContainerMetrics",
                 actions=["cloudwatch:PutMetricData"],
@@ -161,6 +174,19 @@ class ExecutionRole(Construct):
             "Failure documents are named by inference id at run time; the grant is "
             "limited to the failure/ prefix.",
         )
+        if generated_names:
+            acknowledge_log_streams(
+                policy, EVERY_ENDPOINT_LOG_GROUP, "SageMaker's endpoint log groups"
+            )
+            acknowledge(
+                policy,
+                f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:"
+                f"<AWS::AccountId>:log-group:{EVERY_ENDPOINT_LOG_GROUP}]",
+                "CloudFormation generates each endpoint generation's name, known only once "
+                "the endpoint exists, and the endpoint's instances log from their first "
+                "minute (an old one while it drains too); the grant is limited to SageMaker's "
+                "endpoint log groups.",
+            )
 
 
 class InferenceModel(Construct):

@@ -241,16 +241,63 @@ def _joined(value: Any) -> str:
     return "".join(p if isinstance(p, str) else f"<{p['Ref']}>" for p in parts)
 
 
-@pytest.mark.parametrize("configuration", ["default", "gpu"])
-def test_each_generation_writes_only_its_own_log_group_which_has_the_retention(
-    synthesized: Getter, configuration: str
+LOG_GROUP_ARN = "arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:"
+
+
+def _assert_endpoint_log_grant(by_sid: dict[str, dict[str, Any]], log_group: str) -> None:
+    # CreateLogGroup is authorized against `log-group:NAME` (no `:*`); streams and events
+    # against `log-group:NAME:log-stream:...` (Service Authorization Reference, CloudWatch Logs).
+    assert as_list(by_sid["CreateEndpointLogGroup"]["Action"]) == ["logs:CreateLogGroup"]
+    assert _joined(by_sid["CreateEndpointLogGroup"]["Resource"]) == f"{LOG_GROUP_ARN}{log_group}"
+    write = by_sid["WriteEndpointLogs"]
+    assert "logs:CreateLogGroup" not in as_list(write["Action"])
+    assert {"logs:CreateLogStream", "logs:PutLogEvents"} <= set(as_list(write["Action"]))
+    assert _joined(write["Resource"]) == f"{LOG_GROUP_ARN}{log_group}:*"
+
+
+def test_a_generated_name_logs_under_the_role_and_gets_the_retention_once_it_exists(
+    default: Synthesized,
 ) -> None:
     # SageMaker logs to /aws/sagemaker/Endpoints/<EndpointName> (SageMaker Developer Guide,
     # "Log groups and streams that Amazon SageMaker AI sends to Amazon CloudWatch Logs").
-    synth = synthesized(configuration)
+    # A name CloudFormation generates exists only with the endpoint: the role may create
+    # and write any endpoint's group, as deployed before (a grant naming the generated name
+    # would make the role's policy and the endpoint, which waits for it, depend on each
+    # other).
+    endpoint_id, endpoint = default.only("AWS::SageMaker::Endpoint")
+    assert "EndpointName" not in endpoint["Properties"]
+    _assert_endpoint_log_grant(_role_statements(default), "/aws/sagemaker/Endpoints/*")
+    assert default.logical_id_of("/Execution/Policy/Resource") in endpoint["DependsOn"]
+    # The retention goes on the group as soon as the endpoint exists (CDK's LogRetention
+    # creates the group if SageMaker has not yet); it covers the events already written.
+    ((retention_id, retention),) = default.resources("Custom::LogRetention").items()
+    assert retention["Properties"]["LogGroupName"] == {
+        "Fn::Join": [
+            "",
+            ["/aws/sagemaker/Endpoints/", {"Fn::GetAtt": [endpoint_id, "EndpointName"]}],
+        ]
+    }
+    assert retention["Properties"]["RetentionInDays"] == 30  # log_retention_days
+    # Kept when it leaves the template: a timed-out drain's endpoint still logs to it.
+    assert retention["Properties"]["RemovalPolicy"] == "retain"
+    # It outlives the generation's drain, like the endpoint's scaling.
+    (drain,) = default.resources("Custom::EndpointDrain").values()
+    assert retention_id in drain["DependsOn"]
+    # The endpoint's log group is the only one CloudFormation does not create itself.
+    assert not [
+        g
+        for g in default.resources("AWS::Logs::LogGroup").values()
+        if "/aws/sagemaker/" in json.dumps(g["Properties"].get("LogGroupName", ""))
+    ]
+
+
+def test_a_named_generation_writes_only_its_own_log_group_which_exists_first(
+    synthesized: Getter,
+) -> None:
+    synth = synthesized("gpu")
     _, endpoint = synth.only("AWS::SageMaker::Endpoint")
     name = endpoint["Properties"]["EndpointName"]
-    assert isinstance(name, str), "named in the template, so its log group can exist first"
+    assert isinstance(name, str) and name.startswith("sentiment-gpu-")
     log_group_name = f"/aws/sagemaker/Endpoints/{name}"
     groups = {
         logical_id: group
@@ -260,19 +307,12 @@ def test_each_generation_writes_only_its_own_log_group_which_has_the_retention(
     ((group_id, group),) = groups.items()
     assert group["Properties"]["RetentionInDays"] == 30  # log_retention_days
     assert "KmsKeyId" in group["Properties"]
-    # CreateLogGroup is authorized against `log-group:NAME` (no `:*`); streams and events
-    # against `log-group:NAME:log-stream:...` (Service Authorization Reference, CloudWatch Logs).
+    assert not synth.resources("Custom::LogRetention")
     policy_id = synth.logical_id_matching(r"/Logs[0-9a-f]{8}/WriteLogs/Resource$")
     policy = synth.template["Resources"][policy_id]
     by_sid = {s["Sid"]: s for s in _statements(policy["Properties"]["PolicyDocument"])}
     assert set(by_sid) == {"CreateEndpointLogGroup", "WriteEndpointLogs"}
-    arn = f"arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:{log_group_name}"
-    assert as_list(by_sid["CreateEndpointLogGroup"]["Action"]) == ["logs:CreateLogGroup"]
-    assert _joined(by_sid["CreateEndpointLogGroup"]["Resource"]) == arn
-    write = by_sid["WriteEndpointLogs"]
-    assert "logs:CreateLogGroup" not in as_list(write["Action"])
-    assert {"logs:CreateLogStream", "logs:PutLogEvents"} <= set(as_list(write["Action"]))
-    assert _joined(write["Resource"]) == f"{arn}:*"
+    _assert_endpoint_log_grant(by_sid, log_group_name)
     # The group and the grant exist before the endpoint's first instance logs.
     assert {group_id, policy_id} <= set(endpoint["DependsOn"])
     # No other policy of the execution role grants CloudWatch Logs.

@@ -220,8 +220,10 @@ def test_execution_role_is_least_privilege(default: Synthesized) -> None:
         "EncryptOutputs",
         "PullModelImage",
         "GetRegistryToken",
+        "CreateEndpointLogGroup",
+        "WriteEndpointLogs",
         "PublishContainerMetrics",
-    }  # and each generation's own log group (test_aws_rules.py)
+    }
     for sid, statement in by_sid.items():
         actions = as_list(statement["Action"])
         assert all("*" not in action for action in actions), f"{sid} has a wildcard action"

@@ -23,8 +23,10 @@ from typing import Any
 import pytest
 
 from asyncinfer_constructs import endpoint_drain
+from asyncinfer_constructs.endpoint import endpoint_generation
 from endpoint_drain import handler
 from tests.infra.conftest import CONFIGURATIONS, Synthesized, synthesize
+from tests.infra.template_equivalence import snapshot_at
 
 Getter = Callable[[str], Synthesized]
 
@@ -137,11 +139,11 @@ def test_the_old_generation_drains_before_its_endpoint_and_scaling_are_deleted(
     )
     assert len(scaling) == 4
     assert scaling <= _depends_on(drain), "scaling could be deleted while the queue drains"
-    # The old endpoint still logs, and the drain may still delete it, until the drain is
-    # gone: the log group, its write grant and the drain's own grant go after it.
+    # The old endpoint's log group keeps its retention, and the drain may still delete
+    # the endpoint, until the drain is gone: the retention and the drain's own grant go
+    # after it.
     kept_until_drained = {
-        before.logical_id_matching(r"/Logs[0-9a-f]{8}/Group/Resource$"),
-        before.logical_id_matching(r"/Logs[0-9a-f]{8}/WriteLogs/Resource$"),
+        before.logical_id_matching(r"/Logs[0-9a-f]{8}/Retention/Resource$"),
         before.logical_id_matching(r"/DrainEndpoint[0-9a-f]{8}Access/Resource$"),
     }
     assert kept_until_drained <= _depends_on(drain)
@@ -264,47 +266,72 @@ def test_a_model_change_updates_the_endpoint_in_place(before: Synthesized, tmp_p
 
 
 @pytest.fixture(scope="module")
-def after_rename(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+def named(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     return synthesize(
         {**CONFIGURATIONS["default"], "endpoint_name": "sentiment"},
-        tmp_path_factory.mktemp("cdk-rename"),
+        tmp_path_factory.mktemp("cdk-named"),
     )
 
 
-def test_renaming_the_endpoint_creates_a_new_generation_and_drains_the_old_one(
-    before: Synthesized, after_rename: Synthesized
+@pytest.fixture(scope="module")
+def renamed(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    return synthesize(
+        {**CONFIGURATIONS["default"], "endpoint_name": "sentiment-v2"},
+        tmp_path_factory.mktemp("cdk-renamed"),
+    )
+
+
+def _assert_drained_into_a_new_generation(old: Synthesized, new: Synthesized) -> None:
+    """Nothing of the old generation is in the new template: CloudFormation creates the
+    new one beside it and the old one's drain deletes it after the update."""
+    old_resources, new_resources = _generation_resources(old), _generation_resources(new)
+    assert _generation(old) != _generation(new)
+    assert not set(old_resources) & set(new_resources)
+    assert set(GENERATION_TYPES) <= set(old_resources.values())
+    assert set(GENERATION_TYPES) <= set(new_resources.values())
+
+
+def test_setting_the_endpoint_name_drains_the_generated_name_generation(
+    before: Synthesized, named: Synthesized
 ) -> None:
-    # EndpointName is create-only: under the same logical id a new name would replace the
-    # endpoint, and delete its queue, with no drain. In a new generation the old one is
-    # drained like after an instance type change.
-    old, new = _generation_resources(before), _generation_resources(after_rename)
-    assert not set(old) & set(new)
-    assert (
-        set(old.values())
-        == set(new.values())
-        >= {
-            *GENERATION_TYPES,
-            "AWS::CloudWatch::Alarm",
-            "AWS::IAM::Policy",
-            "AWS::Logs::LogGroup",
-        }
-    )
-    (new_endpoint,) = after_rename.resources("AWS::SageMaker::Endpoint").values()
-    assert new_endpoint["Properties"]["EndpointName"] == f"sentiment-{_generation(after_rename)}"
+    # EndpointName is create-only: under the same logical id, a name would replace the
+    # endpoint, and delete its queue, with no drain. A set name is part of the generation.
+    _assert_drained_into_a_new_generation(before, named)
+    _, endpoint = named.only("AWS::SageMaker::Endpoint")
+    assert endpoint["Properties"]["EndpointName"] == f"sentiment-{_generation(named)}"
+    # The old generation's log retention stays until its drain is done.
+    retention = before.logical_id_matching(r"/Logs[0-9a-f]{8}/Retention/Resource$")
+    assert retention in _depends_on(_drain(before))
+    assert retention not in named.template["Resources"]
+
+
+def test_renaming_the_endpoint_drains_the_old_name_with_its_own_grants(
+    named: Synthesized, renamed: Synthesized
+) -> None:
+    _assert_drained_into_a_new_generation(named, renamed)
     # The old generation keeps what its drain and its draining endpoint need, under the
     # old name, in resources of its own: they leave the stack only after the drain.
-    (old_endpoint,) = before.resources("AWS::SageMaker::Endpoint").values()
+    _, old_endpoint = named.only("AWS::SageMaker::Endpoint")
     old_name = old_endpoint["Properties"]["EndpointName"]
-    old_logs = before.resources("AWS::Logs::LogGroup")[
-        before.logical_id_matching(r"/Logs[0-9a-f]{8}/Group/Resource$")
+    old_logs = named.resources("AWS::Logs::LogGroup")[
+        named.logical_id_matching(r"/Logs[0-9a-f]{8}/Group/Resource$")
     ]
     assert old_logs["Properties"]["LogGroupName"] == f"/aws/sagemaker/Endpoints/{old_name}"
     old_grants = {
-        before.logical_id_matching(r"/Logs[0-9a-f]{8}/WriteLogs/Resource$"),
-        before.logical_id_matching(r"/DrainEndpoint[0-9a-f]{8}Access/Resource$"),
+        named.logical_id_matching(r"/Logs[0-9a-f]{8}/Group/Resource$"),
+        named.logical_id_matching(r"/Logs[0-9a-f]{8}/WriteLogs/Resource$"),
+        named.logical_id_matching(r"/DrainEndpoint[0-9a-f]{8}Access/Resource$"),
     }
-    assert old_grants <= _depends_on(_drain(before))
-    assert not old_grants & set(after_rename.template["Resources"])
+    assert old_grants <= _depends_on(_drain(named))
+    assert not old_grants & set(renamed.template["Resources"])
+
+
+def test_unsetting_the_endpoint_name_drains_the_named_generation(
+    named: Synthesized, before: Synthesized
+) -> None:
+    _assert_drained_into_a_new_generation(named, before)
+    _, endpoint = before.only("AWS::SageMaker::Endpoint")
+    assert "EndpointName" not in endpoint["Properties"]
 
 
 def test_named_endpoints_get_a_name_per_generation(synthesized: Getter, tmp_path: Path) -> None:
@@ -321,46 +348,133 @@ def test_named_endpoints_get_a_name_per_generation(synthesized: Getter, tmp_path
     assert len(name(gpu)) == len("sentiment-gpu-") + 8
 
 
-def test_the_first_endpoint_is_named_after_the_stack(default: Synthesized) -> None:
-    _, endpoint = default.only("AWS::SageMaker::Endpoint")
-    assert endpoint["Properties"]["EndpointName"] == (
-        f"SageMakerAsyncInference-{_generation(default)}"
-    )
+# --- Upgrading a stack deployed from main --------------------------------------------------
 
-
-# The endpoint generation of the default stack as deployed before generations were kept by
-# CloudFormation and named in the template (main at 063baf7): the first deploy of this
-# version creates a new generation (named, with its own config and models) and drains this
-# one with the drain deployed then, which waits for the queue and lets CloudFormation
-# delete the endpoint, its config and its model (docs/updates.md, "Upgrading").
-PREVIOUS_GENERATION = {
-    "Custom::EndpointDrain": "DrainEndpointc8426549",
-    "AWS::SageMaker::Endpoint": "EndpointGenerationc8426549AFD48DC8",
-    "AWS::SageMaker::EndpointConfig": "EndpointConfig24AD0A28",
-    "AWS::SageMaker::Model": "Model0301700E",
-    "AWS::ApplicationAutoScaling::ScalableTarget": "Scalingc8426549TargetDA3A9096",
+# The revision whose snapshots are the templates deployed before this version: main with the
+# runtime, the articles and the job API (e1e50df). What each configuration deployed there,
+# read from its snapshot (test_the_recorded_deployment_is_the_snapshot_at_the_base holds
+# this record to it): per endpoint, its logical id and EndpointName (None: CloudFormation
+# generated the name); the drains and scalable targets by logical id; the ids of the
+# endpoint configs and models, which this version carries the generation in.
+UPGRADE_BASE = "e1e50df"
+DEPLOYED_AT_BASE: dict[str, dict[str, dict[str, str | None]]] = {
+    "default": {
+        "AWS::SageMaker::Endpoint": {"EndpointGenerationc8426549AFD48DC8": None},
+        "Custom::EndpointDrain": {"DrainEndpointc8426549": None},
+        "AWS::ApplicationAutoScaling::ScalableTarget": {"Scalingc8426549TargetDA3A9096": None},
+        "AWS::SageMaker::EndpointConfig": {"EndpointConfig24AD0A28": None},
+        "AWS::SageMaker::Model": {"Model0301700E": None},
+    },
+    "multi": {
+        "AWS::SageMaker::Endpoint": {
+            "EndpointGenerationc8426549AFD48DC8": None,
+            "tabularEndpointGeneration305935ca9F3E0257": None,
+        },
+        "Custom::EndpointDrain": {
+            "DrainEndpointc8426549": None,
+            "tabularDrainEndpoint305935ca0D5F567C": None,
+        },
+        "AWS::ApplicationAutoScaling::ScalableTarget": {
+            "Scalingc8426549TargetDA3A9096": None,
+            "tabularScaling305935caTarget7B159257": None,
+        },
+        "AWS::SageMaker::EndpointConfig": {
+            "EndpointConfig24AD0A28": None,
+            "tabularEndpointConfig961D834C": None,
+        },
+        "AWS::SageMaker::Model": {"Model0301700E": None, "tabularModel6E7D90E8": None},
+    },
+    "gpu": {
+        "AWS::SageMaker::Endpoint": {
+            "EndpointGenerationded13723585AA2EB": "sentiment-gpu-ded13723"
+        },
+        "Custom::EndpointDrain": {"DrainEndpointded13723": None},
+        "AWS::ApplicationAutoScaling::ScalableTarget": {"Scalingded13723TargetA4A2458C": None},
+        "AWS::SageMaker::EndpointConfig": {"EndpointConfig24AD0A28": None},
+        "AWS::SageMaker::Model": {"Model0301700E": None},
+    },
 }
+KEPT_ON_UPGRADE = (
+    "AWS::SageMaker::Endpoint",
+    "Custom::EndpointDrain",
+    "AWS::ApplicationAutoScaling::ScalableTarget",
+)
 
 
-def test_the_upgrade_replaces_the_previous_generation_and_can_still_read_it(
-    before: Synthesized,
+def _deployed(template: dict[str, Any], resource_type: str) -> dict[str, str | None]:
+    return {
+        logical_id: resource.get("Properties", {}).get("EndpointName")
+        if resource_type == "AWS::SageMaker::Endpoint"
+        else None
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == resource_type
+    }
+
+
+def test_the_recorded_deployment_is_the_snapshot_at_the_base() -> None:
+    for configuration, deployed in DEPLOYED_AT_BASE.items():
+        snapshot = snapshot_at(UPGRADE_BASE, configuration)
+        if snapshot is None:
+            pytest.skip(f"{UPGRADE_BASE} is not in this clone's history (a shallow clone)")
+        for resource_type, record in deployed.items():
+            assert _deployed(snapshot, resource_type) == record, (configuration, resource_type)
+
+
+def test_a_generation_without_a_name_keeps_the_digest_deployed_before_names_counted() -> None:
+    # The identity of an unnamed endpoint is {"variant", "instanceTypes"}, as at the base.
+    assert endpoint_generation(("ml.m5.xlarge",), None) == "c8426549"
+    assert endpoint_generation(("ml.c5.xlarge",), None) == "305935ca"
+    assert endpoint_generation(("ml.g5.xlarge",), "sentiment-gpu") != "ded13723"
+
+
+@pytest.mark.parametrize("configuration", ["default", "multi"])
+def test_upgrading_updates_every_endpoint_in_place_under_its_name(
+    synthesized: Getter, configuration: str
 ) -> None:
-    resources = before.template["Resources"]
-    for resource_type, logical_id in PREVIOUS_GENERATION.items():
-        assert logical_id not in resources, f"{resource_type} {logical_id} would be updated"
-        assert _ids(before, resource_type), resource_type
-    # The previous drain polls the old endpoint with the new code under the new role
-    # policy: DescribeEndpoint must cover a name this template does not know.
-    default_policy = resources[before.logical_id_of("/EndpointDrain/Role/DefaultPolicy/Resource")]
+    # Same logical id and no EndpointName where the base had none: CloudFormation updates
+    # each endpoint (UpdateEndpoint to its new config, which SageMaker allows on an
+    # autoscaled variant whose instance types are unchanged: SageMaker Developer Guide,
+    # "Update endpoints that use auto scaling") and never replaces it; its
+    # CloudFormation-generated name, which clients hold, stays.
+    synth = synthesized(configuration)
+    deployed = DEPLOYED_AT_BASE[configuration]
+    for resource_type in KEPT_ON_UPGRADE:
+        assert _deployed(synth.template, resource_type) == deployed[resource_type], resource_type
+    for endpoint_id in deployed["AWS::SageMaker::Endpoint"]:
+        endpoint = synth.template["Resources"][endpoint_id]
+        assert set(endpoint["Properties"]) == {"EndpointConfigName", "RetainAllVariantProperties"}
+        # The updatable property that changes: the config, now under the generation's id.
+        (config_id, _) = endpoint["Properties"]["EndpointConfigName"]["Fn::GetAtt"]
+        assert config_id not in deployed["AWS::SageMaker::EndpointConfig"]
+    # Issue 23's one id change: configs and models carry the generation, so an old
+    # generation never loses its config to a replacement while it drains.
+    for resource_type in ("AWS::SageMaker::EndpointConfig", "AWS::SageMaker::Model"):
+        assert not set(deployed[resource_type]) & set(synth.resources(resource_type))
+
+
+def test_upgrading_a_named_endpoint_drains_it_into_a_new_generation(synthesized: Getter) -> None:
+    # A set endpoint_name is part of the generation now, so the one deployed at the base
+    # (named `<endpoint_name>-<digest of its instance types>`) is drained and replaced once
+    # (docs/updates.md, "Upgrading"); its drain, deployed at the base, only waits for the
+    # queue and lets CloudFormation delete it.
+    synth = synthesized("gpu")
+    for resource_type in KEPT_ON_UPGRADE:
+        old = DEPLOYED_AT_BASE["gpu"][resource_type]
+        assert not set(old) & set(synth.resources(resource_type)), resource_type
+    # The drain deployed at the base polls the old endpoint with this version's code and
+    # role: DescribeEndpoint must cover a name this template does not know.
+    default_policy = synth.template["Resources"][
+        synth.logical_id_of("/EndpointDrain/Role/DefaultPolicy/Resource")
+    ]
     (describe,) = [
         s
         for s in default_policy["Properties"]["PolicyDocument"]["Statement"]
         if s.get("Sid") == "DescribeEndpoints"
     ]
     assert describe["Resource"]["Fn::Join"][1][-1] == ":endpoint/*"
-    # The execution role keeps the same logical id: the old endpoint runs under it while
-    # it drains.
-    assert "ExecutionRole829ADBFF" in resources
+    # The execution role keeps its logical id: the old endpoint runs under it while it
+    # drains.
+    assert "ExecutionRole829ADBFF" in synth.template["Resources"]
 
 
 # What deployed stacks hold data or deliveries in, by the logical ids they were deployed

@@ -47,8 +47,6 @@ def two_endpoints(template: dict[str, Any]) -> dict[str, Any]:
     tabular_endpoint["Properties"]["EndpointConfigName"] = {
         "Fn::GetAtt": ["TabularConfig", "EndpointConfigName"]
     }
-    # Every endpoint is named in the template, each generation its own name.
-    tabular_endpoint["Properties"]["EndpointName"] = "tabular-0a1b2c3d"
     resources.update(
         TabularModel=tabular, TabularConfig=tabular_config, TabularEndpoint=tabular_endpoint
     )

@@ -67,8 +67,9 @@ def test_two_endpoints_share_one_pipeline_table_and_alarm_topic(new_stack: Stack
     # Each endpoint's scaling, drain and role are its own.
     template.resource_count_is("AWS::ApplicationAutoScaling::ScalableTarget", 2)
     template.resource_count_is("Custom::EndpointDrain", 2)
-    # One writer and one drain (its two steps and the provider framework's three) for both.
-    template.resource_count_is("AWS::Lambda::Function", 6)
+    # One writer and one drain (its two steps and the provider framework's three) for both,
+    # and CDK's one log retention function for the endpoints CloudFormation names.
+    template.resource_count_is("AWS::Lambda::Function", 7)
 
 
 def test_each_named_endpoint_has_its_own_dashboard_rows(new_stack: StackFactory) -> None:

@@ -13,14 +13,21 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, NoReturn, cast
 
 if TYPE_CHECKING:
     import aws_cdk as cdk
 
 
-def build_app(context: dict[str, object] | None = None, *, outdir: str | None = None) -> cdk.App:
-    """The app; with `nag_checks`, cdk-nag's AwsSolutions and Serverless packs validate it."""
+def build_app(
+    context: dict[str, object] | None = None,
+    *,
+    outdir: str | None = None,
+    control_tower_rules: bool = True,
+) -> cdk.App:
+    """The app; with `nag_checks`, cdk-nag's AwsSolutions and Serverless packs and (unless
+    `control_tower_rules` is False) the Control Tower proactive controls validate it
+    (add_compliance_checks)."""
     # Imported here rather than at the top, so that a synth imports them only once
     # run_as_one_shot_process has turned the cyclic collector off.
     import aws_cdk as cdk
@@ -49,13 +56,32 @@ def build_app(context: dict[str, object] | None = None, *, outdir: str | None = 
         analytics_reporting=False,
     )
     if settings.nag_checks:
-        # Imported only when asked for: loading cdk-nag and running both packs is ~0.4 s
-        # of a 3.5 s synth. The tests synthesize every configuration with it on, and the
-        # CI workflow's synth turns it on for the configuration actually deployed.
-        from cdk_nag import AwsSolutionsChecks, ServerlessChecks
-
-        cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), ServerlessChecks(app))
+        add_compliance_checks(app, control_tower_rules=control_tower_rules)
     return app
+
+
+def add_compliance_checks(app: cdk.App, *, control_tower_rules: bool = True) -> None:
+    """cdk-nag's AwsSolutions and Serverless packs, and the AWS Control Tower proactive
+    controls (cfn-guard rules, run by @cdklabs/cdk-validator-cfnguard with the cfn-guard
+    binary it ships: offline), as policy validation plugins of `app`.
+
+    Imported only when asked for: loading cdk-nag and running both packs is ~0.4 s of a
+    3.5 s synth, and cfn-guard, which the guard plugin starts once per synth, takes ~4 CPU
+    seconds over its 314 rule files. The tests synthesize every configuration with all of
+    them on (and their one-setting variants with cdk-nag only), and the CI workflow's synth
+    turns them on for the configuration actually deployed.
+    """
+    import aws_cdk as cdk
+    from cdk_nag import AwsSolutionsChecks, ServerlessChecks
+
+    plugins: list[cdk.IPolicyValidationPlugin] = [AwsSolutionsChecks(app), ServerlessChecks(app)]
+    if control_tower_rules:
+        from cdklabs.cdk_validator_cfnguard import CfnGuardValidator
+
+        # The guard plugin implements IPolicyValidationPluginBeta1, whose members are the
+        # same as IPolicyValidationPlugin's under their Beta1 type names; jsii passes it on.
+        plugins.append(cast("cdk.IPolicyValidationPlugin", CfnGuardValidator()))
+    cdk.Validations.of(app).add_plugins(*plugins)
 
 
 def _cli_context_keys() -> list[str]:

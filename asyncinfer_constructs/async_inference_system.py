@@ -135,7 +135,9 @@ class AsyncInferenceSystem(Construct):
             key=self.key,
             log_retention_days=props.log_retention_days,
             removal_policy=removal_policy,
+            alarm_topic=alarm_topic,
         )
+        self._removal_policy = removal_policy
         self.endpoints: dict[str, InferenceEndpoint] = {}
         # One dashboard: each endpoint's rows (added with it), then the pipeline's.
         self._endpoint_rows = cloudwatch.Column()
@@ -191,6 +193,8 @@ class AsyncInferenceSystem(Construct):
             alarm_topic=self.alarm_topic,
             drain_provider=self.drain_provider,
             props=props,
+            log_retention_days=self.props.log_retention_days,
+            removal_policy=self._removal_policy,
         )
         self.endpoints[name] = endpoint
         # A named endpoint's graphs say whose they are; the app's single `default`

@@ -1,4 +1,5 @@
-"""Acknowledged findings of cdk-nag, checkov and cfn-lint, each next to its construct.
+"""Acknowledged findings of cdk-nag, the Control Tower rules (cfn-guard), checkov and
+cfn-lint, each next to its construct.
 
 Every acknowledgement carries the reason it is right for this project; the tests fail
 on any finding that has none.
@@ -22,6 +23,24 @@ def acknowledge(construct: IConstruct, rule_id: str, reason: str) -> None:
     """
     pack = rule_id.split("-", 1)[0]
     Validations.of(construct).acknowledge(Acknowledgment(id=f"{pack}::{rule_id}", reason=reason))
+
+
+# The plugin's name, which CDK's policy validation uses as the namespace of its rule ids
+# (aws-cdk-lib core, validation-id: namespaceFromPluginName).
+GUARD_PLUGIN = "cdk-validator-cfnguard"
+
+
+def acknowledge_guard(construct: IConstruct, rule_name: str, reason: str) -> None:
+    """Record that the Control Tower rule `rule_name` (a cfn-guard rule name, e.g.
+    `s3_bucket_versioning_enabled_check`, as the plugin's report names it) is not met by
+    `construct`'s resources (and those below it) on purpose, and why.
+
+    CDK's policy validation takes a plugin's violations of acknowledged rule ids out of the
+    report, matching by construct path (Validations.acknowledge), as it does cdk-nag's.
+    """
+    Validations.of(construct).acknowledge(
+        Acknowledgment(id=f"{GUARD_PLUGIN}::{rule_name}", reason=reason)
+    )
 
 
 def skip_checkov(construct: IConstruct, check_id: str, reason: str) -> None:

@@ -21,13 +21,41 @@ from constructs import Construct, IConstruct
 def _rotating_key(
     scope: Construct, construct_id: str, description: str, removal_policy: RemovalPolicy
 ) -> kms.Key:
-    return kms.Key(
+    key = kms.Key(
         scope,
         construct_id,
         description=description,
         enable_key_rotation=True,
         removal_policy=removal_policy,
         pending_window=Duration.days(30),
+    )
+    key.add_to_resource_policy(grants_only_for_aws_services())
+    return key
+
+
+def grants_only_for_aws_services() -> iam.PolicyStatement:
+    """Nobody but an AWS service, on a caller's behalf, may create grants on the key.
+
+    The services using these keys through grants (DynamoDB for the results table, Lambda
+    for encrypted environment variables) call CreateGrant themselves, where
+    kms:GrantIsForAWSResource is true (AWS KMS Developer Guide, "kms:GrantIsForAWSResource");
+    aws:PrincipalIsAWSService is true for a service principal's own calls (IAM User Guide,
+    "AWS global condition context keys"). The statement is the one AWS Control Tower's
+    proactive control CT.KMS.PR.3 requires ("Require an AWS KMS key policy to have a
+    statement that limits creation of AWS KMS grants to AWS services").
+    """
+    return iam.PolicyStatement(
+        sid="AllowGrantsOnlyForAwsServices",
+        effect=iam.Effect.DENY,
+        principals=[iam.AnyPrincipal()],
+        actions=["kms:CreateGrant"],
+        resources=["*"],
+        conditions={
+            "BoolIfExists": {
+                "kms:GrantIsForAWSResource": "false",
+                "aws:PrincipalIsAWSService": "false",
+            }
+        },
     )
 
 

@@ -9,11 +9,10 @@ from typing import Any
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
-from constructs import Construct
+from constructs import Construct, IDependable
 
 from asyncinfer_constructs.model import InferenceModel
 
@@ -22,15 +21,25 @@ GENERATION_LENGTH = 8
 METRIC_NAMESPACE = "AWS/SageMaker"
 
 
-def endpoint_generation(instance_types: Sequence[str]) -> str:
-    """A short digest of what SageMaker refuses to change on an autoscaled variant.
+def endpoint_generation(instance_types: Sequence[str], endpoint_name: str | None) -> str:
+    """A short digest of what SageMaker refuses to change on an autoscaled variant, and of
+    the endpoint's name when one is set.
 
     SageMaker rejects an UpdateEndpoint that changes the instance type of a variant
     registered with Application Auto Scaling, or removes such a variant; changing its
     model is allowed (SageMaker Developer Guide, "Update endpoints that use auto
     scaling"). Everything that decides the variant's instance types or its name goes in.
+
+    A set `endpoint_name` goes in too: EndpointName is create-only (AWS::SageMaker::Endpoint,
+    "Update requires: Replacement"), so a new name under the same logical id would replace
+    the endpoint, and delete its queue, without a drain; in a new generation the old one is
+    drained. Without it the identity is exactly the one deployed before names counted
+    (variant and instance types), so an endpoint whose name CloudFormation generates keeps
+    its generation, its logical id and its name across the upgrade (docs/updates.md).
     """
-    identity = {"variant": VARIANT_NAME, "instanceTypes": list(instance_types)}
+    identity: dict[str, object] = {"variant": VARIANT_NAME, "instanceTypes": list(instance_types)}
+    if endpoint_name is not None:
+        identity["endpointName"] = endpoint_name
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
     return digest[:GENERATION_LENGTH]
 
@@ -61,18 +70,20 @@ def _instance_properties(
 
 
 class AsyncEndpoint(Construct):
-    """Endpoint config with async inference, and an endpoint that keeps scaled capacity."""
+    """One generation's endpoint config with async inference, and its endpoint, which keeps
+    the capacity autoscaling has set."""
 
     def __init__(
         self,
         scope: Construct,
         construct_id: str,
         *,
+        generation: str,
+        endpoint_name: str | None,
         model: InferenceModel,
         instance_type: str,
         instance_pools: Sequence[str],
         pool_models: Mapping[str, InferenceModel],
-        endpoint_name: str | None,
         initial_instance_count: int,
         max_concurrent_invocations_per_instance: int,
         include_inference_response_in: Sequence[str],
@@ -82,21 +93,27 @@ class AsyncEndpoint(Construct):
         success_topic: sns.ITopic,
         error_topic: sns.ITopic,
         output_key: kms.IKey,
-        execution_policy: iam.Policy,
+        created_after: Sequence[IDependable],
     ) -> None:
         """`instance_pools`, preferred first, replace `instance_type` when set; a pool whose
         type needs another image than `model`'s runs the model `pool_models` names for it.
-        `endpoint_name` is a prefix: each generation is `<endpoint_name>-<generation>`,
-        or a name CloudFormation generates when unset."""
+        `endpoint_name` is this generation's whole name, or None for a name CloudFormation
+        generates. The endpoint is created only after everything in `created_after` (its
+        role's permissions, its log group when it is named)."""
         super().__init__(scope, construct_id)
+        self.generation = generation
         notification_config = sagemaker.CfnEndpointConfig.AsyncInferenceNotificationConfigProperty(
             success_topic=success_topic.topic_arn,
             error_topic=error_topic.topic_arn,
             include_inference_response_in=list(include_inference_response_in) or None,
         )
+        # The generation is part of the config's construct id too: an old endpoint keeps
+        # its own config (and models) until the drain has deleted it, instead of sharing a
+        # logical id whose replacement CloudFormation deletes in no documented order with
+        # the old endpoint (docs/updates.md).
         self.config = sagemaker.CfnEndpointConfig(
             self,
-            "Config",
+            f"Config{generation}",
             production_variants=[
                 sagemaker.CfnEndpointConfig.ProductionVariantProperty(
                     variant_name=VARIANT_NAME,
@@ -122,25 +139,24 @@ class AsyncEndpoint(Construct):
             ),
         )
         # The generation is part of the endpoint's construct id: a change SageMaker refuses
-        # on an autoscaled variant gives CloudFormation a new endpoint to create (and the
-        # old one to delete after the update), instead of an UpdateEndpoint that fails.
-        self.generation = endpoint_generation(tuple(instance_pools) or (instance_type,))
+        # on an autoscaled variant, or a new name, gives CloudFormation a new endpoint to
+        # create (and the old one to drain and delete after the update), instead of an
+        # UpdateEndpoint that fails or a replacement that drops the queue.
         self.endpoint = sagemaker.CfnEndpoint(
             self,
-            f"Generation{self.generation}",
+            f"Generation{generation}",
             endpoint_config_name=self.config.attr_endpoint_config_name,
-            endpoint_name=f"{endpoint_name}-{self.generation}" if endpoint_name else None,
+            endpoint_name=endpoint_name,
             # Every AsyncInferenceConfig change replaces the endpoint config and so updates
             # the endpoint; without this the update would reset the instance count that
             # autoscaling has set (e.g. back to 1 on an endpoint scaled to zero).
             retain_all_variant_properties=True,
         )
         # SageMaker publishes a TestNotification to both topics while it creates the
-        # endpoint: the role's permissions must exist first, not just the role.
-        self.endpoint.node.add_dependency(execution_policy)
-        # Every generation's name as an IAM resource pattern (ARNs are lower case): the one
-        # being deleted still logs and drains while the new one runs.
-        self.name_pattern = f"{endpoint_name.lower()}-*" if endpoint_name else "*"
+        # endpoint, and its instances log from their first minute: the role's permissions
+        # (and a named generation's log group) must exist first, not just the role.
+        for dependency in created_after:
+            self.endpoint.node.add_dependency(dependency)
 
     @property
     def endpoint_name(self) -> str:

@@ -1,25 +1,68 @@
-"""Drain an endpoint generation's queue before CloudFormation deletes it.
+"""Drain an endpoint generation's queue, then delete the generation, never the other way.
 
 See lambda/endpoint_drain/handler.py for why and how; docs/updates.md for what a user
 and a client see while it runs.
+
+CloudFormation gives no way to keep a resource in place when the custom resource in front
+of it fails to delete: it tries a failed deletion three times, then removes the resource
+from the stack and goes on with the update, deleting what came after it (CloudFormation
+User Guide, Troubleshooting, "Resource removed from stack but not deleted"). So the
+endpoint, its config and its models are never deleted by CloudFormation outside a
+rollback (DeletionPolicy RetainExceptOnCreate: kept, except when the operation that
+created them rolls back; CloudFormation Template Reference, DeletionPolicy attribute):
+the drain deletes them itself once the queue is empty, and on a timeout leaves them.
 """
 
 from __future__ import annotations
 
-from aws_cdk import ArnFormat, CustomResource, Duration, RemovalPolicy, Stack, custom_resources
+from collections.abc import Sequence
+
+from aws_cdk import (
+    ArnFormat,
+    Aws,
+    CfnDeletionPolicy,
+    CfnResource,
+    CustomResource,
+    Duration,
+    RemovalPolicy,
+    Stack,
+    custom_resources,
+)
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from constructs import Construct, IConstruct
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_stepfunctions as stepfunctions
+from constructs import Construct, IConstruct, IDependable
 
-from asyncinfer_constructs.compliance import acknowledge, ignore_cfn_lint, logical_id, skip_checkov
+from asyncinfer_constructs.compliance import (
+    acknowledge,
+    acknowledge_guard,
+    ignore_cfn_lint,
+    logical_id,
+    skip_checkov,
+)
+from asyncinfer_constructs.endpoint import AsyncEndpoint
 from asyncinfer_constructs.feature_flags import pin_feature_flags
 from asyncinfer_constructs.functions import function_code, log_group_and_role, write_own_logs
+from asyncinfer_constructs.model import InferenceModel
+from asyncinfer_constructs.monitoring import ONE_MINUTE, monitoring_alarms
 from asyncinfer_runtime.environment import LOG_LEVEL
 
 # CloudFormation waits at most an hour for a custom resource to answer
 # (AWS::CloudFormation::CustomResource, ServiceTimeout: 1 to 3600 s, default 3600).
 CUSTOM_RESOURCE_TIMEOUT = Duration.hours(1)
+# What the drain publishes when it gives up on a queue (lambda/endpoint_drain/handler.py
+# has the same names; tests/infra/test_update_path.py holds them equal).
+TIMEOUT_METRIC_NAMESPACE = "AsyncInference/EndpointDrain"
+TIMEOUT_METRIC_NAME = "DrainTimeouts"
+TIMEOUT_METRIC_DIMENSION = "StackName"
+# A poll reads the stack status, the endpoint and the backlog metric, each with botocore's
+# standard retries (3 attempts, 5 s to connect, 10 s to read): well within this, so a
+# slow AWS answer becomes "not complete" (retried next minute) rather than a Lambda
+# timeout, which the provider framework reports as a failed Delete.
+HANDLER_TIMEOUT = Duration.minutes(3)
 
 
 class EndpointDrainProvider(Construct):
@@ -40,6 +83,7 @@ class EndpointDrainProvider(Construct):
         key: kms.IKey,
         log_retention_days: int,
         removal_policy: RemovalPolicy,
+        alarm_topic: sns.ITopic,
     ) -> EndpointDrainProvider:
         """The stack's drain provider, created with these settings on first use."""
         stack = Stack.of(scope)
@@ -53,6 +97,7 @@ class EndpointDrainProvider(Construct):
             key=key,
             log_retention_days=log_retention_days,
             removal_policy=removal_policy,
+            alarm_topic=alarm_topic,
         )
 
     def __init__(
@@ -63,7 +108,9 @@ class EndpointDrainProvider(Construct):
         key: kms.IKey,
         log_retention_days: int,
         removal_policy: RemovalPolicy,
+        alarm_topic: sns.ITopic,
     ) -> None:
+        """`alarm_topic` hears when a drain gives up and leaves an endpoint in place."""
         super().__init__(scope, construct_id)
         # A stack-level singleton, outside the systems' subtrees: it pins the flags itself.
         pin_feature_flags(self)
@@ -74,13 +121,23 @@ class EndpointDrainProvider(Construct):
             log_retention_days=log_retention_days,
             removal_policy=removal_policy,
         )
-        # Each endpoint adds its generations' names (allow_endpoints); the statement
-        # exists from the start so the policy keeps one statement per job.
-        self._describe_endpoints = iam.PolicyStatement(
-            sid="DescribeEndpoints", actions=["sagemaker:DescribeEndpoint"]
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                # Read-only. Each generation's drain also gets a policy of its own (drain()),
+                # but a generation deployed before those policies existed, under a name
+                # CloudFormation generated or a former endpoint_name, is only readable so.
+                sid="DescribeEndpoints",
+                actions=["sagemaker:DescribeEndpoint"],
+                resources=[
+                    Stack.of(self).format_arn(
+                        service="sagemaker",
+                        resource="endpoint",
+                        resource_name="*",
+                        arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+                    )
+                ],
+            )
         )
-        self._allowed_patterns: list[str] = []
-        self.role.add_to_policy(self._describe_endpoints)
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="ReadBacklogMetric",
@@ -88,6 +145,32 @@ class EndpointDrainProvider(Construct):
                 actions=["cloudwatch:GetMetricData"],
                 resources=["*"],
             )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReportDrainTimeouts",
+                # PutMetricData supports no resource scoping; the namespace condition does.
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringEquals": {"cloudwatch:namespace": TIMEOUT_METRIC_NAMESPACE}},
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                # A rollback deletes the generation it created itself (RetainExceptOnCreate):
+                # the drain reads the stack's status to leave that deletion to CloudFormation.
+                sid="ReadOwnStackStatus",
+                actions=["cloudformation:DescribeStacks"],
+                resources=[Aws.STACK_ID],
+            )
+        )
+        acknowledge(
+            self.role.node.find_child("DefaultPolicy"),
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:"
+            "<AWS::AccountId>:endpoint/*]",
+            "Read-only DescribeEndpoint: a generation deployed before the per-generation drain "
+            "policies has a name this template no longer knows (generated by CloudFormation, "
+            "or a former endpoint_name) and must stay readable while it drains.",
         )
         self.role.add_to_policy(write_own_logs(self.log_group))
         self.role.add_to_policy(
@@ -109,7 +192,7 @@ class EndpointDrainProvider(Construct):
                 role=self.role,
                 handler=f"endpoint_drain.handler.{entry}",
                 code=code,
-                timeout=Duration.seconds(60),
+                timeout=HANDLER_TIMEOUT,
                 memory_size=128,
                 environment={LOG_LEVEL: "INFO"},
                 environment_encryption=key,
@@ -130,6 +213,12 @@ class EndpointDrainProvider(Construct):
             total_timeout=CUSTOM_RESOURCE_TIMEOUT,
             log_group=self.log_group,
             provider_function_env_encryption=key,
+            # Every state of every poll, in the drain's own log group (the Provider turns
+            # the waiter's logging off unless asked).
+            disable_waiter_state_machine_logging=False,
+            waiter_state_machine_log_options=custom_resources.LogOptions(
+                destination=self.log_group, level=stepfunctions.LogLevel.ALL
+            ),
         )
         _acknowledge_provider_framework(self.provider, self.role)
         # The framework invokes each handler and the waiter invokes the framework's own
@@ -151,44 +240,101 @@ class EndpointDrainProvider(Construct):
                 "CDK's provider framework grants lambda:InvokeFunction on this one function "
                 "and its versions (`:*`), which is how it invokes the drain step handlers.",
             )
-
-    def allow_endpoints(self, endpoint_name_pattern: str) -> None:
-        """Let the drain read the endpoints whose names match `endpoint_name_pattern`
-        (every generation of one endpoint, old ones included)."""
-        if endpoint_name_pattern in self._allowed_patterns:
-            return
-        self._allowed_patterns.append(endpoint_name_pattern)
-        self._describe_endpoints.add_resources(
-            Stack.of(self).format_arn(
-                service="sagemaker",
-                resource="endpoint",
-                resource_name=endpoint_name_pattern,
-                arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-            )
-        )
-        acknowledge(
-            self.role.node.find_child("DefaultPolicy"),
-            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:"
-            f"<AWS::AccountId>:endpoint/{endpoint_name_pattern}]",
-            "Each endpoint generation has its own name, and the generation being deleted "
-            "must stay readable while it drains; the pattern covers this stack's endpoints.",
+        (self.timeout_alarm,) = monitoring_alarms(
+            self,
+            alarm_topic,
+            {
+                "DrainTimeoutAlarm": (
+                    "An old endpoint generation still had queued requests when its drain timed "
+                    "out: it was left in place, outside the stack (docs/updates.md)",
+                    cloudwatch.Metric(
+                        namespace=TIMEOUT_METRIC_NAMESPACE,
+                        metric_name=TIMEOUT_METRIC_NAME,
+                        dimensions_map={TIMEOUT_METRIC_DIMENSION: Aws.STACK_NAME},
+                        statistic="Sum",
+                        period=ONE_MINUTE,
+                    ),
+                    1,
+                )
+            },
         )
 
     def drain(
-        self, scope: Construct, construct_id: str, *, endpoint_name: str, timeout_seconds: int
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        endpoint: AsyncEndpoint,
+        models: Sequence[InferenceModel],
+        timeout_seconds: int,
+        deleted_before: Sequence[IDependable],
     ) -> CustomResource:
-        """A custom resource whose Delete waits until `endpoint_name`'s queue is empty."""
-        return CustomResource(
+        """A custom resource whose Delete waits until `endpoint`'s queue is empty, then
+        deletes the endpoint, its config and `models`, the generation's own resources.
+
+        CloudFormation keeps those three (RetainExceptOnCreate) instead of deleting them;
+        everything in `deleted_before` (the generation's scaling, its log group and grants)
+        is deleted only after this resource, so the old endpoint still scales, logs and can
+        be deleted by the drain while it drains. Its policy ("<construct_id>Access") grants
+        the drain exactly those deletions.
+        """
+        generation = [endpoint.endpoint, endpoint.config, *(model.model for model in models)]
+        for resource in generation:
+            retain_except_on_create(resource)
+        access = iam.Policy(
+            scope,
+            f"{construct_id}Access",
+            roles=[self.role],
+            statements=[
+                iam.PolicyStatement(
+                    # The start time of the drain is a tag on the endpoint, so that
+                    # CloudFormation's retries of a failed Delete share its timeout.
+                    sid="DeleteEndpointOnceDrained",
+                    actions=["sagemaker:DeleteEndpoint", "sagemaker:AddTags", "sagemaker:ListTags"],
+                    resources=[endpoint.endpoint.ref],
+                ),
+                iam.PolicyStatement(
+                    sid="DeleteItsConfigAndModels",
+                    actions=["sagemaker:DeleteEndpointConfig", "sagemaker:DeleteModel"],
+                    resources=[endpoint.config.ref, *(model.model.ref for model in models)],
+                ),
+            ],
+        )
+        drain = CustomResource(
             scope,
             construct_id,
             service_token=self.provider.service_token,
             resource_type="Custom::EndpointDrain",
             service_timeout=CUSTOM_RESOURCE_TIMEOUT,
             properties={
-                "EndpointName": endpoint_name,
+                "EndpointName": endpoint.endpoint_name,
+                "EndpointConfigName": endpoint.config.attr_endpoint_config_name,
+                "ModelNames": [model.model_name for model in models],
                 "DrainTimeoutSeconds": str(timeout_seconds),
+                # The marker of a generation CloudFormation keeps: the drain deletes it. A
+                # drain resource deployed before this marker only waits (its template
+                # lets CloudFormation delete the endpoint).
+                "DeleteAfterDrain": "true",
             },
         )
+        drain.node.add_dependency(access)
+        for dependency in deleted_before:
+            drain.node.add_dependency(dependency)
+        return drain
+
+
+def retain_except_on_create(resource: CfnResource) -> None:
+    """CloudFormation keeps `resource` when it leaves the template or the stack is deleted,
+    and deletes it only when the operation that created it rolls back.
+
+    UpdateReplacePolicy is Delete, and said so (cfn-lint W3011 asks for both policies): a
+    model or config replaced in place (a new model within one generation) is no longer
+    used by the endpoint once the update completes, and the endpoint itself is never
+    replaced in place: its one create-only property, EndpointName, is either unset (named
+    by CloudFormation) or part of its generation (AWS::SageMaker::Endpoint, "Update
+    requires: Replacement" only for EndpointName)."""
+    resource.cfn_options.deletion_policy = CfnDeletionPolicy.RETAIN_EXCEPT_ON_CREATE
+    resource.cfn_options.update_replace_policy = CfnDeletionPolicy.DELETE
 
 
 def _acknowledge_custom_resource_function(function: lambda_.Function) -> None:
@@ -226,6 +372,13 @@ def _acknowledge_scanner_findings(function: IConstruct) -> None:
         "Reads SageMaker and CloudWatch APIs over TLS with IAM auth; a VPC would add NAT "
         "or interface endpoints (standing cost) against the zero-cost-while-idle goal.",
     )
+    acknowledge_guard(
+        function,
+        "lambda_inside_vpc_check",
+        "Calls only SageMaker, CloudWatch and CloudFormation APIs, a few times per stack "
+        "update; a VPC would need NAT or interface endpoints, a standing cost on a stack "
+        "that costs nothing while idle, for no data that leaves AWS's APIs.",
+    )
     # CDK makes each function DependsOn its role although Role: GetAtt already orders
     # them; the duplicate is harmless and not removable through the L2 (W3005).
     ignore_cfn_lint(function, "W3005")
@@ -240,11 +393,6 @@ def _acknowledge_provider_framework(provider: IConstruct, role: iam.IRole) -> No
             "AWSLambdaBasicExecutionRole]",
             "CDK's custom resource provider framework attaches the AWS managed basic "
             "execution policy to its own functions' roles; it is limited to writing logs.",
-        ),
-        (
-            "AwsSolutions-SF1",
-            "CDK's provider framework waiter state machine logs errors to the drain log "
-            "group; every poll's result is logged by the isComplete handler itself.",
         ),
         (
             "AwsSolutions-L1",
@@ -278,9 +426,30 @@ def _acknowledge_provider_framework(provider: IConstruct, role: iam.IRole) -> No
         ),
     ):
         acknowledge(provider, rule_id, reason)
+    waiter = provider.node.find_child("waiter-state-machine")
+    acknowledge_guard(
+        waiter,
+        "step_functions_state_machine_tracing_enabled_check",
+        "CDK's provider framework offers no tracing option for its waiter state machine, "
+        "which only invokes the isComplete handler once a minute; every state of every "
+        "poll is logged to the drain log group instead.",
+    )
+    acknowledge(
+        waiter,
+        "AwsSolutions-IAM5[Resource::*]",
+        "Step Functions delivers its execution logs through CloudWatch Logs' log delivery "
+        "APIs, which take no resource ARN; CDK's waiter grants them for its logging.",
+    )
+    skip_checkov(
+        waiter.node.find_child("Role").node.find_child("DefaultPolicy"),
+        "CKV_AWS_111",
+        "The waiter's log delivery actions (logs:CreateLogDelivery, PutResourcePolicy, ...) "
+        "take no resource ARN (Step Functions Developer Guide, logging to CloudWatch Logs); "
+        "CDK grants exactly those for the waiter's execution logs.",
+    )
     acknowledge(
         role.node.find_child("DefaultPolicy"),
         "AwsSolutions-IAM5[Resource::*]",
-        "cloudwatch:GetMetricData supports no resource scoping; the drain reads only the "
-        "endpoint's ApproximateBacklogSize with it.",
+        "cloudwatch:GetMetricData and PutMetricData support no resource scoping; the drain "
+        "reads ApproximateBacklogSize and writes only its own timeout metric namespace.",
     )

@@ -155,7 +155,7 @@ class InferenceEndpointProps:
     # an hour for a custom resource (ServiceTimeout <= 3600 s), and the drain needs a few
     # minutes of that to answer.
     endpoint_drain_timeout_minutes: int = field(default=50, metadata=between(5, 55))
-    """Longest an old endpoint may drain its queue after an instance type change (5..55)."""
+    """Longest an old endpoint may drain its queue after an instance type or name change (5..55)."""
     # CloudWatch re-runs an Auto Scaling alarm action every period while the alarm stays
     # in ALARM, and HasBacklogWithoutCapacity stays 1 until the first instance is
     # InService: a cooldown shorter than a cold start adds an instance per cooldown for a

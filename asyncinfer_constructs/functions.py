@@ -19,6 +19,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from asyncinfer_constructs.log_groups import set_retention
+
 
 def package_dir(package: str) -> Path:
     """Where an installed package's files are: an installed library finds them beside
@@ -119,10 +121,7 @@ def log_group_and_role(
     exactly the statements it needs, `write_own_logs` among them.
     """
     log_group = logs.LogGroup(scope, "Logs", encryption_key=key, removal_policy=removal_policy)
-    # RetentionDays is an enum of names; the validated day count goes on the L1.
-    resource = log_group.node.default_child
-    assert isinstance(resource, logs.CfnLogGroup)
-    resource.retention_in_days = log_retention_days
+    set_retention(log_group, log_retention_days)
     role = iam.Role(
         scope,
         "Role",

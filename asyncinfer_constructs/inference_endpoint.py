@@ -7,7 +7,7 @@ several endpoints share one pipeline and one results table.
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -17,8 +17,9 @@ from constructs import Construct
 
 from asyncinfer_constructs.autoscaling import ScaleToZero
 from asyncinfer_constructs.dlc_image import DlcTag
-from asyncinfer_constructs.endpoint import AsyncEndpoint
+from asyncinfer_constructs.endpoint import AsyncEndpoint, endpoint_generation
 from asyncinfer_constructs.endpoint_drain import EndpointDrainProvider
+from asyncinfer_constructs.endpoint_logs import EndpointLogGroup, EndpointLogRetention
 from asyncinfer_constructs.endpoint_props import InferenceEndpointProps
 from asyncinfer_constructs.feature_flags import pin_feature_flags
 from asyncinfer_constructs.instance_types import is_gpu_type
@@ -30,6 +31,7 @@ from asyncinfer_constructs.model import (
     model_image,
 )
 from asyncinfer_constructs.monitoring import ONE_MINUTE, graph, monitoring_alarms
+from asyncinfer_constructs.pipeline_props import ResultsPipelineProps
 from asyncinfer_constructs.results_pipeline import ResultsPipeline
 from asyncinfer_constructs.storage import failure_path, output_path
 
@@ -37,9 +39,15 @@ from asyncinfer_constructs.storage import failure_path, output_path
 class InferenceEndpoint(Construct):
     """A SageMaker asynchronous endpoint and everything that belongs to it alone.
 
-    Attributes: `props`, `execution_role`, `model` (and `pool_models`), `endpoint` (the
-    config and the current generation), `generation`, `scaling` (None without
-    autoscaling), `drain`, `alarms`.
+    Attributes: `props`, `execution_role`, `generation`, `model` (and `pool_models`),
+    `endpoint` (the generation's config and endpoint), `logs` (the generation's log group
+    and write grant when `endpoint_name` is set, else its log retention), `scaling` (None
+    without autoscaling), `drain`, `alarms`.
+
+    Everything of one generation has the generation in its construct id: an instance type
+    change, or setting, changing or unsetting `endpoint_name`, creates a new generation
+    beside the old one, and the old one is drained, then deleted, after the update
+    (docs/updates.md).
     """
 
     def __init__(
@@ -54,9 +62,14 @@ class InferenceEndpoint(Construct):
         alarm_topic: sns.ITopic,
         drain_provider: EndpointDrainProvider,
         props: InferenceEndpointProps | None = None,
+        log_retention_days: int = ResultsPipelineProps().log_retention_days,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
-        """`key` encrypts the outputs SageMaker writes; `drain_provider` drains an old
-        generation before it is deleted. `props` defaults to InferenceEndpointProps()."""
+        """`key` encrypts the outputs SageMaker writes and the endpoint's logs;
+        `drain_provider` drains an old generation before it is deleted. `props` defaults to
+        InferenceEndpointProps(). Each generation's SageMaker log group keeps its events
+        `log_retention_days`; a named generation's group (created by the stack) is deleted
+        with the stack only when `removal_policy` says so, one named by SageMaker is kept."""
         super().__init__(scope, construct_id)
         pin_feature_flags(self)
         self.props = props = props or InferenceEndpointProps()
@@ -88,20 +101,40 @@ class InferenceEndpoint(Construct):
             output_key=key,
             image_repository_arn=image.repository_arn,
             model_data_url=props.model_data_url,
-            endpoint_name=props.endpoint_name,
+            generated_names=props.endpoint_name is None,
         )
+        self.generation = generation = endpoint_generation(
+            props.pool_instance_types, props.endpoint_name
+        )
+        # `endpoint_name` is a prefix: each generation is `<endpoint_name>-<generation>`,
+        # or a name CloudFormation generates when unset.
+        endpoint_name = f"{props.endpoint_name}-{generation}" if props.endpoint_name else None
         self.model, self.pool_models = self._models(image)
+        named_logs = (
+            EndpointLogGroup(
+                self,
+                f"Logs{generation}",
+                endpoint_name=endpoint_name,
+                role=self.execution_role.role,
+                key=key,
+                log_retention_days=log_retention_days,
+                removal_policy=removal_policy,
+            )
+            if endpoint_name
+            else None
+        )
 
         # The async endpoint queues requests, reads them from the input bucket, and writes
         # each response or failure to the output bucket and one of the pipeline's topics.
         self.endpoint = AsyncEndpoint(
             self,
             "Endpoint",
+            generation=generation,
+            endpoint_name=endpoint_name,
             model=self.model,
             instance_type=props.instance_type,
             instance_pools=props.instance_types,
             pool_models=self.pool_models,
-            endpoint_name=props.endpoint_name,
             initial_instance_count=props.initial_instance_count,
             max_concurrent_invocations_per_instance=props.max_concurrent_invocations_per_instance,
             include_inference_response_in=props.include_inference_response_in,
@@ -111,16 +144,21 @@ class InferenceEndpoint(Construct):
             success_topic=pipeline.success_topic,
             error_topic=pipeline.error_topic,
             output_key=key,
-            execution_policy=self.execution_role.policy,
+            created_after=[self.execution_role.policy, *([named_logs] if named_logs else [])],
+        )
+        self.logs: EndpointLogGroup | EndpointLogRetention = named_logs or EndpointLogRetention(
+            self,
+            f"Logs{generation}",
+            endpoint=self.endpoint.endpoint,
+            log_retention_days=log_retention_days,
         )
 
         # It costs nothing while idle and starts an instance for the first request.
         # Scaling belongs to one endpoint generation, like the endpoint itself.
-        self.generation = self.endpoint.generation
         self.scaling = (
             ScaleToZero(
                 self,
-                f"Scaling{self.generation}",
+                f"Scaling{generation}",
                 endpoint=self.endpoint,
                 min_capacity=props.min_capacity,
                 max_capacity=props.max_capacity,
@@ -138,18 +176,18 @@ class InferenceEndpoint(Construct):
             if props.autoscaling_enabled
             else None
         )
-        # A new generation (instance type change) replaces the endpoint; the old one's
-        # queue drains before CloudFormation deletes it (docs/updates.md).
-        drain_provider.allow_endpoints(self.endpoint.name_pattern)
+        # A new generation (instance type or name change) replaces the endpoint; the old
+        # one's queue drains, then the drain deletes it (docs/updates.md). The drain is
+        # deleted first, so the old generation still scales (out of zero too), logs and
+        # keeps its log retention while it drains.
         self.drain = drain_provider.drain(
             self,
-            f"DrainEndpoint{self.generation}",
-            endpoint_name=self.endpoint_name,
+            f"DrainEndpoint{generation}",
+            endpoint=self.endpoint,
+            models=[self.model, *dict.fromkeys(self.pool_models.values())],
             timeout_seconds=props.endpoint_drain_timeout_minutes * 60,
+            deleted_before=[self.logs, *([self.scaling] if self.scaling else [])],
         )
-        # Deleted first, so the old generation still scales (out of zero too) while it drains.
-        if self.scaling is not None:
-            self.drain.node.add_dependency(self.scaling)
 
         self.alarms = monitoring_alarms(
             self,
@@ -322,10 +360,12 @@ class InferenceEndpoint(Construct):
             model.node.add_dependency(self.execution_role.policy)
             return model
 
-        model = inference_model("Model", props.pool_instance_types[0])
+        # Like the config, each model belongs to one generation (its construct id), so an
+        # old endpoint never outlives the models it may still scale out with.
+        model = inference_model(f"Model{self.generation}", props.pool_instance_types[0])
         other_types = [t for t in props.pool_instance_types if image.uri_for(t) != model.image_uri]
         if not other_types:
             return model, {}
-        other_id = "GpuModel" if is_gpu_type(other_types[0]) else "CpuModel"
+        other_id = ("GpuModel" if is_gpu_type(other_types[0]) else "CpuModel") + self.generation
         other_model = inference_model(other_id, other_types[0])
         return model, dict.fromkeys(other_types, other_model)

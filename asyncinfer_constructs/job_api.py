@@ -30,12 +30,14 @@ from asyncinfer_constructs.api_props import JobApiProps
 from asyncinfer_constructs.async_inference_system import AsyncInferenceSystem
 from asyncinfer_constructs.compliance import (
     acknowledge,
+    acknowledge_guard,
     ignore_cfn_lint,
     nag_resource,
     skip_checkov,
 )
 from asyncinfer_constructs.feature_flags import pin_feature_flags
 from asyncinfer_constructs.functions import function_code, log_group_and_role, write_own_logs
+from asyncinfer_constructs.log_groups import set_retention
 from asyncinfer_constructs.props import ConfigError
 from asyncinfer_constructs.storage import FAILURE_PREFIX, OUTPUT_PREFIX
 from asyncinfer_runtime.environment import (
@@ -203,9 +205,13 @@ class JobApi(Construct):
         self.access_logs = logs.LogGroup(
             self, "AccessLogs", encryption_key=key, removal_policy=removal_policy
         )
-        access_log_resource = self.access_logs.node.default_child
-        assert isinstance(access_log_resource, logs.CfnLogGroup)
-        access_log_resource.retention_in_days = props.api_access_log_retention_days
+        set_retention(
+            self.access_logs,
+            props.api_access_log_retention_days,
+            setting="api_access_log_retention_days",
+            why_shorter="the access logs serve tracing a caller's requests, while every "
+            "job's outcome lives in the jobs and results tables",
+        )
         self.api = apigateway.RestApi(
             self,
             "Api",
@@ -399,6 +405,27 @@ class JobApi(Construct):
             "execution logging would create a log group API Gateway owns, outside this "
             "stack, unencrypted by the data key and kept forever.",
         )
+        acknowledge_guard(
+            stage,
+            "api_gw_v1_execution_logging_enabled_check",
+            "JSON access logs, encrypted with the data key and kept "
+            "api_access_log_retention_days, record every request with its status and API "
+            "Gateway's error; execution logs would land in a log group API Gateway creates "
+            "outside this stack (API-Gateway-Execution-Logs_<api>/<stage>), unencrypted and "
+            "kept forever.",
+        )
+        # The rule accepts a SourceArn that is a string or a Ref/GetAtt of this template;
+        # the permission's is this API's execute-api ARN, an Fn::Join of the API's id.
+        for permission in self.api.node.find_all():
+            if isinstance(permission, lambda_.CfnPermission):
+                acknowledge_guard(
+                    permission,
+                    "lambda_function_public_access_prohibited_check",
+                    "Only API Gateway may invoke the job API's function, and only for this "
+                    "API's methods: the permission's SourceArn is the API's execute-api "
+                    "ARN, built with Fn::Join from the API's id, which the rule cannot "
+                    "evaluate.",
+                )
         skip_checkov(
             stage,
             "CKV2_AWS_4",
@@ -460,6 +487,14 @@ class JobApi(Construct):
             "CKV_AWS_115",
             "The stage's throttling (api_throttling_rate_limit, burst) bounds the job API's "
             "invocations; reserved concurrency would take capacity from the account pool.",
+        )
+        acknowledge_guard(
+            self.function,
+            "lambda_inside_vpc_check",
+            "The job API calls only SageMaker, DynamoDB and S3 APIs over TLS with IAM auth; "
+            "inside a VPC it would need NAT or interface endpoints, an hourly cost on a "
+            "stack meant to cost nothing while idle, without keeping any data off AWS's "
+            "networks.",
         )
         skip_checkov(
             self.function,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from aws_cdk import ArnFormat, Aws, Stack
+from aws_cdk import Aws
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -15,6 +15,11 @@ from constructs import Construct
 
 from asyncinfer_constructs.compliance import acknowledge, nag_resource, skip_checkov
 from asyncinfer_constructs.dlc_image import DlcImage, DlcTag
+from asyncinfer_constructs.endpoint_logs import (
+    EVERY_ENDPOINT_LOG_GROUP,
+    acknowledge_log_streams,
+    endpoint_log_statements,
+)
 from asyncinfer_constructs.instance_types import is_gpu_type
 from asyncinfer_constructs.storage import FAILURE_PREFIX, OUTPUT_PREFIX
 
@@ -30,26 +35,23 @@ def _ecr_repository_arn(image_uri: str) -> str:
     return f"arn:{Aws.PARTITION}:ecr:{region}:{account}:repository/{repository}"
 
 
-def log_group_arn(scope: Construct, name: str) -> str:
-    return Stack.of(scope).format_arn(
-        service="logs",
-        resource="log-group",
-        resource_name=name,
-        arn_format=ArnFormat.COLON_RESOURCE_NAME,
-    )
-
-
 def _s3_object_arn(s3_uri: str) -> str:
     bucket, _, key = s3_uri.removeprefix("s3://").partition("/")
     return f"arn:{Aws.PARTITION}:s3:::{bucket}/{key}"
 
 
 class ExecutionRole(Construct):
-    """Exactly what the endpoint needs, in a policy the endpoint can depend on.
+    """Exactly what every generation of the endpoint needs, in a policy the endpoint can
+    depend on.
 
     SageMaker validates the role while it creates the endpoint (it publishes a
     TestNotification to both topics), so the endpoint must wait for the policy, not
     just the role: that is why the policy is its own resource (`self.policy`).
+
+    Writing logs: with `generated_names` (no `endpoint_name`), on SageMaker's endpoint log
+    groups, `/aws/sagemaker/Endpoints/*`, here, since a generated name is known only once
+    the endpoint exists; otherwise per generation, on that generation's log group alone
+    (endpoint_logs.py), so an old generation keeps its grant while it drains.
     """
 
     def __init__(
@@ -64,7 +66,7 @@ class ExecutionRole(Construct):
         output_key: kms.IKey,
         image_repository_arn: str,
         model_data_url: str | None,
-        endpoint_name: str | None,
+        generated_names: bool,
     ) -> None:
         super().__init__(scope, construct_id)
         self.role = iam.Role(
@@ -72,12 +74,6 @@ class ExecutionRole(Construct):
             "Role",
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
             description="Execution role of the async inference endpoint",
-        )
-        # Every endpoint generation logs while it exists, the draining old one included.
-        endpoint_log_group = (
-            f"/aws/sagemaker/Endpoints/{endpoint_name}-*"
-            if endpoint_name
-            else "/aws/sagemaker/Endpoints/*"
         )
         statements = [
             iam.PolicyStatement(
@@ -128,25 +124,10 @@ class ExecutionRole(Construct):
                 actions=["ecr:GetAuthorizationToken"],
                 resources=["*"],
             ),
-            # CloudWatch Logs authorizes CreateLogGroup against the log group's ARN
-            # (`log-group:NAME`, no `:*`), and CreateLogStream / PutLogEvents /
-            # DescribeLogStreams against `log-group:NAME:*` (which covers its
-            # `:log-stream:...` ARNs). Service Authorization Reference, "Actions, resources,
-            # and condition keys for Amazon CloudWatch Logs".
-            iam.PolicyStatement(
-                sid="CreateEndpointLogGroup",
-                actions=["logs:CreateLogGroup"],
-                resources=[log_group_arn(self, endpoint_log_group)],
-            ),
-            iam.PolicyStatement(
-                sid="WriteEndpointLogs",
-                actions=[
-                    "logs:CreateLogStream",
-                    "logs:DescribeLogStreams",
-                    "logs:PutLogEvents",
-                ],
-                resources=[log_group_arn(self, f"{endpoint_log_group}:*")],
-            ),
+            # Every generation logs while it exists, a draining old one included; naming
+            # the generated name here would make this policy and the endpoint, which waits
+            # for it, depend on each other.
+            *(endpoint_log_statements(self, EVERY_ENDPOINT_LOG_GROUP) if generated_names else []),
             iam.PolicyStatement(
                 sid="PublishContainerMetrics",
                 actions=["cloudwatch:PutMetricData"],
@@ -193,21 +174,19 @@ class ExecutionRole(Construct):
             "Failure documents are named by inference id at run time; the grant is "
             "limited to the failure/ prefix.",
         )
-        acknowledge(
-            policy,
-            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:"
-            f"<AWS::AccountId>:log-group:{endpoint_log_group}:*]",
-            "SageMaker names the endpoint's log streams per instance at run time; the "
-            "grant is limited to the endpoint log group(s).",
-        )
-        acknowledge(
-            policy,
-            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:"
-            f"<AWS::AccountId>:log-group:{endpoint_log_group}]",
-            "Each endpoint generation has its own name (generated by CloudFormation, or the "
-            "endpoint_name prefix plus a generation), and an old one logs while it drains; "
-            "the grant is limited to this endpoint's SageMaker log groups.",
-        )
+        if generated_names:
+            acknowledge_log_streams(
+                policy, EVERY_ENDPOINT_LOG_GROUP, "SageMaker's endpoint log groups"
+            )
+            acknowledge(
+                policy,
+                f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:"
+                f"<AWS::AccountId>:log-group:{EVERY_ENDPOINT_LOG_GROUP}]",
+                "CloudFormation generates each endpoint generation's name, known only once "
+                "the endpoint exists, and the endpoint's instances log from their first "
+                "minute (an old one while it drains too); the grant is limited to SageMaker's "
+                "endpoint log groups.",
+            )
 
 
 class InferenceModel(Construct):

@@ -35,7 +35,7 @@ class ResultsPipelineProps:
     results_writer_max_concurrency: int = field(default=10, metadata=between(2, 1000))
     """Most concurrent results-writer invocations (2..1000); bounds table write bursts."""
     log_retention_days: int = 30
-    """Retention of the results writer's log group (a CloudWatch Logs value)."""
+    """Retention of the functions' and the endpoints' log groups (a CloudWatch Logs value)."""
 
     def __post_init__(self) -> None:
         check_pipeline_props(self)

@@ -39,6 +39,13 @@ class ResultsQueue(Construct):
             encryption_master_key=key,
             enforce_ssl=True,
             retention_period=Duration.days(14),
+            # Declares this queue a dead-letter queue, as AWS Control Tower's CT.SQS.PR.1
+            # asks of one. byQueue, naming the results queue, would make the two queues
+            # reference each other (the results queue's RedrivePolicy names this one), so
+            # allowAll: SQS's default, any queue of this account and region.
+            redrive_allow_policy=sqs.RedriveAllowPolicy(
+                redrive_permission=sqs.RedrivePermission.ALLOW_ALL
+            ),
         )
         acknowledge(
             self.dead_letter_queue,

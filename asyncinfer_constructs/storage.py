@@ -8,7 +8,12 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from asyncinfer_constructs.compliance import acknowledge, ignore_cfn_lint, skip_checkov
+from asyncinfer_constructs.compliance import (
+    acknowledge,
+    acknowledge_guard,
+    ignore_cfn_lint,
+    skip_checkov,
+)
 
 OUTPUT_PREFIX = "output/"
 FAILURE_PREFIX = "failure/"
@@ -72,6 +77,36 @@ class PayloadBuckets(Construct):
             "Access logs are written once by S3 and expire by lifecycle; versions would only "
             "duplicate them.",
         )
+        # The Control Tower proactive controls this bucket does not meet, each on purpose.
+        for rule, reason in (
+            (
+                "s3_bucket_logging_enabled_check",
+                "This bucket is where the payload buckets' access logs go; logging it into "
+                "itself would loop, and into another bucket would only move the finding.",
+            ),
+            (
+                "s3_bucket_default_encryption_kms_check",
+                "S3 delivers server access logs to SSE-S3 destinations (Amazon S3 User Guide, "
+                "'Enabling Amazon S3 server access logging'); the data key's policy stays "
+                "limited to the services that carry payloads and results.",
+            ),
+            (
+                "s3_bucket_versioning_enabled_check",
+                "S3 writes each access-log object once and the lifecycle expires it after "
+                "access_log_retention_days; versions would only keep copies of expired logs.",
+            ),
+            (
+                "s3_event_notifications_enabled_check",
+                "Nothing reads access logs as they arrive: an operator queries them on "
+                "demand, so an event per log object would have no consumer.",
+            ),
+            (
+                "s3_bucket_object_lock_enabled_check",
+                "Access logs must expire after access_log_retention_days, and the bucket must "
+                "empty on cdk destroy with removal_policy=destroy; Object Lock forbids both.",
+            ),
+        ):
+            acknowledge_guard(self.access_logs, rule, reason)
 
         self.input: s3.IBucket = input_bucket or self._payload_bucket(
             "Input", key, data_retention_days, removal_policy, log_prefix="input/"
@@ -111,6 +146,13 @@ class PayloadBuckets(Construct):
             "CKV_AWS_117",
             "CDK's bucket-emptying handler calls only the S3 API during stack deletion; "
             "the stack has no VPC to place it in.",
+        )
+        acknowledge_guard(
+            handler,
+            "lambda_inside_vpc_check",
+            "CDK's bucket-emptying handler runs only when `cdk destroy` deletes a bucket of a "
+            "removal_policy=destroy stack, calling the S3 API; the stack has no VPC to put "
+            "it in, and CDK's provider exposes no VPC setting.",
         )
         # CDK's provider declares DependsOn its role besides referencing it (W3005); the
         # duplicate ordering is harmless and the provider offers no way to drop it.
@@ -156,6 +198,28 @@ class PayloadBuckets(Construct):
             "key and expire by lifecycle; versioning would keep a second copy of every "
             "(up to 1 GB) payload with nothing to recover.",
         )
+        # The Control Tower proactive controls a payload bucket does not meet, on purpose.
+        for rule, reason in (
+            (
+                "s3_bucket_versioning_enabled_check",
+                "Each payload, output and failure document is written once under its own "
+                "request's key and expires after data_retention_days; versions would keep "
+                "copies of up-to-1-GB payloads past that retention, with nothing to recover.",
+            ),
+            (
+                "s3_event_notifications_enabled_check",
+                "SageMaker announces every outcome on the success and error SNS topics, which "
+                "feed the results pipeline; an S3 event per object would duplicate each one "
+                "with no consumer.",
+            ),
+            (
+                "s3_bucket_object_lock_enabled_check",
+                "Payloads and outputs must expire after data_retention_days and the bucket "
+                "must empty on cdk destroy with removal_policy=destroy; Object Lock forbids "
+                "deleting them.",
+            ),
+        ):
+            acknowledge_guard(bucket, rule, reason)
         return bucket
 
 

@@ -68,7 +68,7 @@ class Settings(WebhooksProps, JobApiProps, AsyncInferenceSystemProps, InferenceE
     """Several endpoints: a JSON list of objects, each a `name` plus endpoint settings (an
     item's missing settings come from the top level); unset: one endpoint, `default`."""
     nag_checks: bool = False
-    """Run cdk-nag (AwsSolutions, Serverless) in this synth; `make test` always does."""
+    """Run cdk-nag (AwsSolutions, Serverless) and the Control Tower rules in this synth."""
     api_enabled: bool = True
     """The HTTP job API (API Gateway, its function and jobs table); `false`: none."""
     webhooks_enabled: bool = True

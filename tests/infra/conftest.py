@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,6 +80,17 @@ class Synthesized:
         assert len(found) == 1, f"expected one {resource_type}, found {sorted(found)}"
         return next(iter(found.items()))
 
+    def logical_id_matching(self, path_pattern: str) -> str:
+        """Logical id of the one resource whose construct path matches the regular
+        expression `path_pattern` (searched, e.g. `/Model[0-9a-f]{8}/Resource$`)."""
+        matches = [
+            logical_id
+            for logical_id, resource in self.template["Resources"].items()
+            if re.search(path_pattern, resource.get("Metadata", {}).get("aws:cdk:path", ""))
+        ]
+        assert len(matches) == 1, f"{path_pattern}: {matches}"
+        return matches[0]
+
     def results_table(self) -> dict[str, Any]:
         """The results table (the template also has the job API's jobs table)."""
         return dict(self.template["Resources"][self.logical_id_of("/Results/Records/Resource")])
@@ -103,9 +115,18 @@ CDK_JSON_CONTEXT: dict[str, Any] = {
 }
 
 
-def synthesize(context: dict[str, Any], outdir: Path) -> Synthesized:
-    # cdk-nag is opt-in for a user's synth; every configuration the tests build runs it.
-    app = build_app({**CDK_JSON_CONTEXT, "nag_checks": True, **context}, outdir=str(outdir))
+def synthesize(
+    context: dict[str, Any], outdir: Path, *, control_tower_rules: bool = False
+) -> Synthesized:
+    """cdk-nag is opt-in for a user's synth; every synth the tests make runs it. The
+    Control Tower rules run for each of CONFIGURATIONS (`synthesized`) and wherever
+    `control_tower_rules` asks: cfn-guard takes ~4 CPU seconds a synth, and a variant
+    that changes one setting of a configuration adds no resource of a new kind."""
+    app = build_app(
+        {**CDK_JSON_CONTEXT, "nag_checks": True, **context},
+        outdir=str(outdir),
+        control_tower_rules=control_tower_rules,
+    )
     app.synth()
     template = json.loads((outdir / f"{STACK_NAME}.template.json").read_text())
     report_file = outdir / "validation-report.json"
@@ -119,7 +140,11 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Syn
 
     def get(name: str) -> Synthesized:
         if name not in cache:
-            cache[name] = synthesize(CONFIGURATIONS[name], tmp_path_factory.mktemp(f"cdk-{name}"))
+            cache[name] = synthesize(
+                CONFIGURATIONS[name],
+                tmp_path_factory.mktemp(f"cdk-{name}"),
+                control_tower_rules=True,
+            )
         return cache[name]
 
     return get

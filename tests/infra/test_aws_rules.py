@@ -110,13 +110,16 @@ def test_sagemaker_may_publish_to_its_notification_topics(
         # The endpoint's own execution role: its model's, through the variant.
         model_id = config["Properties"]["ProductionVariants"][0]["ModelName"]["Fn::GetAtt"][0]
         role_id = resources[model_id]["Properties"]["ExecutionRoleArn"]["Fn::GetAtt"][0]
-        (role_policy,) = [
+        # The role's policies: what every generation needs, and each generation's log grant.
+        role_policies = [
             r
             for r in synth.resources("AWS::IAM::Policy").values()
             if {"Ref": role_id} in r["Properties"]["Roles"]
         ]
+        assert role_policies
         published = [
             r
+            for role_policy in role_policies
             for s in _statements(role_policy["Properties"]["PolicyDocument"])
             if "sns:Publish" in as_list(s["Action"]) and s["Effect"] == "Allow"
             for r in as_list(s["Resource"])
@@ -238,27 +241,89 @@ def _joined(value: Any) -> str:
     return "".join(p if isinstance(p, str) else f"<{p['Ref']}>" for p in parts)
 
 
-@pytest.mark.parametrize(
-    ("configuration", "log_group"),
-    [
-        ("default", "/aws/sagemaker/Endpoints/*"),
-        ("gpu", "/aws/sagemaker/Endpoints/sentiment-gpu-*"),
-    ],
-)
-def test_create_log_group_is_granted_on_the_log_group_arn(
-    synthesized: Getter, configuration: str, log_group: str
-) -> None:
+LOG_GROUP_ARN = "arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:"
+
+
+def _assert_endpoint_log_grant(by_sid: dict[str, dict[str, Any]], log_group: str) -> None:
     # CreateLogGroup is authorized against `log-group:NAME` (no `:*`); streams and events
     # against `log-group:NAME:log-stream:...` (Service Authorization Reference, CloudWatch Logs).
-    by_sid = _role_statements(synthesized(configuration))
-    prefix = "arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:"
-    create = by_sid["CreateEndpointLogGroup"]
-    assert as_list(create["Action"]) == ["logs:CreateLogGroup"]
-    assert _joined(create["Resource"]) == f"{prefix}{log_group}"
+    assert as_list(by_sid["CreateEndpointLogGroup"]["Action"]) == ["logs:CreateLogGroup"]
+    assert _joined(by_sid["CreateEndpointLogGroup"]["Resource"]) == f"{LOG_GROUP_ARN}{log_group}"
     write = by_sid["WriteEndpointLogs"]
     assert "logs:CreateLogGroup" not in as_list(write["Action"])
     assert {"logs:CreateLogStream", "logs:PutLogEvents"} <= set(as_list(write["Action"]))
-    assert _joined(write["Resource"]) == f"{prefix}{log_group}:*"
+    assert _joined(write["Resource"]) == f"{LOG_GROUP_ARN}{log_group}:*"
+
+
+def test_a_generated_name_logs_under_the_role_and_gets_the_retention_once_it_exists(
+    default: Synthesized,
+) -> None:
+    # SageMaker logs to /aws/sagemaker/Endpoints/<EndpointName> (SageMaker Developer Guide,
+    # "Log groups and streams that Amazon SageMaker AI sends to Amazon CloudWatch Logs").
+    # A name CloudFormation generates exists only with the endpoint: the role may create
+    # and write any endpoint's group, as deployed before (a grant naming the generated name
+    # would make the role's policy and the endpoint, which waits for it, depend on each
+    # other).
+    endpoint_id, endpoint = default.only("AWS::SageMaker::Endpoint")
+    assert "EndpointName" not in endpoint["Properties"]
+    _assert_endpoint_log_grant(_role_statements(default), "/aws/sagemaker/Endpoints/*")
+    assert default.logical_id_of("/Execution/Policy/Resource") in endpoint["DependsOn"]
+    # The retention goes on the group as soon as the endpoint exists (CDK's LogRetention
+    # creates the group if SageMaker has not yet); it covers the events already written.
+    ((retention_id, retention),) = default.resources("Custom::LogRetention").items()
+    assert retention["Properties"]["LogGroupName"] == {
+        "Fn::Join": [
+            "",
+            ["/aws/sagemaker/Endpoints/", {"Fn::GetAtt": [endpoint_id, "EndpointName"]}],
+        ]
+    }
+    assert retention["Properties"]["RetentionInDays"] == 30  # log_retention_days
+    # Kept when it leaves the template: a timed-out drain's endpoint still logs to it.
+    assert retention["Properties"]["RemovalPolicy"] == "retain"
+    # It outlives the generation's drain, like the endpoint's scaling.
+    (drain,) = default.resources("Custom::EndpointDrain").values()
+    assert retention_id in drain["DependsOn"]
+    # The endpoint's log group is the only one CloudFormation does not create itself.
+    assert not [
+        g
+        for g in default.resources("AWS::Logs::LogGroup").values()
+        if "/aws/sagemaker/" in json.dumps(g["Properties"].get("LogGroupName", ""))
+    ]
+
+
+def test_a_named_generation_writes_only_its_own_log_group_which_exists_first(
+    synthesized: Getter,
+) -> None:
+    synth = synthesized("gpu")
+    _, endpoint = synth.only("AWS::SageMaker::Endpoint")
+    name = endpoint["Properties"]["EndpointName"]
+    assert isinstance(name, str) and name.startswith("sentiment-gpu-")
+    log_group_name = f"/aws/sagemaker/Endpoints/{name}"
+    groups = {
+        logical_id: group
+        for logical_id, group in synth.resources("AWS::Logs::LogGroup").items()
+        if group["Properties"].get("LogGroupName") == log_group_name
+    }
+    ((group_id, group),) = groups.items()
+    assert group["Properties"]["RetentionInDays"] == 30  # log_retention_days
+    assert "KmsKeyId" in group["Properties"]
+    assert not synth.resources("Custom::LogRetention")
+    policy_id = synth.logical_id_matching(r"/Logs[0-9a-f]{8}/WriteLogs/Resource$")
+    policy = synth.template["Resources"][policy_id]
+    by_sid = {s["Sid"]: s for s in _statements(policy["Properties"]["PolicyDocument"])}
+    assert set(by_sid) == {"CreateEndpointLogGroup", "WriteEndpointLogs"}
+    _assert_endpoint_log_grant(by_sid, log_group_name)
+    # The group and the grant exist before the endpoint's first instance logs.
+    assert {group_id, policy_id} <= set(endpoint["DependsOn"])
+    # No other policy of the execution role grants CloudWatch Logs.
+    role = policy["Properties"]["Roles"]
+    others = [
+        statement
+        for logical_id, other in synth.resources("AWS::IAM::Policy").items()
+        if other["Properties"]["Roles"] == role and logical_id != policy_id
+        for statement in _statements(other["Properties"]["PolicyDocument"])
+    ]
+    assert others and not [s for s in others if "logs:" in json.dumps(s["Action"])]
 
 
 def test_execution_role_may_encrypt_with_and_describe_the_output_key(
@@ -332,8 +397,8 @@ def test_instance_types_become_instance_pools_with_the_matching_image(tmp_path: 
         ("ml.m5.xlarge", 3),
     ]
     models = synth.resources("AWS::SageMaker::Model")
-    primary = synth.logical_id_of("/Model/Resource")
-    cpu = synth.logical_id_of("/CpuModel/Resource")
+    primary = synth.logical_id_matching(r"/Model[0-9a-f]{8}/Resource$")
+    cpu = synth.logical_id_matching(r"/CpuModel[0-9a-f]{8}/Resource$")
     assert set(models) == {primary, cpu}
     assert variant["ModelName"] == {"Fn::GetAtt": [primary, "ModelName"]}
     assert "ModelNameOverride" not in pools[0] and "ModelNameOverride" not in pools[1]

@@ -72,4 +72,5 @@ def test_nag_checks_run_only_when_asked_for(tmp_path: Path) -> None:
     assert plugin_conclusions(tmp_path / "checked") == {
         "AwsSolutions": "success",
         "Serverless": "success",
+        "cdk-validator-cfnguard": "success",
     }

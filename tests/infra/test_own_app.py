@@ -120,7 +120,8 @@ def test_a_users_own_app_synthesizes_two_endpoints_and_an_extra_consumer(
         a for a in of_type("AWS::CloudWatch::Alarm").values()
         if a["Properties"].get("AlarmActions") == [{"Ref": alarms_topic}]
     ]  # fmt: skip
-    assert len(notifying) == 2 * 3 + 2
+    # Each endpoint's three, the pipeline's two, and the drain timeout alarm.
+    assert len(notifying) == 2 * 3 + 2 + 1
     assert json.loads(json.dumps(own_app_template["Outputs"]["Endpoints"]))
 
 

@@ -9,7 +9,12 @@ from typing import Any
 
 import pytest
 
-from tests.integ.integ_async_inference import TEST_NAME, build_integ_app
+from tests.integ.integ_async_inference import (
+    POOLED_STACK_NAME,
+    STACK_NAME,
+    TEST_NAME,
+    build_integ_app,
+)
 
 
 @dataclass(frozen=True)
@@ -19,7 +24,8 @@ class IntegAssembly:
 
     @property
     def test_case(self) -> dict[str, Any]:
-        return self.integ_manifest["testCases"][f"{TEST_NAME}/DefaultTest"]
+        case: dict[str, Any] = self.integ_manifest["testCases"][f"{TEST_NAME}/DefaultTest"]
+        return case
 
     def template(self, stack_name: str) -> dict[str, Any]:
         template: dict[str, Any] = json.loads(
@@ -29,8 +35,14 @@ class IntegAssembly:
 
     @property
     def stack_under_test(self) -> dict[str, Any]:
-        (stack,) = self.test_case["stacks"]
-        return self.template(stack)
+        """The main case's stack: the whole flow on one endpoint."""
+        assert self.test_case["stacks"] == [STACK_NAME, POOLED_STACK_NAME]
+        return self.template(STACK_NAME)
+
+    @property
+    def pooled_stack_under_test(self) -> dict[str, Any]:
+        """The stack whose endpoint runs on instance pools of two types."""
+        return self.template(POOLED_STACK_NAME)
 
     @property
     def assertion_stack(self) -> dict[str, Any]:

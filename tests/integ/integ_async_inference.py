@@ -22,13 +22,24 @@ an assertion stack whose custom resources, in order:
    does only after the standardwebhooks package verified its signature with the stack's
    signing secret.
 
-Any failed call or expectation fails the deployment; `make integ` then destroys both
-stacks either way. The file name follows integ-runner's Python convention (`integ_*.py`),
+A second stack under test (`AsyncInferenceIntegPooled`) holds an endpoint on instance
+pools of two types; after the steps above, the chain goes on to prove that it leaves
+zero: it waits until the idle endpoint has scaled in to no instance, then submits one
+request and waits for its COMPLETED record. AWS says every metric of a pooled endpoint also carries an
+`InstanceType` dimension (SageMaker Developer Guide, "Deploy to multiple instance types
+with instance pools"); scaling out of zero reads `HasBacklogWithoutCapacity` with the
+`EndpointName` dimension alone, so if a pooled async endpoint published it only per
+instance type, this request would never be served. Nothing offline can tell: until this
+case has run in an account, pools with scale to zero are unverified.
+
+Any failed call or expectation fails the deployment; `make integ` then destroys every
+stack either way. The file name follows integ-runner's Python convention (`integ_*.py`),
 and its snapshot lives beside it in `integ_async_inference.py.snapshot/`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import sys
@@ -73,6 +84,17 @@ SETTINGS = Settings(
     log_retention_days=1,
 )
 
+POOLED_STACK_NAME = "AsyncInferenceIntegPooled"
+# Two small CPU types, the same image: ml.m5.large preferred, ml.m5.xlarge when it lacks
+# capacity. Otherwise the same throw-away settings, without the job API (the main case
+# proves it).
+POOLED_SETTINGS = dataclasses.replace(
+    SETTINGS,
+    stack_name=POOLED_STACK_NAME,
+    instance_types=("ml.m5.large", "ml.m5.xlarge"),
+    api_enabled=False,
+)
+
 GOOD_KEY = "integ/good.json"
 # The default model is a Hugging Face text-classification pipeline: it reads {"inputs": ...}.
 GOOD_BODY = json.dumps({"inputs": "I love async inference"})
@@ -88,6 +110,11 @@ CONTENT_TYPE = "application/json"
 # autoscaling took the instance away, scale-out from zero adds a few more.
 RESULT_TIMEOUT = Duration.minutes(25)
 RESULT_INTERVAL = Duration.seconds(30)
+# An idle endpoint keeps its first instance until target tracking's low alarm has seen 15
+# breaching minutes (docs/scaling.md); CloudFormation waits at most an hour for the
+# assertion's custom resource.
+IDLE_TIMEOUT = Duration.minutes(45)
+IDLE_INTERVAL = Duration.minutes(1)
 ALARM_TIMEOUT = Duration.minutes(5)
 ALARM_INTERVAL = Duration.seconds(15)
 
@@ -122,8 +149,8 @@ def stack_output(stack: cdk.Stack, output_id: str) -> str:
     return str(output.value)
 
 
-class AsyncInferenceProof:
-    """The assertions: one chain of API calls against the deployed stack."""
+class Proof:
+    """One chain of API calls against a deployed stack, read through its outputs."""
 
     def __init__(self, integ: IntegTest, stack: cdk.Stack) -> None:
         self.assertions = integ.assertions
@@ -132,36 +159,13 @@ class AsyncInferenceProof:
         self.output_bucket = stack_output(stack, "OutputBucketName")
         self.table_name = stack_output(stack, "ResultsTableName")
         self.data_key_arn = stack_output(stack, "DataKeyArn")
-        self.alarm_name = stack_output(stack, "DeadLetterQueueAlarmName")
-        self.alarm_topic_arn = stack_output(stack, "AlarmTopicArn")
+        self.steps: list[IApiCall] = []
 
-        good_upload, good_invocation = self.submit(GOOD_KEY, GOOD_BODY)
-        completed = self.wait_for_record(good_invocation, "COMPLETED")
-        output_exists = self.head_output(good_invocation)
-        bad_upload, bad_invocation = self.submit(BAD_KEY, BAD_BODY)
-        failed = self.wait_for_record(bad_invocation, "FAILED")
-        forced_alarm = self.force_alarm()
-        notified = self.wait_for_sns_action()
-        caller = stack_output(stack, SIGNED_CALLER_OUTPUT)
-        signed = self.submit_through_the_api(caller)
-        received = self.wait_for_the_webhook(caller)
-
-        # One step at a time, in this order: each step's custom resource waits for the
-        # previous one (CloudFormation would otherwise run them in parallel).
-        self.steps: list[IApiCall] = [
-            good_upload,
-            good_invocation,
-            completed,
-            output_exists,
-            bad_upload,
-            bad_invocation,
-            failed,
-            forced_alarm,
-            notified,
-            signed,
-            received,
-        ]
-        for before, after in itertools.pairwise(self.steps):
+    def chain(self, steps: list[IApiCall]) -> None:
+        """One step at a time, in this order: each step's custom resource waits for the
+        previous one (CloudFormation would otherwise run them in parallel)."""
+        self.steps = steps
+        for before, after in itertools.pairwise(steps):
             before.next(after)
 
     def submit(self, key: str, body: str) -> tuple[IApiCall, IApiCall]:
@@ -209,6 +213,51 @@ class AsyncInferenceProof:
         # name; the table is encrypted with the data key, so reading needs kms:Decrypt too.
         self._allow(waited, ["kms:Decrypt"], [self.data_key_arn], waiter=True)
         return waited
+
+    @staticmethod
+    def _allow(
+        call: IApiCall, actions: list[str], resources: list[str], *, waiter: bool = False
+    ) -> None:
+        assert isinstance(call, AwsApiCall)
+        provider = call.waiter_provider if waiter else call.provider
+        assert provider is not None, "wait_for_assertions() creates the waiter provider"
+        provider.add_to_role_policy({"Effect": "Allow", "Action": actions, "Resource": resources})
+
+
+class AsyncInferenceProof(Proof):
+    """The whole flow: a served request, a failed one, and the alarm path."""
+
+    def __init__(self, integ: IntegTest, stack: cdk.Stack) -> None:
+        super().__init__(integ, stack)
+        self.alarm_name = stack_output(stack, "DeadLetterQueueAlarmName")
+        self.alarm_topic_arn = stack_output(stack, "AlarmTopicArn")
+
+        good_upload, good_invocation = self.submit(GOOD_KEY, GOOD_BODY)
+        completed = self.wait_for_record(good_invocation, "COMPLETED")
+        output_exists = self.head_output(good_invocation)
+        bad_upload, bad_invocation = self.submit(BAD_KEY, BAD_BODY)
+        failed = self.wait_for_record(bad_invocation, "FAILED")
+        forced_alarm = self.force_alarm()
+        notified = self.wait_for_sns_action()
+        caller = stack_output(stack, SIGNED_CALLER_OUTPUT)
+        signed = self.submit_through_the_api(caller)
+        received = self.wait_for_the_webhook(caller)
+
+        self.chain(
+            [
+                good_upload,
+                good_invocation,
+                completed,
+                output_exists,
+                bad_upload,
+                bad_invocation,
+                failed,
+                forced_alarm,
+                notified,
+                signed,
+                received,
+            ]
+        )
 
     def head_output(self, invocation: IApiCall) -> IApiCall:
         """HeadObject the announced output: it exists, encrypted with the data key."""
@@ -358,14 +407,47 @@ class AsyncInferenceProof:
         )
         return waited
 
-    @staticmethod
-    def _allow(
-        call: IApiCall, actions: list[str], resources: list[str], *, waiter: bool = False
-    ) -> None:
-        assert isinstance(call, AwsApiCall)
-        provider = call.waiter_provider if waiter else call.provider
-        assert provider is not None, "wait_for_assertions() creates the waiter provider"
-        provider.add_to_role_policy({"Effect": "Allow", "Action": actions, "Resource": resources})
+
+class PooledScaleFromZeroProof(Proof):
+    """An idle pooled endpoint leaves zero for one request."""
+
+    def __init__(self, integ: IntegTest, stack: cdk.Stack) -> None:
+        super().__init__(integ, stack)
+        idle = self.wait_until_idle()
+        upload, invocation = self.submit(GOOD_KEY, GOOD_BODY)
+        served = self.wait_for_record(invocation, "COMPLETED")
+        self.chain([idle, upload, invocation, served])
+
+    def wait_until_idle(self) -> IApiCall:
+        """DescribeEndpoint until the endpoint is InService with no instance: it has scaled
+        in to zero after its creation's instance, as an idle endpoint does."""
+        described = self.assertions.aws_api_call(
+            "SageMaker", "describeEndpoint", {"EndpointName": self.endpoint_name}
+        )
+        described.expect(
+            ExpectedResult.object_like(
+                {
+                    "EndpointStatus": "InService",
+                    "ProductionVariants": Match.array_with(
+                        [Match.object_like({"CurrentInstanceCount": 0})]
+                    ),
+                }
+            )
+        )
+        # The waiter's provider is granted sagemaker:DescribeEndpoint from the call's name.
+        return described.wait_for_assertions(
+            total_timeout=IDLE_TIMEOUT, interval=IDLE_INTERVAL, backoff_rate=1
+        )
+
+
+def stack_under_test(app: cdk.App, settings: Settings) -> AsyncInferenceStack:
+    return AsyncInferenceStack(
+        app,
+        settings.stack_name,
+        settings=settings,
+        description="SageMaker Asynchronous Inference: integration test (deleted after the run)",
+        analytics_reporting=False,
+    )
 
 
 def add_webhook_receiver(stack: AsyncInferenceStack) -> tuple[lambda_.FunctionUrl, dynamodb.Table]:
@@ -438,25 +520,24 @@ def add_signed_caller(stack: AsyncInferenceStack) -> lambda_.Function:
 
 def build_integ_app(outdir: str | None = None) -> cdk.App:
     app = cdk.App(context=cdk_json_context(), outdir=outdir, analytics_reporting=False)
-    stack = AsyncInferenceStack(
-        app,
-        STACK_NAME,
-        settings=SETTINGS,
-        description="SageMaker Asynchronous Inference: integration test (deleted after the run)",
-        analytics_reporting=False,
-    )
+    stack = stack_under_test(app, SETTINGS)
     add_signed_caller(stack)
+    pooled = stack_under_test(app, POOLED_SETTINGS)
     integ = IntegTest(
         app,
         TEST_NAME,
-        test_cases=[stack],
+        test_cases=[stack, pooled],
         # Deploy the current app only. The update workflow (deploy the committed snapshot,
         # then the change) needs region-agnostic snapshots and is off by default anyway.
         stack_update_workflow=False,
         # Asset contents (the results writer's code) change without changing the system.
         diff_assets=False,
     )
-    AsyncInferenceProof(integ, stack)
+    proof = AsyncInferenceProof(integ, stack)
+    pooled_proof = PooledScaleFromZeroProof(integ, pooled)
+    # One chain: the pooled case starts when the main one is done, by when its endpoint
+    # (deployed with the main one) has usually scaled in already.
+    proof.steps[-1].next(pooled_proof.steps[0])
     return app
 
 

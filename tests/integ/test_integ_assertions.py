@@ -64,9 +64,18 @@ def ordered_calls(template: dict[str, Any]) -> list[Call]:
     return result
 
 
+# The main case's calls, then the pooled case's (one chain).
+MAIN_CALLS = 11
+
+
 @pytest.fixture(scope="module")
-def calls(integ_assembly: IntegAssembly) -> list[Call]:
+def all_calls(integ_assembly: IntegAssembly) -> list[Call]:
     return ordered_calls(integ_assembly.assertion_stack)
+
+
+@pytest.fixture(scope="module")
+def calls(all_calls: list[Call]) -> list[Call]:
+    return all_calls[:MAIN_CALLS]
 
 
 @pytest.fixture(scope="module")
@@ -76,14 +85,14 @@ def stack_output_values(integ_assembly: IntegAssembly) -> dict[str, Any]:
     }
 
 
-def references(fragment: Any) -> list[Any]:
-    """What each Fn::GetStackOutput in `fragment` reads, as the stack under test defines it."""
-    found: list[Any] = []
+def stack_output_reads(fragment: Any) -> list[dict[str, Any]]:
+    """Every Fn::GetStackOutput in `fragment` (its OutputName, StackName, Region)."""
+    found: list[dict[str, Any]] = []
 
     def walk(node: Any) -> None:
         if isinstance(node, dict):
             if "Fn::GetStackOutput" in node:
-                found.append(node["Fn::GetStackOutput"]["OutputName"])
+                found.append(node["Fn::GetStackOutput"])
             for child in node.values():
                 walk(child)
         elif isinstance(node, list):
@@ -92,6 +101,16 @@ def references(fragment: Any) -> list[Any]:
 
     walk(fragment)
     return found
+
+
+def references(fragment: Any) -> list[Any]:
+    """What each Fn::GetStackOutput in `fragment` reads, as the stack under test defines it."""
+    return [read["OutputName"] for read in stack_output_reads(fragment)]
+
+
+def stacks_read(fragment: Any) -> set[str]:
+    """The stacks whose outputs `fragment` reads."""
+    return {read["StackName"] for read in stack_output_reads(fragment)}
 
 
 def reads_output(fragment: Any, output: str, outputs: dict[str, Any]) -> bool:
@@ -114,8 +133,8 @@ def expected_text(call: Call) -> str:
     )
 
 
-def test_the_proof_runs_its_calls_in_order(calls: list[Call]) -> None:
-    assert [(c.service, c.api) for c in calls] == [
+def test_the_proof_runs_its_calls_in_order(all_calls: list[Call]) -> None:
+    assert [(c.service, c.api) for c in all_calls[:MAIN_CALLS]] == [
         ("S3", "putObject"),
         ("SageMakerRuntime", "invokeEndpointAsync"),
         ("DynamoDB", "getItem"),
@@ -237,7 +256,8 @@ def test_the_stack_under_test_is_small_and_leaves_nothing_behind(
     integ_assembly: IntegAssembly,
 ) -> None:
     case = integ_assembly.test_case
-    assert case["stacks"] == ["AsyncInferenceInteg"]  # never the user's own stack name
+    # Never the user's own stack name.
+    assert case["stacks"] == ["AsyncInferenceInteg", "AsyncInferenceIntegPooled"]
     assert case["stackUpdateWorkflow"] is False
     resources = integ_assembly.stack_under_test["Resources"]
     (config,) = [r for r in resources.values() if r["Type"] == "AWS::SageMaker::EndpointConfig"]
@@ -353,3 +373,63 @@ def test_the_webhook_must_reach_the_receiver_with_a_valid_signature(
             {"Fn::GetAtt": [only(resources, "ReceivedWebhooks"), "Arn"]}
         ): "dynamodb:PutItem",
     }
+
+
+# --- The pooled case: an idle endpoint on instance pools leaves zero --------------------
+
+
+@pytest.fixture(scope="module")
+def pooled_calls(all_calls: list[Call]) -> list[Call]:
+    return all_calls[MAIN_CALLS:]
+
+
+def test_the_pooled_endpoint_runs_on_two_instance_types(integ_assembly: IntegAssembly) -> None:
+    resources = integ_assembly.pooled_stack_under_test["Resources"]
+    (config,) = [r for r in resources.values() if r["Type"] == "AWS::SageMaker::EndpointConfig"]
+    (variant,) = config["Properties"]["ProductionVariants"]
+    assert "InstanceType" not in variant
+    assert [(pool["InstanceType"], pool["Priority"]) for pool in variant["InstancePools"]] == [
+        ("ml.m5.large", 1),
+        ("ml.m5.xlarge", 2),
+    ]
+    # It scales to zero and out of it like the main case's endpoint.
+    (target,) = [
+        r for r in resources.values() if r["Type"] == "AWS::ApplicationAutoScaling::ScalableTarget"
+    ]
+    assert target["Properties"]["MinCapacity"] == 0
+
+
+def test_one_request_on_an_idle_pooled_endpoint_is_served(
+    pooled_calls: list[Call], integ_assembly: IntegAssembly
+) -> None:
+    outputs = {
+        name: output["Value"]
+        for name, output in integ_assembly.pooled_stack_under_test["Outputs"].items()
+    }
+    assert [(c.service, c.api) for c in pooled_calls] == [
+        ("SageMaker", "describeEndpoint"),
+        ("S3", "putObject"),
+        ("SageMakerRuntime", "invokeEndpointAsync"),
+        ("DynamoDB", "getItem"),
+    ]
+    idle, upload, invoke, served = pooled_calls
+    # The pooled stack's endpoint, bucket and table, not the main case's (same output names).
+    for call in pooled_calls:
+        assert stacks_read(call.parameters) == {"AsyncInferenceIntegPooled"}, call.api
+    # First the endpoint is idle: in service, scaled in to no instance, waited for long
+    # enough for target tracking's scale-in after the creation's instance.
+    assert reads_output(idle.parameters["EndpointName"], "EndpointName", outputs)
+    assert json.loads(expected_text(idle)) == {
+        "$ObjectLike": {
+            "EndpointStatus": "InService",
+            "ProductionVariants": {"$ArrayWith": [{"$ObjectLike": {"CurrentInstanceCount": 0}}]},
+        }
+    }
+    assert idle.waiter is not None
+    # Then one request, which must end COMPLETED: something scaled out of zero.
+    assert reads_output(upload.parameters["Bucket"], "InputBucketName", outputs)
+    assert reads_output(invoke.parameters["EndpointName"], "EndpointName", outputs)
+    assert reads_output(served.parameters["TableName"], "ResultsTableName", outputs)
+    assert attribute_of(served.parameters["Key"], invoke, "InferenceId")
+    assert '"status":{"S":"COMPLETED"}' in expected_text(served)
+    assert served.waiter is not None

@@ -173,3 +173,36 @@ def test_error_messages_name_a_setting() -> None:
     with pytest.raises(ConfigError) as raised:
         from_context(target_backlog_per_instance="inf")
     assert re.search(r"'[a-z_]+'", str(raised.value))
+
+
+# The careless values above, inside an `endpoints` item: each still one sentence that names
+# the item and the field (the item's fields go through the same parser and rules).
+CARELESS_ITEMS = [
+    ('"target_backlog_per_instance": 1e400', "endpoints[0].target_backlog_per_instance"),
+    ('"target_backlog_per_instance": "nan"', "endpoints[0].target_backlog_per_instance"),
+    ('"target_backlog_per_instance": "-inf"', "endpoints[0].target_backlog_per_instance"),
+    ('"max_capacity": 1e400', "endpoints[0].max_capacity"),
+    ('"max_capacity": -5', "'max_capacity'"),
+    ('"max_capacity": 100000000000000000000000000000', "'max_capacity'"),
+    ('"hf_task": "   "', "endpoints[0].hf_task"),
+    ('"endpoint_name": " "', "endpoints[0].endpoint_name"),
+    ('"instance_types": "[ml.m5.xlarge"', "endpoints[0].instance_types"),
+    ('"model_environment": "{\\"A\\": 1"', "endpoints[0].model_environment"),
+    ('"max_capacity": 3, "Max_Capacity": 4', "unknown key 'Max_Capacity'"),
+    ('"max-capacity": 3', "unknown key 'max-capacity'"),
+]
+
+
+@pytest.mark.parametrize(("field", "named"), CARELESS_ITEMS)
+def test_careless_values_inside_an_endpoint_item_are_one_sentence(field: str, named: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        from_context(endpoints=f'[{{"name": "a", {field}}}]')
+    assert named in one_sentence(raised)
+
+
+@pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity"])
+def test_json_number_tokens_python_would_accept_are_invalid_json(token: str) -> None:
+    # Python's json module reads these tokens as floats; JSON has none of them.
+    with pytest.raises(ConfigError) as raised:
+        from_context(endpoints=f'[{{"name": "a", "target_backlog_per_instance": {token}}}]')
+    assert one_sentence(raised).startswith("Setting 'endpoints' must be a JSON list")

@@ -112,9 +112,14 @@ def test_each_queue_is_consumed_by_its_own_mappings_function(
     results_queue = local.outputs["ResultsQueueArn"]
     writer = {source for source in sources if source[1] == "results_writer.handler.lambda_handler"}
     audit = {source for source in sources if source[1] == "audit.handler"}
+    # The app's webhooks are a consumer too: their dispatcher reads its own two queues.
+    webhooks = {source for source in sources if source[1].startswith("webhook_delivery.")}
     assert {queue for _, _, queue in writer} == {results_queue}
     assert len(audit) == 1 and next(iter(audit))[2] != results_queue
-    assert sources == writer | audit
+    webhook_queues = {queue for _, _, queue in webhooks}
+    assert len(webhook_queues) == 2 and all("Webhooks" in queue for queue in webhook_queues)
+    assert not webhook_queues & {results_queue, next(iter(audit))[2]}
+    assert sources == writer | audit | webhooks
 
     runtime = local.client("sagemaker-runtime")
     ids = [

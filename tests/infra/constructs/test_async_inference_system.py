@@ -4,6 +4,7 @@ key, buckets and alarm topic, grants, metrics and the client's outputs."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
@@ -12,8 +13,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Annotations, Match, Template
-from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
+from app import add_compliance_checks
 from asyncinfer_constructs import (
     AsyncInferenceSystem,
     AsyncInferenceSystemProps,
@@ -53,21 +54,22 @@ def test_two_endpoints_share_one_pipeline_table_and_alarm_topic(new_stack: Stack
             "NotificationConfig"
         ]
         assert [notification["SuccessTopic"], notification["ErrorTopic"]] == topics
-    # Every alarm that tells a person, the endpoints' and the pipeline's, notifies the one
-    # alarm topic (the others start scaling policies).
+    # Every alarm that tells a person, the endpoints', the pipeline's and the drain
+    # timeout's, notifies the one alarm topic (the others start scaling policies).
     alarm_topic = stack.resolve(system.alarm_topic.topic_arn)
     actions = [
         a["Properties"]["AlarmActions"]
         for a in template.find_resources("AWS::CloudWatch::Alarm").values()
         if "ScaleOutFromZero" not in json.dumps(a["Properties"]["AlarmActions"])
     ]
-    assert len(actions) == 2 * 3 + 2
+    assert len(actions) == 2 * 3 + 2 + 1
     assert all(action == [alarm_topic] for action in actions), actions
     # Each endpoint's scaling, drain and role are its own.
     template.resource_count_is("AWS::ApplicationAutoScaling::ScalableTarget", 2)
     template.resource_count_is("Custom::EndpointDrain", 2)
-    # One writer and one drain (its two steps and the provider framework's three) for both.
-    template.resource_count_is("AWS::Lambda::Function", 6)
+    # One writer and one drain (its two steps and the provider framework's three) for both,
+    # and CDK's one log retention function for the endpoints CloudFormation names.
+    template.resource_count_is("AWS::Lambda::Function", 7)
 
 
 def test_each_named_endpoint_has_its_own_dashboard_rows(new_stack: StackFactory) -> None:
@@ -124,12 +126,19 @@ def test_your_own_buckets_are_used_and_acknowledged_by_their_own_arns(
     template = Template.from_stack(stack)
     template.resource_count_is("AWS::S3::Bucket", 0)
     assert system.input_bucket is incoming
-    # cdk-nag finds nothing unacknowledged (synth raises on a finding): the execution roles'
-    # grants on the imported buckets are acknowledged under the ARNs cdk-nag reports.
+    # cdk-nag and the Control Tower rules find nothing unacknowledged (synth raises on a
+    # finding): the execution roles' grants on the imported buckets are acknowledged under
+    # the ARNs cdk-nag reports, and a user's stack needs no acknowledgement of its own.
     app = cdk.App.of(stack)
     assert isinstance(app, cdk.App)
-    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), ServerlessChecks(app))
-    app.synth()
+    add_compliance_checks(app)
+    # Template.from_stack above synthesized the app already (without validation): force a
+    # new synth, or app.synth() returns that assembly and no plugin runs.
+    assembly = app.synth(force=True)
+    report = json.loads(Path(assembly.directory, "validation-report.json").read_text())
+    plugins = {plugin["pluginName"]: plugin for plugin in report["pluginReports"]}
+    assert {"AwsSolutions", "Serverless", "cdk-validator-cfnguard"} <= set(plugins)
+    assert all(plugin["violations"] == [] for plugin in plugins.values())
 
 
 def test_a_created_bucket_setting_beside_your_own_buckets_is_refused(

@@ -108,9 +108,7 @@ def test_the_fixed_control_tower_rules_hold_in_the_template(default: Synthesized
     ]
     assert len(dead_letters) == 3
     for dead_letter in dead_letters:
-        assert dead_letter["Properties"]["RedriveAllowPolicy"] == {
-            "redrivePermission": "allowAll"
-        }
+        assert dead_letter["Properties"]["RedriveAllowPolicy"] == {"redrivePermission": "allowAll"}
     _, waiter = default.only("AWS::StepFunctions::StateMachine")
     logging = waiter["Properties"]["LoggingConfiguration"]
     assert logging["Level"] == "ALL"

@@ -527,7 +527,8 @@ def test_dashboard_shows_backlog_instances_processing_failures_and_writer(
         "Instances",
         "TotalProcessingTime",
         "InvocationFailures",
-        "InvocationsProcesssed",
+        "InvocationsProcessed",  # as local mode publishes it
+        "InvocationsProcesssed",  # as the Developer Guide spells it
         "Results writer",
         "AWS/Lambda",
     ]:

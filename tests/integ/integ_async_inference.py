@@ -330,6 +330,35 @@ class AsyncInferenceProof(Proof):
     def submit_through_the_api(self, caller_name: str) -> IApiCall:
         """The signed caller until it reports the job COMPLETED (the endpoint is warm by
         now: the good payload above completed)."""
+        return self._call_the_signed_caller_until(
+            caller_name,
+            {
+                "submitStatus": 202,
+                "getStatus": 200,
+                "job": Match.object_like({"status": "COMPLETED", "endpoint": "default"}),
+            },
+            RESULT_TIMEOUT,
+        )
+
+    def wait_for_the_webhook(self, caller_name: str) -> IApiCall:
+        """The signed caller again (the same job) until the job's webhook is DELIVERED and
+        the receiver recorded the job's event as verified."""
+        return self._call_the_signed_caller_until(
+            caller_name,
+            {
+                "job": Match.object_like(
+                    {"status": "COMPLETED", "webhook": Match.object_like({"status": "DELIVERED"})}
+                ),
+                "received": Match.object_like({"verified": True, "status": "COMPLETED"}),
+            },
+            WEBHOOK_TIMEOUT,
+        )
+
+    def _call_the_signed_caller_until(
+        self, caller_name: str, answer: dict[str, Any], timeout: Duration
+    ) -> IApiCall:
+        """Invoke the signed caller with the good payload and the one Idempotency-Key (the
+        same job every time) until its answer is like `answer`."""
         call = self.assertions.invoke_function(
             function_name=caller_name,
             payload=json.dumps(
@@ -340,64 +369,11 @@ class AsyncInferenceProof(Proof):
         # README's invokeFunction example expects `Payload: '200'`): matched as JSON.
         call.expect(
             ExpectedResult.object_like(
-                {
-                    "Payload": Match.serialized_json(
-                        Match.object_like(
-                            {
-                                "submitStatus": 202,
-                                "getStatus": 200,
-                                "job": Match.object_like(
-                                    {"status": "COMPLETED", "endpoint": "default"}
-                                ),
-                            }
-                        )
-                    )
-                }
+                {"Payload": Match.serialized_json(Match.object_like(answer))}
             )
         )
         waited = call.wait_for_assertions(
-            total_timeout=RESULT_TIMEOUT, interval=RESULT_INTERVAL, backoff_rate=1
-        )
-        self._allow(
-            waited,
-            ["lambda:InvokeFunction"],
-            [f"arn:{Aws.PARTITION}:lambda:{Aws.REGION}:{Aws.ACCOUNT_ID}:function:{caller_name}"],
-            waiter=True,
-        )
-        return waited
-
-    def wait_for_the_webhook(self, caller_name: str) -> IApiCall:
-        """The signed caller again (the same job) until the job's webhook is DELIVERED and
-        the receiver recorded the job's event as verified."""
-        call = self.assertions.invoke_function(
-            function_name=caller_name,
-            payload=json.dumps(
-                {"body": GOOD_BODY, "contentType": CONTENT_TYPE, "idempotencyKey": IDEMPOTENCY_KEY}
-            ),
-        )
-        call.expect(
-            ExpectedResult.object_like(
-                {
-                    "Payload": Match.serialized_json(
-                        Match.object_like(
-                            {
-                                "job": Match.object_like(
-                                    {
-                                        "status": "COMPLETED",
-                                        "webhook": Match.object_like({"status": "DELIVERED"}),
-                                    }
-                                ),
-                                "received": Match.object_like(
-                                    {"verified": True, "status": "COMPLETED"}
-                                ),
-                            }
-                        )
-                    )
-                }
-            )
-        )
-        waited = call.wait_for_assertions(
-            total_timeout=WEBHOOK_TIMEOUT, interval=RESULT_INTERVAL, backoff_rate=1
+            total_timeout=timeout, interval=RESULT_INTERVAL, backoff_rate=1
         )
         self._allow(
             waited,

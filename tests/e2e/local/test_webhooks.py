@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +27,7 @@ from asyncinfer.cli import main
 from asyncinfer.local.model_server import ModelServer
 from asyncinfer_runtime.jobs import JobAttribute
 from tests.support.local_mode import Local, csv_rows, start_local, wait_record
+from tests.support.node_tools import run_node_tool
 from tests.support.webhooks import (
     Receiver,
     call_api,
@@ -60,6 +62,38 @@ def jobs(local: Local) -> tuple[Any, str]:
     return local.client("dynamodb"), local.outputs["JobsTableName"]
 
 
+# docs/webhooks.md's Node receiver, reduced to the verification: the `standardwebhooks`
+# npm package (pinned in package.json) on the raw body bytes and the delivery's headers.
+NODE_VERIFIER = """
+import { readFileSync } from "node:fs";
+import { Webhook } from "standardwebhooks";
+
+const body = readFileSync(process.env.WEBHOOK_BODY_FILE);
+const headers = JSON.parse(process.env.WEBHOOK_HEADERS);
+const job = new Webhook(process.env.WEBHOOK_SECRET).verify(body, headers);
+process.stdout.write(JSON.stringify(job));
+"""
+
+
+def verified_in_node(secret: str, body: str, headers: dict[str, str]) -> Any:
+    """The job Node's verifier returns; a bad signature fails the test with its error."""
+    with tempfile.NamedTemporaryFile(suffix=".json") as body_file:
+        body_file.write(body.encode())  # the receiver's bytes, UTF-8 as they came
+        body_file.flush()
+        verified = run_node_tool(
+            "node",
+            *("--input-type=module", "--eval", NODE_VERIFIER),
+            timeout=60,
+            env={
+                "WEBHOOK_BODY_FILE": body_file.name,
+                "WEBHOOK_HEADERS": json.dumps(headers),
+                "WEBHOOK_SECRET": secret,
+            },
+        )
+    assert verified.returncode == 0, verified.stderr
+    return json.loads(verified.stdout)
+
+
 def test_local_json_names_the_signing_secret(hooked: Local) -> None:
     secret = hooked.info["webhookSecret"]
     assert secret.startswith("whsec_")
@@ -76,6 +110,8 @@ def test_a_delivery_verifies_with_the_standardwebhooks_package(hooked: Local) ->
     headers = {name.lower(): value for name, value in delivery.headers.items()}
     job = Webhook(hooked.info["webhookSecret"]).verify(delivery.body, headers)
     assert job["id"] == job_id and job["status"] == "COMPLETED"
+    # The same delivery verifies in Node with the npm package, as docs/webhooks.md shows.
+    assert verified_in_node(hooked.info["webhookSecret"], delivery.body, headers) == job
     assert job["endpoint"] == "default" and job["links"]["result"].endswith("/result")
     assert headers["content-type"] == "application/json"
     assert abs(int(headers["webhook-timestamp"]) - delivery.received) < 5

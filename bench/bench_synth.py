@@ -82,10 +82,12 @@ def main() -> int:
             default.append(timed_synth(REPO_ROOT, scratch_dir / f"default-{run}"))
 
     # The suite as `make test` runs it: the unit tier in a process of its own (its import
-    # guard refuses moto and aws_cdk for the whole process), then every other tier.
+    # guard refuses moto and aws_cdk for the whole process), then every other tier, on
+    # every core (pytest-xdist, a test file per worker).
     started = time.perf_counter()
     summaries, exit_code = [], 0
-    for selection in (["tests/unit"], ["--ignore=tests/unit"]):
+    every_other_tier = ["--ignore=tests/unit", "--numprocesses", "auto", "--dist", "loadfile"]
+    for selection in (["tests/unit"], every_other_tier):
         tests = subprocess.run(
             [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *selection],
             cwd=REPO_ROOT,

@@ -38,8 +38,13 @@ class Pausable(Protocol):
 
 
 def signing_service(environ: dict[str, Any]) -> str:
-    """SERVICE in ``Credential=AKID/date/region/SERVICE/aws4_request``."""
-    authorization = str(environ.get("HTTP_AUTHORIZATION", ""))
+    """The service a WSGI request was signed for (``signing_service_of`` its header)."""
+    return signing_service_of(str(environ.get("HTTP_AUTHORIZATION", "")))
+
+
+def signing_service_of(authorization: str) -> str:
+    """SERVICE in an Authorization header's ``Credential=AKID/date/region/SERVICE/aws4_request``;
+    "unknown" when it has none."""
     if "Credential=" not in authorization:
         return "unknown"
     scope = authorization.split("Credential=", 1)[1].split(",", 1)[0].split("/")

@@ -37,6 +37,7 @@ from botocore.exceptions import ClientError
 from botocore.httpsession import URLLib3Session
 
 from asyncinfer.cli import main
+from asyncinfer.local.faults import signing_service_of
 from asyncinfer.local.sentiment_model import SentimentModel
 from tests.conftest import REPO_ROOT
 from tests.support.local_mode import Local, read_s3, start_local, wait_record
@@ -83,9 +84,7 @@ def aws_requests_sent_here() -> Iterator[collections.Counter[str]]:
     send = URLLib3Session.send
 
     def counting_send(session: URLLib3Session, request: Any) -> Any:
-        authorization = str(request.headers.get("Authorization", ""))
-        scope = re.search(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/", authorization)
-        sent[scope.group(1) if scope else "unsigned"] += 1
+        sent[signing_service_of(str(request.headers.get("Authorization", "")))] += 1
         return send(session, request)
 
     URLLib3Session.send = counting_send  # type: ignore[method-assign,assignment]
